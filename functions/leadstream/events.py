@@ -1,0 +1,211 @@
+"""The one definition of a tracking event: the Segment spec as clients send it, and the event as stored.
+
+Tracking validates `SegmentMessage`s and stores `TrackedEvent`s; scoring reads `TrackedEvent`s back from
+the events table stream. Nothing else defines what an event looks like.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+EventType = Literal["identify", "track", "page", "screen", "group", "alias"]
+EVENT_TYPES: frozenset[str] = frozenset(EventType.__args__)  # type: ignore[attr-defined]
+# analytics-next posts to /v1/t, /v1/p ... to dodge ad blockers.
+SHORT_TYPES: dict[str, str] = {name[0]: name for name in EVENT_TYPES}
+
+MAX_EVENT_BYTES = 32 * 1024
+MAX_REQUEST_BYTES = 500 * 1024
+MAX_BATCH_EVENTS = 2500
+
+# Values that broken integrations send instead of an id. Accepting one would merge strangers into one profile.
+JUNK_IDS = frozenset({"", "null", "undefined", "anonymous", "0", "[object object]", "none", "nan"})
+
+
+def _coerce_id(value: object) -> object:
+    if isinstance(value, bool):
+        return value  # let pydantic reject it as not a string
+    if isinstance(value, int | float):
+        value = str(value)
+    return value.strip() if isinstance(value, str) else value
+
+
+def _refuse_junk(value: str) -> str:
+    if value.lower() in JUNK_IDS:
+        raise ValueError(f"{value!r} is not a usable id: omit the field or send a real id")
+    return value
+
+
+Identity = Annotated[str, BeforeValidator(_coerce_id), AfterValidator(_refuse_junk), Field(max_length=512)]
+
+
+def _assume_utc(value: datetime) -> datetime:
+    """Clients often drop the zone; Segment reads such timestamps as UTC, and so do we."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_assume_utc)]
+
+
+class SegmentMessage(BaseModel):
+    """One message of the Segment HTTP Tracking API. Unknown fields are kept, as Segment keeps them."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, str_max_length=MAX_EVENT_BYTES)
+
+    type: EventType
+    message_id: str | None = Field(default=None, alias="messageId", min_length=1, max_length=200)
+    anonymous_id: Identity | None = Field(default=None, alias="anonymousId")
+    user_id: Identity | None = Field(default=None, alias="userId")
+    previous_id: Identity | None = Field(default=None, alias="previousId")
+    group_id: Identity | None = Field(default=None, alias="groupId")
+    event: str | None = Field(default=None, max_length=500)
+    name: str | None = Field(default=None, max_length=500)
+    category: str | None = Field(default=None, max_length=500)
+    properties: dict[str, Any] = Field(default_factory=dict)
+    traits: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict)
+    integrations: dict[str, Any] = Field(default_factory=dict)
+    timestamp: Timestamp | None = None
+    original_timestamp: Timestamp | None = Field(default=None, alias="originalTimestamp")
+    sent_at: Timestamp | None = Field(default=None, alias="sentAt")
+
+    @model_validator(mode="after")
+    def _required_for_type(self) -> SegmentMessage:
+        if self.type == "alias":
+            if not (self.previous_id and self.user_id):
+                raise ValueError("alias needs both previousId and userId")
+        elif not (self.user_id or self.anonymous_id):
+            raise ValueError(f"{self.type} needs a userId or an anonymousId")
+        if self.type == "track" and not (self.event and self.event.strip()):
+            raise ValueError("track needs an event name in `event`")
+        if self.type == "group" and not self.group_id:
+            raise ValueError("group needs a groupId")
+        return self
+
+    def to_tracked(self, source_id: str, received_at: datetime) -> TrackedEvent:
+        original = self.original_timestamp or self.timestamp
+        extra = {key: value for key, value in (self.model_extra or {}).items() if key != "writeKey"}
+        return TrackedEvent(
+            source_id=source_id,
+            message_id=self.message_id or f"srv-{uuid.uuid4()}",
+            type=self.type,
+            user_id=self.user_id,
+            anonymous_id=self.anonymous_id,
+            previous_id=self.previous_id,
+            group_id=self.group_id,
+            event=self.event,
+            name=self.name,
+            category=self.category,
+            properties=self.properties,
+            traits=self.traits,
+            context=self.context,
+            integrations=self.integrations,
+            extra=extra,
+            timestamp=corrected_timestamp(original, self.sent_at, received_at),
+            original_timestamp=original,
+            sent_at=self.sent_at,
+            received_at=received_at,
+        )
+
+
+def corrected_timestamp(
+    original: datetime | None, sent_at: datetime | None, received_at: datetime
+) -> datetime:
+    """When the event happened, on our clock.
+
+    A device clock can be hours off. Like Segment, we trust the device only for the interval between the
+    event and sending it (`sentAt - timestamp`) and subtract that from our own `receivedAt`. Without
+    `sentAt` a device timestamp may still not lie in our future. So a bad clock never reorders traits.
+    """
+    if original is None:
+        return received_at
+    if sent_at is not None:
+        original = received_at - (sent_at - original)
+    return min(original, received_at)
+
+
+class TrackedEvent(BaseModel):
+    """An accepted event, as stored in the events table and delivered on its stream."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source_id: str
+    message_id: str
+    type: EventType
+    user_id: str | None = None
+    anonymous_id: str | None = None
+    previous_id: str | None = None
+    group_id: str | None = None
+    event: str | None = None
+    name: str | None = None
+    category: str | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+    traits: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict)
+    integrations: dict[str, Any] = Field(default_factory=dict)
+    extra: dict[str, Any] = Field(default_factory=dict)
+    timestamp: AwareDatetime  # corrected, see corrected_timestamp
+    original_timestamp: AwareDatetime | None = None
+    sent_at: AwareDatetime | None = None
+    received_at: AwareDatetime
+
+    @property
+    def all_traits(self) -> dict[str, Any]:
+        """Traits the event tells about its person: `context.traits`, overridden by identify's `traits`."""
+        ctx_traits = self.context.get("traits")
+        merged = dict(ctx_traits) if isinstance(ctx_traits, dict) else {}
+        if self.type == "identify":
+            merged.update(self.traits)
+        return merged
+
+    @property
+    def email(self) -> str | None:
+        value = self.all_traits.get("email")
+        if isinstance(value, str) and "@" in value.strip()[1:-1]:
+            return value.strip().lower()
+        return None
+
+    def to_item(self, key: dict[str, str], ttl_epoch: int) -> dict[str, Any]:
+        """The events-table item: a few top-level attributes to read at a glance, the event as JSON."""
+        item: dict[str, Any] = {
+            **key,
+            "sourceId": self.source_id,
+            "messageId": self.message_id,
+            "type": self.type,
+            "timestamp": _iso(self.timestamp),
+            "receivedAt": _iso(self.received_at),
+            "ttl": ttl_epoch,
+            "message": self.model_dump_json(exclude_none=True),
+        }
+        for attr, value in (
+            ("userId", self.user_id),
+            ("anonymousId", self.anonymous_id),
+            ("event", self.event),
+        ):
+            if value is not None:
+                item[attr] = value
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> TrackedEvent:
+        return cls.model_validate_json(item["message"])
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def event_size(raw: dict[str, Any]) -> int:
+    return len(json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode())

@@ -1,0 +1,1 @@
+"""Data access: the only code that talks to DynamoDB. One module per concern, over one helper module."""

@@ -1,0 +1,125 @@
+"""Low-level DynamoDB helpers shared by every store: (de)serialization and batched reads and writes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from leadstream.aws import dynamodb
+
+if TYPE_CHECKING:
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+BATCH_WRITE_LIMIT = 25
+BATCH_GET_LIMIT = 100
+MAX_UNPROCESSED_ROUNDS = 8
+
+
+class StorageUnavailable(RuntimeError):
+    """DynamoDB kept throttling a batch after every retry; the caller's retry path takes over."""
+
+
+@cache
+def _serializer() -> TypeSerializer:
+    from boto3.dynamodb.types import TypeSerializer
+
+    return TypeSerializer()
+
+
+@cache
+def _deserializer() -> TypeDeserializer:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    return TypeDeserializer()
+
+
+def _dynamo_safe(value: Any) -> Any:
+    """DynamoDB numbers are Decimals; floats are converted through their shortest repr."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, Mapping):
+        return {key: _dynamo_safe(inner) for key, inner in value.items()}
+    if isinstance(value, list | tuple):
+        return [_dynamo_safe(inner) for inner in value]
+    return value
+
+
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    serializer = _serializer()
+    return {
+        key: serializer.serialize(_dynamo_safe(value)) for key, value in item.items() if value is not None
+    }
+
+
+def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    deserializer = _deserializer()
+    return {key: deserializer.deserialize(value) for key, value in item.items()}
+
+
+def _chunks[T](items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _backoff(round_number: int) -> None:
+    time.sleep(min(0.05 * 2**round_number, 2.0))
+
+
+def batch_put(table: str, items: Sequence[Mapping[str, Any]]) -> None:
+    """Put every item, 25 per call, retrying what DynamoDB leaves unprocessed."""
+    client = dynamodb()
+    for chunk in _chunks(items, BATCH_WRITE_LIMIT):
+        requests: list[Any] = [{"PutRequest": {"Item": serialize(item)}} for item in chunk]
+        for round_number in range(MAX_UNPROCESSED_ROUNDS):
+            response = client.batch_write_item(RequestItems={table: requests})
+            requests = list(response.get("UnprocessedItems", {}).get(table, []))
+            if not requests:
+                break
+            _backoff(round_number)
+        else:
+            raise StorageUnavailable(f"{len(requests)} items stayed unprocessed in {table}")
+
+
+def batch_get(
+    table: str, keys: Iterable[Mapping[str, str]], *, consistent: bool = True
+) -> list[dict[str, Any]]:
+    """Get items by key, 100 per call, retrying unprocessed keys. Missing items are simply absent."""
+    client = dynamodb()
+    unique = list({(key["pk"], key["sk"]): key for key in keys}.values())
+    found: list[dict[str, Any]] = []
+    for chunk in _chunks(unique, BATCH_GET_LIMIT):
+        request: Any = {table: {"Keys": [serialize(key) for key in chunk], "ConsistentRead": consistent}}
+        for round_number in range(MAX_UNPROCESSED_ROUNDS):
+            response = client.batch_get_item(RequestItems=request)
+            found.extend(deserialize(item) for item in response.get("Responses", {}).get(table, []))
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            _backoff(round_number)
+        else:
+            raise StorageUnavailable(f"keys stayed unprocessed in {table}")
+    return found
+
+
+def get_item(table: str, key: Mapping[str, str], *, consistent: bool = False) -> dict[str, Any] | None:
+    response = dynamodb().get_item(TableName=table, Key=serialize(key), ConsistentRead=consistent)
+    item = response.get("Item")
+    return deserialize(item) if item else None
+
+
+def query_index_first(table: str, index: str, partition: Mapping[str, str]) -> dict[str, Any] | None:
+    """The first item of a GSI partition (`partition` holds one attribute name and its value)."""
+    ((attribute, value),) = partition.items()
+    response = dynamodb().query(
+        TableName=table,
+        IndexName=index,
+        KeyConditionExpression="#k = :v",
+        ExpressionAttributeNames={"#k": attribute},
+        ExpressionAttributeValues={":v": {"S": value}},
+        Limit=1,
+    )
+    items = response.get("Items", [])
+    return deserialize(items[0]) if items else None

@@ -1,0 +1,1 @@
+"""Run the Leadstream SAM stack on a laptop: embedded moto, the template's routes and triggers, no Docker."""

@@ -1,0 +1,75 @@
+"""Shared fixtures: AWS is moto (the only thing we mock); every piece of our own code runs for real."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+# Tests never reach real AWS: fake credentials and a fixed region, set before any client exists.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_REGION="us-east-1",
+    POWERTOOLS_METRICS_NAMESPACE="Leadstream",
+    POWERTOOLS_SERVICE_NAME="tests",
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+TEST_WRITE_KEY = "test-write-key-0001"
+TEST_SOURCE_ID = "src-test"
+
+
+def _reset_caches() -> None:
+    from leadstream.aws import dynamodb
+    from leadstream.settings import get_settings
+    from leadstream.store import sources
+
+    dynamodb.cache_clear()
+    get_settings.cache_clear()
+    sources.clear_cache()
+
+
+@pytest.fixture
+def aws() -> Iterator[Any]:
+    """moto with the template's tables created from template.yaml, and the environment the template sets."""
+    from moto import mock_aws
+
+    from leadstream_local.template import StackTemplate
+
+    with mock_aws():
+        import boto3
+
+        template = StackTemplate.load()
+        template.create_tables(boto3.client("dynamodb"))
+        env = {}
+        for function in template.functions():
+            env.update({key: str(value) for key, value in function.environment.items()})
+        env.pop("POWERTOOLS_SERVICE_NAME", None)
+        old = {key: os.environ.get(key) for key in env}
+        os.environ.update(env)
+        _reset_caches()
+        try:
+            yield template
+        finally:
+            for key, value in old.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            _reset_caches()
+
+
+@pytest.fixture
+def source(aws: Any) -> Any:
+    """A source with a known write key, open to any origin."""
+    from leadstream.sources import Source
+    from leadstream.store.sources import put_source
+
+    src = Source(source_id=TEST_SOURCE_ID, name="Test site", write_key=TEST_WRITE_KEY)
+    put_source(src)
+    return src
