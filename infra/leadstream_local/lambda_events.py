@@ -1,0 +1,168 @@
+"""The AWS event shapes the local stack hands to handlers, and the mapping of their responses.
+
+Each function builds exactly what AWS would deliver (API Gateway HTTP API payload 2.0, DynamoDB Streams
+records), so a handler cannot tell the local stack from AWS. Tests build their events here too.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/javascript",
+    "application/xml",
+    "application/x-www-form-urlencoded",
+    "application/problem+json",
+    "+json",
+    "+xml",
+)
+
+
+def _is_text(content_type: str, content_encoding: str) -> bool:
+    if content_encoding and content_encoding.lower() != "identity":
+        return False
+    ctype = content_type.split(";", 1)[0].strip().lower()
+    return any(ctype.startswith(kind) or ctype.endswith(kind) for kind in TEXT_TYPES)
+
+
+def http_api_event(
+    *,
+    method: str,
+    path: str,
+    route_key: str,
+    headers: Iterable[tuple[str, str]] = (),
+    query: str = "",
+    body: bytes = b"",
+    path_parameters: Mapping[str, str] | None = None,
+    source_ip: str = "127.0.0.1",
+    authorizer: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload format 2.0) event for one request."""
+    merged: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        key = name.lower()
+        if key == "cookie":
+            cookies.extend(part.strip() for part in value.split(";") if part.strip())
+            continue
+        merged[key] = f"{merged[key]},{value}" if key in merged else value
+    params: dict[str, str] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        params[name] = f"{params[name]},{value}" if name in params else value
+    now = time.time()
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": merged,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": merged.get("host", "127.0.0.1"),
+            "domainPrefix": "local",
+            "http": {
+                "method": method.upper(),
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": merged.get("user-agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = dict(authorizer)
+    if cookies:
+        event["cookies"] = cookies
+    if params:
+        event["queryStringParameters"] = params
+    if path_parameters:
+        event["pathParameters"] = dict(path_parameters)
+    if body:
+        if _is_text(merged.get("content-type", ""), merged.get("content-encoding", "")):
+            event["body"] = body.decode("utf-8", errors="replace")
+        else:
+            event["body"] = base64.b64encode(body).decode()
+            event["isBase64Encoded"] = True
+    return event
+
+
+def http_api_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Map a handler's return value to (status, headers, body) as API Gateway HTTP API does."""
+    if not (isinstance(result, dict) and "statusCode" in result):
+        # Payload 2.0 lets a handler return any JSON value; API Gateway wraps it as a 200.
+        body = result if isinstance(result, str) else json.dumps(result)
+        return 200, [("content-type", "application/json")], body.encode()
+    headers = [(name, str(value)) for name, value in (result.get("headers") or {}).items()]
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers.extend((name, str(value)) for value in values)
+    headers.extend(("set-cookie", cookie) for cookie in result.get("cookies") or [])
+    raw = result.get("body") or ""
+    body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+    return int(result["statusCode"]), headers, body
+
+
+def dynamodb_stream_event(records: Iterable[Mapping[str, Any]], *, stream_arn: str) -> dict[str, Any]:
+    """A Lambda event for DynamoDB Streams records as `dynamodbstreams.get_records` returns them."""
+    shaped = []
+    for record in records:
+        change = dict(record["dynamodb"])
+        created = change.get("ApproximateCreationDateTime")
+        if isinstance(created, datetime):
+            change["ApproximateCreationDateTime"] = int(created.timestamp())
+        shaped.append(
+            {
+                "eventID": record["eventID"],
+                "eventName": record["eventName"],
+                "eventVersion": record.get("eventVersion", "1.1"),
+                "eventSource": "aws:dynamodb",
+                "awsRegion": record.get("awsRegion", "us-east-1"),
+                "dynamodb": change,
+                "eventSourceARN": stream_arn,
+            }
+        )
+    return {"Records": shaped}
+
+
+def insert_record(
+    item: Mapping[str, Any],
+    *,
+    sequence_number: int,
+    key_names: tuple[str, ...] = ("pk", "sk"),
+    event_name: str = "INSERT",
+) -> dict[str, Any]:
+    """One stream record (get_records form) for an item written to a table with a NEW_IMAGE stream."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
+    image = {key: serializer.serialize(value) for key, value in item.items()}
+    return {
+        "eventID": uuid.uuid4().hex,
+        "eventName": event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": int(time.time()),
+            "Keys": {key: image[key] for key in key_names if key in image},
+            "NewImage": image,
+            "SequenceNumber": str(sequence_number).zfill(21),
+            "SizeBytes": len(json.dumps(image)),
+            "StreamViewType": "NEW_IMAGE",
+        },
+    }
