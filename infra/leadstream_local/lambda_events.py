@@ -106,15 +106,15 @@ def http_api_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     """Map a handler's return value to (status, headers, body) as API Gateway HTTP API does."""
     if not (isinstance(result, dict) and "statusCode" in result):
         # Payload 2.0 lets a handler return any JSON value; API Gateway wraps it as a 200.
-        body = result if isinstance(result, str) else json.dumps(result)
-        return 200, [("content-type", "application/json")], body.encode()
+        text = result if isinstance(result, str) else json.dumps(result)
+        return 200, [("content-type", "application/json")], text.encode()
     headers = [(name, str(value)) for name, value in (result.get("headers") or {}).items()]
     for name, values in (result.get("multiValueHeaders") or {}).items():
         headers.extend((name, str(value)) for value in values)
     headers.extend(("set-cookie", cookie) for cookie in result.get("cookies") or [])
-    raw = result.get("body") or ""
-    body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
-    return int(result["statusCode"]), headers, body
+    raw = str(result.get("body") or "")
+    payload = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode()
+    return int(result["statusCode"]), headers, payload
 
 
 def dynamodb_stream_event(records: Iterable[Mapping[str, Any]], *, stream_arn: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,17 +64,14 @@ class StackTemplate:
             return value
         if len(value) == 1:
             ((name, arg),) = value.items()
-            if name == "Ref":
-                return self._ref(arg)
-            if name == "Fn::GetAtt":
-                logical, attribute = arg.split(".", 1) if isinstance(arg, str) else arg
-                return self._attribute(logical, attribute)
-            if name == "Fn::Join":
-                separator, parts = arg
-                resolved = self.resolve(parts)
-                return separator.join(str(part) for part in resolved)
-            if name == "Fn::Sub":
-                return self._sub(arg)
+            intrinsic: Callable[[Any], Any] | None = {
+                "Ref": self._ref,
+                "Fn::GetAtt": self._get_att,
+                "Fn::Join": self._join,
+                "Fn::Sub": self._sub,
+            }.get(name)
+            if intrinsic is not None:
+                return intrinsic(arg)
         return {key: self.resolve(inner) for key, inner in value.items()}
 
     def _ref(self, name: str) -> Any:
@@ -92,6 +90,14 @@ class StackTemplate:
         if name in pseudo:
             return pseudo[name]
         return self._attribute(name, "Ref")
+
+    def _get_att(self, arg: str | list[str]) -> str:
+        logical, attribute = arg.split(".", 1) if isinstance(arg, str) else arg
+        return self._attribute(logical, attribute)
+
+    def _join(self, arg: list[Any]) -> str:
+        separator, parts = arg
+        return str(separator).join(str(part) for part in self.resolve(parts))
 
     def _attribute(self, logical: str, attribute: str) -> str:
         try:

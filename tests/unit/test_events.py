@@ -1,9 +1,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pydantic import ValidationError
-
 from leadstream.events import SegmentMessage, TrackedEvent, corrected_timestamp
+from pydantic import ValidationError
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -21,7 +20,7 @@ def test_future_timestamp_without_sent_at_is_clamped() -> None:
 
 @pytest.mark.parametrize("junk", ["null", "undefined", "Anonymous", "0", "", "[object Object]", 0])
 def test_junk_ids_are_refused(junk: object) -> None:
-    with pytest.raises(ValidationError, match="usable id|userId or an anonymousId"):
+    with pytest.raises(ValidationError, match=r"usable id|userId or an anonymousId"):
         SegmentMessage.model_validate({"type": "identify", "userId": junk})
 
 
