@@ -64,12 +64,13 @@ class StackTemplate:
             return value
         if len(value) == 1:
             ((name, arg),) = value.items()
-            intrinsic: Callable[[Any], Any] | None = {
+            intrinsics: dict[str, Callable[[Any], Any]] = {
                 "Ref": self._ref,
                 "Fn::GetAtt": self._get_att,
                 "Fn::Join": self._join,
                 "Fn::Sub": self._sub,
-            }.get(name)
+            }
+            intrinsic = intrinsics.get(name)
             if intrinsic is not None:
                 return intrinsic(arg)
         return {key: self.resolve(inner) for key, inner in value.items()}
