@@ -37,8 +37,9 @@ def _reset_caches() -> None:
 @pytest.fixture
 def aws() -> Iterator[Any]:
     """moto with the template's tables created from template.yaml, and the environment the template sets."""
-    from leadstream_local.template import StackTemplate
     from moto import mock_aws
+
+    from leadstream_local.template import StackTemplate
 
     with mock_aws():
         import boto3

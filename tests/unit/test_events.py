@@ -1,8 +1,9 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from leadstream.events import SegmentMessage, TrackedEvent, corrected_timestamp
 from pydantic import ValidationError
+
+from leadstream.events import SegmentMessage, TrackedEvent, corrected_timestamp
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
