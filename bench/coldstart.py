@@ -1,0 +1,54 @@
+"""Cold start: a fresh interpreter importing each handler module, against one importing only boto3."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from leadstream_local.template import REPO_ROOT, StackTemplate
+
+RUNS = 15
+
+
+@dataclass(frozen=True)
+class ImportCost:
+    label: str
+    median_ms: float
+    ratio: float
+
+
+def _environment() -> dict[str, str]:
+    """What Lambda would set: the template's variables (table names are placeholders; nothing connects)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "functions"), "AWS_DEFAULT_REGION": "us-east-1"}
+    env.update(EVENTS_TABLE="EventsTable", MAIN_TABLE="MainTable", RETENTION_DAYS="395", ALLOWED_ORIGINS="*")
+    return env
+
+
+def _fresh_import_seconds(statement: str, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", statement], env=env, check=True)
+    return time.perf_counter() - start
+
+
+def handler_modules() -> dict[str, str]:
+    functions = StackTemplate.load().of_type("AWS::Serverless::Function")
+    return {name: res["Properties"]["Handler"].rsplit(".", 1)[0] for name, res in functions.items()}
+
+
+def measure(runs: int = RUNS) -> list[ImportCost]:
+    env = _environment()
+    statements = {"import boto3 (baseline)": "import boto3"}
+    statements.update({f"{name} ({module})": f"import {module}" for name, module in handler_modules().items()})
+    for statement in statements.values():  # compile bytecode once so no run pays for it
+        _fresh_import_seconds(statement, env)
+    samples: dict[str, list[float]] = {label: [] for label in statements}
+    for _ in range(runs):  # interleaved, so a noisy moment hits every statement alike
+        for label, statement in statements.items():
+            samples[label].append(_fresh_import_seconds(statement, env))
+    medians = {label: statistics.median(values) for label, values in samples.items()}
+    baseline = medians["import boto3 (baseline)"]
+    return [ImportCost(label, median * 1000, median / baseline) for label, median in medians.items()]
