@@ -1,0 +1,1 @@
+"""Tracking: Segment/RudderStack HTTP API, pixel and forms; stores events in the events table."""

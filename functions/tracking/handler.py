@@ -1,0 +1,84 @@
+"""Tracking HTTP API: Segment/RudderStack events, the pixel and form posts. Thin: request in, outcome out.
+
+Routes are declared in template.yaml; errors become problem+json in leadstream.http; preflights are
+answered by the resolver's CORS config (a preflight carries no write key, so it cannot be per source).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from leadstream.http import create_resolver
+from leadstream.settings import get_settings
+from tracking import logic
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = Logger()
+metrics = Metrics()
+app = create_resolver(allowed_origins=get_settings().allowed_origins)
+
+
+@app.post("/v1/<kind>")
+def segment_api(kind: str) -> dict[str, Any]:
+    outcome = logic.track(kind, _request(), logic.dynamo_store())
+    _count(outcome)
+    return outcome.to_json()
+
+
+@app.get("/pixel/v1/<kind>")
+def pixel(kind: str) -> Response[bytes]:
+    from tracking.pixel import NO_STORE_HEADERS, PIXEL_GIF
+
+    _count(logic.track_pixel(kind, _request(), logic.dynamo_store()))
+    return Response(status_code=200, content_type="image/gif", body=PIXEL_GIF, headers=NO_STORE_HEADERS)
+
+
+@app.post("/forms/<form_id>")
+def form_post(form_id: str) -> Response[str] | dict[str, Any]:
+    outcome = logic.submit_form(form_id, _request(), logic.dynamo_store())
+    _count(outcome)
+    if outcome.redirect_to:
+        # 303 makes the browser GET the thank-you page, so a reload does not post the form again.
+        return Response(status_code=303, headers={"Location": outcome.redirect_to})
+    return outcome.to_json()
+
+
+def _request() -> logic.HttpRequest:
+    event = app.current_event
+    raw = event.body or ""
+    # Not event.decoded_body: that decodes to text, and a gzip or multipart body is bytes.
+    body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode()
+    return logic.HttpRequest(
+        headers={name.lower(): value for name, value in (event.headers or {}).items()},
+        body=body,
+        query=event.query_string_parameters or {},
+        cookies=tuple(event.cookies),
+    )
+
+
+def _count(outcome: logic.Outcome) -> None:
+    if outcome.accepted:
+        metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=outcome.accepted)
+    if outcome.rejected:
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=len(outcome.rejected))
+        logger.info("Stored a batch without its invalid events", rejected=len(outcome.rejected))
+    if outcome.dropped_as_spam:
+        metrics.add_metric(name="FormSpamDropped", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    response = app.resolve(event, context)
+    if 400 <= response["statusCode"] < 500:
+        # Whole requests refused (auth, size, shape): events we never saw, so counted apart.
+        metrics.add_metric(name="RequestsRejected", unit=MetricUnit.Count, value=1)
+    return response

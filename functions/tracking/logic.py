@@ -1,0 +1,239 @@
+"""What the tracking endpoints do, on plain values: who sent it, which events are valid, what is stored.
+
+The handler turns the API Gateway event into an `HttpRequest` and an outcome into a response; storage
+comes in through `Store`, so this module runs against DynamoDB in production and a fake in a unit test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from leadstream.errors import (
+    Forbidden,
+    InvalidInput,
+    LeadstreamError,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+)
+from leadstream.events import MAX_EVENT_BYTES, SegmentMessage, TrackedEvent, event_size
+from leadstream.http import validation_errors
+from tracking import parsing
+
+if TYPE_CHECKING:
+    from leadstream.sources import Form, Source
+
+
+@dataclass(frozen=True)
+class Store:
+    """The reads and writes tracking needs; `dynamo_store()` is the real one."""
+
+    source_by_write_key: Callable[[str], Source | None]
+    source_by_id: Callable[[str], Source | None]
+    form_by_id: Callable[[str], Form | None]
+    store_events: Callable[[Sequence[TrackedEvent]], None]
+
+
+@cache
+def dynamo_store() -> Store:
+    from leadstream.store import events, sources
+
+    return Store(
+        source_by_write_key=sources.source_by_write_key,
+        source_by_id=sources.source_by_id,
+        form_by_id=sources.form_by_id,
+        store_events=events.store_events,
+    )
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """The parts of an HTTP request tracking reads. Header names are lower case."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    query: Mapping[str, str] = field(default_factory=dict)
+    cookies: Sequence[str] = ()
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One event of a batch that was not stored, and why."""
+
+    index: int
+    message_id: str | None
+    errors: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "messageId": self.message_id, "errors": self.errors}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    accepted: int
+    rejected: list[Rejection] = field(default_factory=list)
+    # A form post caught by the honeypot: answered like a success, stored nowhere.
+    dropped_as_spam: bool = False
+    redirect_to: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"success": True}
+        if self.rejected:
+            body["rejected"] = [rejection.to_json() for rejection in self.rejected]
+        return body
+
+
+# --- Segment HTTP Tracking API ------------------------------------------------------------------
+
+
+def track(path_segment: str, request: HttpRequest, store: Store) -> Outcome:
+    """POST /v1/{type}: one event, or a batch whose valid events are stored even if others are not."""
+    kind = parsing.path_type(path_segment)
+    payload = parsing.read_json_body(
+        request.body, request.header("content-type"), request.header("content-encoding")
+    )
+    key = parsing.write_key(request.header("authorization"), payload)
+    source = authorize(key, request.header("origin"), store)
+    raws = parsing.expand(payload, kind)
+    if kind != parsing.BATCH:
+        return ingest([validate(raws[0])], [], source, store)
+    messages, rejected = validate_all(raws)
+    return ingest(messages, rejected, source, store)
+
+
+def authorize(write_key: str, origin: str | None, store: Store) -> Source:
+    """The source a write key belongs to, if this browser origin may send its events."""
+    source = store.source_by_write_key(write_key) if parsing.is_plausible_write_key(write_key) else None
+    if source is None:
+        raise Unauthorized("Unknown write key; copy it from the source's settings.")
+    check_origin(source, origin)
+    return source
+
+
+def check_origin(source: Source, origin: str | None) -> None:
+    if not source.allows_origin(origin):
+        raise Forbidden(
+            f"Origin {origin} may not send events for source {source.source_id}; "
+            "add it to the source's allowed origins."
+        )
+
+
+def validate(raw: Any) -> SegmentMessage:
+    """One raw event as a SegmentMessage, or the error that says what to fix (413 when too big)."""
+    if not isinstance(raw, dict):
+        message = "an event must be a JSON object"
+        raise InvalidInput(f"The event is not valid: {message}.", errors=[_error(message)])
+    size = event_size(raw)
+    if size > MAX_EVENT_BYTES:
+        message = f"the event is {size} bytes; the limit is {MAX_EVENT_BYTES}"
+        raise PayloadTooLarge(f"The event is too large: {message}.", errors=[_error(message)])
+    if parsing.nesting_depth(raw) > parsing.MAX_NESTING_DEPTH:
+        message = f"the event nests objects/arrays deeper than {parsing.MAX_NESTING_DEPTH} levels"
+        raise InvalidInput(f"The event is not valid: {message}.", errors=[_error(message)])
+    try:
+        return SegmentMessage.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidInput("The event is not valid; see errors.", errors=validation_errors(exc)) from None
+
+
+def validate_all(raws: Sequence[Any]) -> tuple[list[SegmentMessage], list[Rejection]]:
+    """The valid events of a batch, and a rejection for each other one. None valid is a 422."""
+    messages: list[SegmentMessage] = []
+    rejected: list[Rejection] = []
+    for index, raw in enumerate(raws):
+        try:
+            messages.append(validate(raw))
+        except LeadstreamError as exc:
+            rejected.append(Rejection(index, _message_id(raw), exc.errors))
+    if not messages:
+        raise InvalidInput(
+            "No event in the batch is valid; see errors.",
+            errors=[
+                {**error, "field": _batch_field(rejection.index, error["field"])}
+                for rejection in rejected
+                for error in rejection.errors
+            ],
+        )
+    return messages, rejected
+
+
+def ingest(
+    messages: Sequence[SegmentMessage], rejected: list[Rejection], source: Source, store: Store
+) -> Outcome:
+    """Store valid events, stamped with our clock: `receivedAt` is what corrects a device's bad clock."""
+    received_at = datetime.now(UTC)
+    store.store_events([message.to_tracked(source.source_id, received_at) for message in messages])
+    return Outcome(accepted=len(messages), rejected=rejected)
+
+
+def _error(message: str) -> dict[str, Any]:
+    return {"field": "(event)", "message": message}
+
+
+def _batch_field(index: int, field_name: str) -> str:
+    inner = "" if field_name in ("(body)", "(event)") else f".{field_name}"
+    return f"batch.{index}{inner}"
+
+
+def _message_id(raw: Any) -> str | None:
+    value = raw.get("messageId") if isinstance(raw, dict) else None
+    return value if isinstance(value, str) else None
+
+
+# --- Pixel --------------------------------------------------------------------------------------
+
+
+def track_pixel(path_segment: str, request: HttpRequest, store: Store) -> Outcome:
+    """GET /pixel/v1/{track,page}: one event from query parameters (RudderStack's pixel API)."""
+    from tracking import pixel
+
+    kind = pixel.pixel_type(path_segment)
+    key = request.query.get("writeKey", "")
+    if not key.strip():
+        raise Unauthorized("No write key: add `writeKey` to the pixel URL's query.")
+    source = authorize(key.strip(), request.header("origin"), store)
+    raw = pixel.pixel_event(kind, request.query, user_agent=request.header("user-agent"))
+    return ingest([validate(raw)], [], source, store)
+
+
+# --- Forms --------------------------------------------------------------------------------------
+
+
+def submit_form(form_id: str, request: HttpRequest, store: Store) -> Outcome:
+    """POST /forms/{formId}: a "Form Submitted" track event that identifies the visitor by email."""
+    from tracking import forms
+
+    form = store.form_by_id(form_id)
+    source = store.source_by_id(form.source_id) if form else None
+    if form is None or source is None:
+        raise NotFound(f"There is no form {form_id!r}; check the form id in the form's action URL.")
+    check_origin(source, request.header("origin"))
+    content_type = request.header("content-type")
+    fields = forms.read_fields(request.body, content_type)
+    redirect_to = (
+        str(form.thank_you_url)
+        if form.thank_you_url and forms.is_browser_post(content_type, request.header("accept"))
+        else None
+    )
+    if forms.is_spam(form, fields):
+        return Outcome(accepted=0, dropped_as_spam=True, redirect_to=redirect_to)
+    raw = forms.form_event(
+        form,
+        fields,
+        anonymous_id=forms.anonymous_id(request.cookies, fields),
+        referer=request.header("referer"),
+        user_agent=request.header("user-agent"),
+        idempotency_key=request.header("idempotency-key"),
+        day=datetime.now(UTC).date(),
+    )
+    outcome = ingest([validate(raw)], [], source, store)
+    return Outcome(accepted=outcome.accepted, redirect_to=redirect_to)
