@@ -119,24 +119,35 @@ def http_api_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
 
 def dynamodb_stream_event(records: Iterable[Mapping[str, Any]], *, stream_arn: str) -> dict[str, Any]:
     """A Lambda event for DynamoDB Streams records as `dynamodbstreams.get_records` returns them."""
-    shaped = []
-    for record in records:
-        change = dict(record["dynamodb"])
-        created = change.get("ApproximateCreationDateTime")
-        if isinstance(created, datetime):
-            change["ApproximateCreationDateTime"] = int(created.timestamp())
-        shaped.append(
-            {
-                "eventID": record["eventID"],
-                "eventName": record["eventName"],
-                "eventVersion": record.get("eventVersion", "1.1"),
-                "eventSource": "aws:dynamodb",
-                "awsRegion": record.get("awsRegion", "us-east-1"),
-                "dynamodb": change,
-                "eventSourceARN": stream_arn,
-            }
-        )
-    return {"Records": shaped}
+    return {"Records": [stream_record(record, stream_arn=stream_arn) for record in records]}
+
+
+def stream_record(record: Mapping[str, Any], *, stream_arn: str) -> dict[str, Any]:
+    """One record of a Lambda DynamoDB Streams event: JSON-safe, with the epoch time and source ARN."""
+    change = {key: _json_safe(value) for key, value in record["dynamodb"].items()}
+    created = change.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        change["ApproximateCreationDateTime"] = int(created.timestamp())
+    return {
+        "eventID": record["eventID"],
+        "eventName": record["eventName"],
+        "eventVersion": record.get("eventVersion", "1.1"),
+        "eventSource": "aws:dynamodb",
+        "awsRegion": record.get("awsRegion", "us-east-1"),
+        "dynamodb": change,
+        "eventSourceARN": stream_arn,
+    }
+
+
+def _json_safe(value: Any) -> Any:
+    """boto3 decodes binary attributes (B, BS) to bytes; Lambda delivers them base64-encoded."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    if isinstance(value, Mapping):
+        return {key: _json_safe(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(inner) for inner in value]
+    return value
 
 
 def insert_record(

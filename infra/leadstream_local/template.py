@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,11 +13,22 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 
 
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+STACK_NAME = "leadstream-local"
+# The catch-all route key of an HTTP API (an HttpApi event without Path and Method).
+DEFAULT_ROUTE = "$default"
+
+
 @dataclass(frozen=True)
 class HttpRoute:
-    method: str
-    path: str  # API Gateway form: /v1/{type}, /files/{proxy+}
+    method: str  # GET, POST ... or ANY
+    path: str  # API Gateway form: /v1/{type}, /files/{proxy+}, or $default
     function: str  # logical id
+
+    @property
+    def route_key(self) -> str:
+        return DEFAULT_ROUTE if self.path == DEFAULT_ROUTE else f"{self.method} {self.path}"
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,21 @@ class FunctionSpec:
     environment: dict[str, Any]
     events: dict[str, dict[str, Any]]
     timeout: int = 3
+    memory_size: int = 128
+    code_dir: Path = REPO_ROOT  # CodeUri, resolved: the directory Lambda puts on sys.path
+    name: str = ""  # physical FunctionName
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.name}"
+
+    def events_of_type(self, *types: str) -> dict[str, dict[str, Any]]:
+        """This function's event sources of the given types: name -> Properties (unresolved)."""
+        return {
+            name: dict(event.get("Properties", {}))
+            for name, event in self.events.items()
+            if event.get("Type") in types
+        }
 
 
 @dataclass
@@ -34,6 +61,7 @@ class StackTemplate:
 
     body: dict[str, Any]
     parameters: dict[str, str] = field(default_factory=dict)
+    path: Path = TEMPLATE_PATH
     # logical id -> {"Ref": ..., "Arn": ..., "StreamArn": ...} once the resource exists.
     physical: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -46,7 +74,7 @@ class StackTemplate:
             raise ValueError(f"cannot read {path}: {problems}")
         params = {name: str(spec.get("Default", "")) for name, spec in body.get("Parameters", {}).items()}
         params.update(parameter_overrides)
-        return cls(body=dict(body), parameters=params)
+        return cls(body=dict(body), parameters=params, path=path)
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -82,10 +110,10 @@ class StackTemplate:
                 return [part.strip() for part in self.parameters[name].split(",")]
             return self.parameters[name]
         pseudo = {
-            "AWS::Region": "us-east-1",
-            "AWS::AccountId": "123456789012",
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT_ID,
             "AWS::URLSuffix": "amazonaws.com",
-            "AWS::StackName": "leadstream-local",
+            "AWS::StackName": STACK_NAME,
             "AWS::Partition": "aws",
         }
         if name in pseudo:
@@ -130,6 +158,7 @@ class StackTemplate:
                 **defaults.get("Environment", {}).get("Variables", {}),
                 **props.get("Environment", {}).get("Variables", {}),
             }
+            code_uri = props.get("CodeUri", defaults.get("CodeUri", "."))
             specs.append(
                 FunctionSpec(
                     logical_id=logical,
@@ -137,9 +166,19 @@ class StackTemplate:
                     environment={key: self.resolve(value) for key, value in env.items()},
                     events=dict(props.get("Events", {})),
                     timeout=int(props.get("Timeout", defaults.get("Timeout", 3))),
+                    memory_size=int(props.get("MemorySize", defaults.get("MemorySize", 128))),
+                    code_dir=(self.path.parent / str(code_uri)).resolve(),
+                    name=self.function_name(logical),
                 )
             )
         return specs
+
+    def function_name(self, logical: str) -> str:
+        """The FunctionName property, or a CloudFormation-like generated name."""
+        props = self.resources[logical].get("Properties", {})
+        if "FunctionName" in props:
+            return str(self.resolve(props["FunctionName"]))
+        return f"{STACK_NAME}-{logical}"
 
     def http_routes(self) -> list[HttpRoute]:
         routes = []
@@ -147,7 +186,9 @@ class StackTemplate:
             for event in res.get("Properties", {}).get("Events", {}).values():
                 if event.get("Type") == "HttpApi":
                     props = event.get("Properties", {})
-                    routes.append(HttpRoute(props["Method"].upper(), props["Path"], logical))
+                    method = str(props.get("Method", "ANY")).upper()
+                    path = str(props.get("Path", DEFAULT_ROUTE))
+                    routes.append(HttpRoute("ANY" if method == "*" else method, path, logical))
         return routes
 
     # --- resources -----------------------------------------------------------------------------
@@ -175,3 +216,57 @@ class StackTemplate:
                 "Arn": table["TableArn"],
                 **({"StreamArn": table["LatestStreamArn"]} if "LatestStreamArn" in table else {}),
             }
+
+    def create_queues(self, client: Any) -> None:
+        """Create every AWS::SQS::Queue in `client` (moto); Ref is the queue URL, GetAtt Arn its ARN."""
+        simple = {
+            "ContentBasedDeduplication",
+            "DelaySeconds",
+            "FifoQueue",
+            "MaximumMessageSize",
+            "MessageRetentionPeriod",
+            "ReceiveMessageWaitTimeSeconds",
+            "VisibilityTimeout",
+        }
+        queues = self.of_type("AWS::SQS::Queue")
+        for logical, res in queues.items():
+            props = res.get("Properties", {})
+            attributes = {key: _attribute_text(self.resolve(props[key])) for key in simple if key in props}
+            name = str(self.resolve(props.get("QueueName", logical)))
+            if props.get("FifoQueue") and not name.endswith(".fifo"):
+                name += ".fifo"
+            url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+            self.physical[logical] = {
+                "Ref": url,
+                "Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}",
+                "QueueName": name,
+                "QueueUrl": url,
+            }
+        # A redrive policy names another queue, so it is set once every queue exists.
+        for logical, res in queues.items():
+            redrive = res.get("Properties", {}).get("RedrivePolicy")
+            if redrive:
+                client.set_queue_attributes(
+                    QueueUrl=self.physical[logical]["Ref"],
+                    Attributes={"RedrivePolicy": json.dumps(self.resolve(redrive))},
+                )
+
+    def register_functions(self) -> None:
+        """Let Ref and GetAtt Arn of every function resolve (functions run in-process, nothing is created)."""
+        for logical in self.of_type("AWS::Serverless::Function"):
+            name = self.function_name(logical)
+            self.physical[logical] = {
+                "Ref": name,
+                "Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}",
+            }
+
+    def register_http_apis(self, url: str) -> None:
+        """Every HTTP API is served at `url`; Ref gives a fixed local API id."""
+        # SAM names the API it creates for HttpApi events without ApiId "ServerlessHttpApi".
+        for logical in [*self.of_type("AWS::Serverless::HttpApi"), "ServerlessHttpApi"]:
+            self.physical[logical] = {"Ref": "local", "ApiEndpoint": url}
+
+
+def _attribute_text(value: Any) -> str:
+    """SQS attributes are strings; CloudFormation booleans become "true"/"false"."""
+    return str(value).lower() if isinstance(value, bool) else str(value)

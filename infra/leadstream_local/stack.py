@@ -1,0 +1,296 @@
+"""LocalStack: the whole SAM template running in this process, over an embedded moto.
+
+Start order: moto (ThreadedMotoServer) and the AWS environment variables that point boto3 at it; the
+template's tables and queues; the HTTP socket (so the API's URL is known); each function's environment,
+resolved from the template; the API server; the seed data; the stream pollers and schedules. `stop`
+undoes all of it, including every environment variable, so tests can share the process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import threading
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from leadstream_local import environment
+from leadstream_local.runtime import LambdaFunction
+from leadstream_local.schedules import SCHEDULE_TYPES, Schedule, Scheduler
+from leadstream_local.seed import DEFAULT_WRITE_KEY, Sent, seed_source, send_demo_traffic
+from leadstream_local.server import ApiGateway, ApiServer
+from leadstream_local.streams import POLL_INTERVAL, StreamPoller, StreamSource, wait_idle
+from leadstream_local.template import REGION, TEMPLATE_PATH, StackTemplate
+
+log = logging.getLogger("leadstream_local")
+
+# Any non-empty credentials satisfy moto; fixed ones make the printed CLI examples copy-pasteable.
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+# Settings that would route some clients elsewhere or fail on a missing profile.
+_DROPPED_AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN")
+
+
+class _EnvironmentPatch:
+    """Sets and removes environment variables, remembering the originals so `restore` is exact."""
+
+    def __init__(self) -> None:
+        self._original: dict[str, str | None] = {}
+
+    def set(self, key: str, value: str | None) -> None:
+        self._original.setdefault(key, os.environ.get(key))
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+    def restore(self) -> None:
+        for key, value in self._original.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._original.clear()
+
+
+class LocalStack:
+    """The template's routes, tables, queues, stream triggers and schedules, in-process.
+
+    One LocalStack runs per process at a time: moto keeps its state in module globals.
+    """
+
+    _running_lock = threading.Lock()
+
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        aws_port: int = 0,
+        write_key: str = DEFAULT_WRITE_KEY,
+        seed: bool = True,
+        seed_demo: bool = False,
+        host: str = "127.0.0.1",
+        template_path: Path = TEMPLATE_PATH,
+        poll_interval: float = POLL_INTERVAL,
+    ) -> None:
+        self.write_key = write_key
+        self._port = port
+        self._aws_port = aws_port
+        self._host = host
+        self._seed = seed
+        self._seed_demo = seed_demo
+        self._template_path = template_path
+        self._poll_interval = poll_interval
+        self._env = _EnvironmentPatch()
+        self._added_paths: list[str] = []
+        self._moto: Any = None
+        self._api: ApiServer | None = None
+        self._pollers: list[StreamPoller] = []
+        self._scheduler: Scheduler | None = None
+        self._werkzeug_level: int | None = None
+        self._holds_lock = False
+        self.template = StackTemplate.load(template_path)
+        self.functions: dict[str, LambdaFunction] = {}
+        self.demo_results: list[Sent] = []
+        self.aws_url = ""
+        self.url = ""
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> LocalStack:
+        if not LocalStack._running_lock.acquire(blocking=False):
+            raise RuntimeError("another LocalStack is running in this process; stop it first")
+        self._holds_lock = True
+        try:
+            self._start_aws()
+            self._api = ApiServer(host=self._host, port=self._port)
+            self.url = self._api.url
+            self.template.register_functions()
+            self.template.register_http_apis(self.url)
+            self._load_functions()
+            _clear_shared_caches()
+            self._api.serve(ApiGateway(self.template.http_routes(), self.functions))
+            if self._seed:
+                seed_source(self.write_key)
+            self._start_triggers()
+            if self._seed_demo:
+                self.demo_results = send_demo_traffic(self.url, self.write_key)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop everything that was started and restore the process environment. Safe to call twice."""
+        if self._scheduler is not None:
+            self._scheduler.stop()
+            self._scheduler = None
+        for poller in self._pollers:
+            poller.stop()
+        self._pollers = []
+        if self._api is not None:
+            self._api.stop()
+            self._api = None
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        environment.uninstall()
+        self._env.restore()
+        for path in self._added_paths:
+            if path in sys.path:
+                sys.path.remove(path)
+        self._added_paths = []
+        if self._werkzeug_level is not None:
+            logging.getLogger("werkzeug").setLevel(self._werkzeug_level)
+            self._werkzeug_level = None
+        _clear_shared_caches()
+        if self._holds_lock:
+            self._holds_lock = False
+            LocalStack._running_lock.release()
+
+    # --- what tests and benchmarks use -----------------------------------------------------------
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until every stream record written so far has been delivered (False on timeout)."""
+        return wait_idle(self._pollers, timeout)
+
+    def trigger_schedule(self, function: str, event_name: str | None = None) -> Any:
+        """Run a scheduled function now, as its schedule would, and return the handler's result."""
+        if self._scheduler is None:
+            raise RuntimeError("the stack is not running")
+        return self._scheduler.trigger(function, event_name)
+
+    def table_names(self) -> list[str]:
+        return [self.template.physical[name]["Ref"] for name in self.template.of_type("AWS::DynamoDB::Table")]
+
+    def queue_names(self) -> list[str]:
+        return [
+            self.template.physical[name]["QueueName"] for name in self.template.of_type("AWS::SQS::Queue")
+        ]
+
+    @property
+    def stream_sources(self) -> list[StreamSource]:
+        return [poller.source for poller in self._pollers]
+
+    # --- steps -----------------------------------------------------------------------------------
+    def _start_aws(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        # moto logs every request it serves through werkzeug; that is noise next to our own log.
+        werkzeug = logging.getLogger("werkzeug")
+        self._werkzeug_level = werkzeug.level
+        werkzeug.setLevel(logging.WARNING)
+        _check_port_free(self._host, self._aws_port)
+        self._moto = ThreadedMotoServer(ip_address=self._host, port=self._aws_port, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.aws_url = f"http://{host}:{port}"
+        # Start from an empty account even if an earlier stack (or test) left state in this process.
+        urllib.request.urlopen(
+            urllib.request.Request(f"{self.aws_url}/moto-api/reset", method="POST"), timeout=30
+        ).close()
+        for key in [*_DROPPED_AWS_VARIABLES, *(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_"))]:
+            self._env.set(key, None)
+        self._env.set("AWS_ENDPOINT_URL", self.aws_url)
+        self._env.set("AWS_REGION", REGION)
+        self._env.set("AWS_DEFAULT_REGION", REGION)
+        for key, value in FAKE_CREDENTIALS.items():
+            self._env.set(key, value)
+        self.template.create_tables(self._client("dynamodb"))
+        self.template.create_queues(self._client("sqs"))
+
+    def _client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.aws_url, region_name=REGION)  # type: ignore[call-overload]
+
+    def _load_functions(self) -> None:
+        specs = self.template.functions()
+        per_function = {
+            spec.logical_id: {key: _env_text(value) for key, value in spec.environment.items()}
+            for spec in specs
+        }
+        shared, layers = environment.split_shared(per_function)
+        for key, value in shared.items():
+            self._env.set(key, value)
+        environment.install()
+        for spec in specs:
+            code_dir = str(spec.code_dir)
+            if code_dir not in sys.path:
+                sys.path.insert(0, code_dir)
+                self._added_paths.append(code_dir)
+            self.functions[spec.logical_id] = LambdaFunction(spec, environment_layer=layers[spec.logical_id])
+
+    def _start_triggers(self) -> None:
+        streams, sqs = self._client("dynamodbstreams"), self._client("sqs")
+        schedules: dict[Schedule, Callable[[Any], Any]] = {}
+        for spec in self.template.functions():
+            function = self.functions[spec.logical_id]
+            for name, props in spec.events_of_type("DynamoDB").items():
+                source = StreamSource.from_properties(spec.logical_id, name, self.template.resolve(props))
+                self._pollers.append(
+                    StreamPoller(
+                        source,
+                        function.invoke,
+                        streams_client=streams,
+                        sqs_client=sqs,
+                        function_arn=spec.arn,
+                        poll_interval=self._poll_interval,
+                    )
+                )
+            for event_type in SCHEDULE_TYPES:
+                for name, props in spec.events_of_type(event_type).items():
+                    resolved = self.template.resolve(props)
+                    schedules[Schedule.from_properties(spec.logical_id, name, event_type, resolved)] = (
+                        function.invoke
+                    )
+        for poller in self._pollers:
+            poller.start()
+        self._scheduler = Scheduler(schedules)
+        self._scheduler.start()
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """ThreadedMotoServer waits forever when its port is taken (the error stays in its thread)."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise OSError(
+                exc.errno, f"cannot use {host}:{port} for the embedded AWS: {exc.strerror}"
+            ) from exc
+
+
+def _env_text(value: Any) -> str:
+    """Lambda environment values are strings; a resolved list (e.g. a CommaDelimitedList Ref) is joined."""
+    if isinstance(value, list):
+        return ",".join(str(part) for part in value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def _clear_shared_caches() -> None:
+    """Forget clients and settings built for a previous environment (another stack, or a test's moto)."""
+    from leadstream import aws, settings
+    from leadstream.store import sources
+
+    for value in vars(aws).values():
+        cache_clear = getattr(value, "cache_clear", None)
+        if callable(cache_clear):
+            cache_clear()
+    settings.get_settings.cache_clear()
+    sources.clear_cache()
