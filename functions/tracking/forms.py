@@ -66,7 +66,7 @@ UTM_PARAMETERS: dict[str, str] = {
 def read_fields(body: bytes, content_type: str | None) -> dict[str, Any]:
     """The submitted fields. A field sent more than once (checkboxes) becomes a list."""
     kind = parsing.media_type(content_type)
-    body = parsing.decompress(body, None)  # size limit only: browsers do not compress form posts
+    parsing.check_request_size(len(body))
     if kind == URLENCODED:
         return _urlencoded_fields(body)
     if kind == MULTIPART:

@@ -53,7 +53,7 @@ def decompress(body: bytes, content_encoding: str | None) -> bytes:
         return gunzip_bounded(body, MAX_REQUEST_BYTES)
     if encoding != "identity":
         raise UnsupportedMediaType(f"Content-Encoding {encoding!r} is not supported; send gzip or nothing.")
-    _check_request_size(len(body))
+    check_request_size(len(body))
     return body
 
 
@@ -67,14 +67,14 @@ def gunzip_bounded(data: bytes, limit: int) -> bytes:
             out += inflater.decompress(remaining, limit + 1 - len(out))
         except zlib.error as exc:
             raise BadRequest(f"The body is not valid gzip ({exc}).") from None
-        _check_request_size(len(out))
+        check_request_size(len(out))
         if not inflater.eof:
             raise BadRequest("The gzip body ends before its end-of-stream marker; send the whole body.")
         remaining = inflater.unused_data
     return bytes(out)
 
 
-def _check_request_size(size: int) -> None:
+def check_request_size(size: int) -> None:
     if size > MAX_REQUEST_BYTES:
         raise PayloadTooLarge(
             f"The request body is over {MAX_REQUEST_BYTES} bytes (after decompression); "
