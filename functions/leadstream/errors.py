@@ -50,3 +50,11 @@ class UnsupportedMediaType(LeadstreamError):
 class InvalidInput(LeadstreamError):
     status = 422
     title = "Invalid input"
+
+
+class ServiceUnavailable(LeadstreamError):
+    """Storage kept throttling after every retry: the client should resend later (messageId keeps it safe)."""
+
+    status = 503
+    title = "Service unavailable"
+    retry_after_seconds = 5

@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from leadstream.errors import InvalidInput, LeadstreamError, NotFound
+from leadstream.errors import InvalidInput, LeadstreamError, NotFound, ServiceUnavailable
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
     from pydantic import ValidationError
 
 PROBLEM_JSON = "application/problem+json"
+THROTTLING_CODES = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
 
 
 def problem(
@@ -36,6 +39,13 @@ def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
         {"field": ".".join(str(part) for part in err["loc"]) or "(body)", "message": err["msg"]}
         for err in exc.errors(include_url=False, include_input=False)
     ]
+
+
+def problem_for(exc: LeadstreamError) -> Response[str]:
+    response = problem(exc.status, exc.title, exc.detail, errors=exc.errors)
+    if isinstance(exc, ServiceUnavailable):
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+    return response
 
 
 def create_resolver(*, allowed_origins: tuple[str, ...] = ()) -> APIGatewayHttpResolver:
@@ -59,9 +69,16 @@ def create_resolver(*, allowed_origins: tuple[str, ...] = ()) -> APIGatewayHttpR
         )
     app = APIGatewayHttpResolver(cors=cors)
 
-    @app.exception_handler(LeadstreamError)
-    def _domain_error(exc: LeadstreamError) -> Response[str]:
-        return problem(exc.status, exc.title, exc.detail, errors=exc.errors)
+    app.exception_handler(LeadstreamError)(problem_for)
+
+    from botocore.exceptions import ClientError
+
+    @app.exception_handler(ClientError)
+    def _aws_error(exc: ClientError) -> Response[str]:
+        # Throttling that outlasted the client's retries is load, not a bug: ask the client to come back.
+        if exc.response.get("Error", {}).get("Code") not in THROTTLING_CODES:
+            raise exc
+        return problem_for(ServiceUnavailable("Storage is busy; retry the request shortly."))
 
     @app.exception_handler(ValidationError)
     def _validation_error(exc: ValidationError) -> Response[str]:

@@ -401,3 +401,29 @@ def test_dynamodb_calls_per_event_in_a_100_event_batch(call: Call) -> None:
     assert len(stored_events()) == 100
     assert len(operations) / 100 <= 0.05, operations
     assert set(operations) <= {"Query", "BatchWriteItem"}
+
+
+@pytest.mark.parametrize("throttled", ["unprocessed", "exception"])
+def test_throttled_storage_is_503_with_retry_after(call: Call, throttled: str) -> None:
+    """DynamoDB refusing writes after every retry is load, not a bug: 503, and the client resends."""
+    from botocore.awsrequest import AWSResponse
+
+    from leadstream.aws import dynamodb
+
+    def refuse(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        if throttled == "unprocessed":
+            unprocessed = json.loads(params["body"])["RequestItems"]
+            return AWSResponse("", 200, {}, None), {"UnprocessedItems": unprocessed}
+        error = {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}
+        return AWSResponse("", 400, {}, None), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+    events = dynamodb().meta.events
+    events.register("before-call.dynamodb.BatchWriteItem", refuse, unique_id="refuse")
+    try:
+        reply = post(call, "/v1/track", {"anonymousId": "a-1", "event": "Busy"})
+    finally:
+        events.unregister("before-call.dynamodb.BatchWriteItem", unique_id="refuse")
+    problem = assert_problem(reply, 503, "")
+    assert reply.headers["retry-after"] == "5"
+    assert problem["title"] == "Service unavailable"
+    assert stored_events() == []

@@ -9,6 +9,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from leadstream.aws import dynamodb
+from leadstream.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
     from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -18,7 +19,7 @@ BATCH_GET_LIMIT = 100
 MAX_UNPROCESSED_ROUNDS = 8
 
 
-class StorageUnavailable(RuntimeError):
+class StorageUnavailable(ServiceUnavailable):
     """DynamoDB kept throttling a batch after every retry; the caller's retry path takes over."""
 
 
@@ -65,7 +66,8 @@ def _chunks[T](items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 
 
 def _backoff(round_number: int) -> None:
-    time.sleep(min(0.05 * 2**round_number, 2.0))
+    if round_number < MAX_UNPROCESSED_ROUNDS - 1:  # no point waiting after the last try
+        time.sleep(min(0.05 * 2**round_number, 1.0))
 
 
 def batch_put(table: str, items: Sequence[Mapping[str, Any]]) -> None:

@@ -14,6 +14,8 @@ from leadstream.sources import Form, Source
 from leadstream.store.dynamo import get_item, query_index_first
 from leadstream.store.dynamo import serialize as _serialize
 
+# Unknown write keys are cached too (so a flood of bad keys costs no reads); the bound keeps that cheap.
+MAX_CACHED = 1024
 _cache: dict[str, tuple[float, Any]] = {}
 
 
@@ -23,6 +25,9 @@ def _cached[T](cache_key: str, load: Any) -> T | None:
     if hit and now - hit[0] < get_settings().config_cache_seconds:
         return hit[1]  # type: ignore[no-any-return]
     value = load()
+    if len(_cache) >= MAX_CACHED:
+        _cache.pop(next(iter(_cache)))  # oldest insertion first
+    _cache.pop(cache_key, None)
     _cache[cache_key] = (now, value)
     return value  # type: ignore[no-any-return]
 
