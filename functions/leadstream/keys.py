@@ -33,6 +33,9 @@ def identity_key(kind: str, value: str) -> dict[str, str]:
     return {"pk": f"IDENTITY#{kind}#{value}", "sk": "IDENTITY"}
 
 
+MERGE_SK_PREFIX = "MERGE#"
+
+
 def merge_key(survivor_id: str, absorbed_id: str) -> dict[str, str]:
     """Record that `absorbed_id` (an anonymous profile) was merged into `survivor_id`."""
-    return {"pk": f"PROFILE#{survivor_id}", "sk": f"MERGE#{absorbed_id}"}
+    return {"pk": f"PROFILE#{survivor_id}", "sk": f"{MERGE_SK_PREFIX}{absorbed_id}"}

@@ -1,0 +1,230 @@
+"""A profile: one person, as every part of Leadstream sees them.
+
+Scoring builds profiles from tracking events (functions/scoring/identity.py); marketing and sales read
+them. Everything a profile learns is merged with order-independent rules (newest wins per trait, earliest
+first-seen, latest last-seen), so applying the same events in any order, or twice, gives the same profile.
+docs/identity.md describes the rules and the stored items.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+
+from leadstream.events import TrackedEvent
+
+IdentityKind = Literal["user", "anon", "email"]
+# Kinds that name a person rather than a browser: a profile with one of these is known.
+KNOWN_KINDS: frozenset[str] = frozenset({"user", "email"})
+
+# What DynamoDB can store as a number (38 significant digits, exponent -130..125).
+_MAX_DIGITS = 38
+_MIN_EXPONENT = -130
+_MAX_EXPONENT = 125
+
+
+def iso_utc(moment: datetime) -> str:
+    """Fixed-width UTC ISO-8601 with microseconds: sorting the strings sorts the moments."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+UtcTime = Annotated[AwareDatetime, PlainSerializer(iso_utc, return_type=str)]
+
+
+def event_stamp(event: TrackedEvent) -> str:
+    """The event's stamp: a string that sorts events by when they happened (the corrected timestamp),
+    ties broken by when we received them, then by message id. Newest-wins rules compare stamps."""
+    return "|".join((iso_utc(event.timestamp), iso_utc(event.received_at), event.message_id, event.source_id))
+
+
+class IdentityRef(BaseModel):
+    """One identity: a user id, an anonymous id, or an email address (lower-cased)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: IdentityKind
+    value: str
+
+    @property
+    def is_known(self) -> bool:
+        return self.kind in KNOWN_KINDS
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+class Touch(BaseModel):
+    """Marketing attribution of one event: its UTM parameters and an external referrer."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+    term: str | None = None
+    content: str | None = None
+    referrer: str | None = None
+    url: str | None = None  # the page the touch landed on
+    at: UtcTime
+    message_id: str = Field(alias="messageId")
+    stamp: str  # event_stamp of its event: touches compare exactly as events do
+
+
+class Profile(BaseModel):
+    """A person. Stored as one item; `version` is bumped by every write (optimistic concurrency)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    profile_id: str = Field(alias="profileId", min_length=1)
+    version: int = 0  # 0: not stored yet
+    user_id: str | None = Field(default=None, alias="userId")
+    user_id_stamp: str | None = Field(default=None, alias="userIdStamp")
+    email: str | None = None
+    email_stamp: str | None = Field(default=None, alias="emailStamp")
+    identities: list[IdentityRef] = Field(default_factory=list)
+    traits: dict[str, Any] = Field(default_factory=dict)
+    # Per trait, the event_stamp of the event that set its current value.
+    trait_stamps: dict[str, str] = Field(default_factory=dict, alias="traitStamps")
+    first_seen: UtcTime | None = Field(default=None, alias="firstSeen")
+    last_seen: UtcTime | None = Field(default=None, alias="lastSeen")
+    first_touch: Touch | None = Field(default=None, alias="firstTouch")
+    last_touch: Touch | None = Field(default=None, alias="lastTouch")
+    # Set on an anonymous profile absorbed into a known one; it is kept for its history, never written again.
+    merged_into: str | None = Field(default=None, alias="mergedInto")
+
+    @property
+    def is_known(self) -> bool:
+        return any(identity.is_known for identity in self.identities)
+
+    @property
+    def has_user_id(self) -> bool:
+        return any(identity.kind == "user" for identity in self.identities)
+
+    def add_identity(self, identity: IdentityRef) -> None:
+        if identity not in self.identities:
+            self.identities = sorted([*self.identities, identity], key=str)
+
+    def set_user_id(self, user_id: str, stamp: str) -> None:
+        if self.user_id_stamp is None or stamp > self.user_id_stamp:
+            self.user_id, self.user_id_stamp = user_id, stamp
+
+    def set_email(self, email: str, stamp: str) -> None:
+        if self.email_stamp is None or stamp > self.email_stamp:
+            self.email, self.email_stamp = email, stamp
+
+    def observe(
+        self, stamp: str, at: datetime, traits: Mapping[str, Any], touch: Touch | None = None
+    ) -> None:
+        """Learn what one event tells: its traits (newest wins per trait), when, and its attribution."""
+        for key, value in traits.items():
+            if key:
+                self._set_trait(key, storable(value), stamp)
+        self._seen(at, at)
+        if touch is not None:
+            self._touched(touch, touch)
+
+    def absorb(self, other: Profile) -> None:
+        """Take everything `other` knows; the same rules as observe, so the result is order-independent."""
+        for key, stamp in other.trait_stamps.items():
+            self._set_trait(key, other.traits.get(key), stamp)
+        if other.first_seen is not None and other.last_seen is not None:
+            self._seen(other.first_seen, other.last_seen)
+        if other.first_touch is not None and other.last_touch is not None:
+            self._touched(other.first_touch, other.last_touch)
+        if other.user_id is not None and other.user_id_stamp is not None:
+            self.set_user_id(other.user_id, other.user_id_stamp)
+        if other.email is not None and other.email_stamp is not None:
+            self.set_email(other.email, other.email_stamp)
+        for identity in other.identities:
+            self.add_identity(identity)
+
+    def _set_trait(self, key: str, value: Any, stamp: str) -> None:
+        current = self.trait_stamps.get(key)
+        if current is None or stamp > current:
+            self.traits[key] = value
+            self.trait_stamps[key] = stamp
+
+    def _seen(self, first: datetime, last: datetime) -> None:
+        self.first_seen = first if self.first_seen is None else min(self.first_seen, first)
+        self.last_seen = last if self.last_seen is None else max(self.last_seen, last)
+
+    def _touched(self, first: Touch, last: Touch) -> None:
+        if self.first_touch is None or first.stamp < self.first_touch.stamp:
+            self.first_touch = first
+        if self.last_touch is None or last.stamp > self.last_touch.stamp:
+            self.last_touch = last
+
+    def to_item(self) -> dict[str, Any]:
+        """The stored attributes (keys excluded)."""
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+def storable(value: Any) -> Any:
+    """A trait value as DynamoDB stores it and gives it back, so a stored profile equals a recomputed one.
+
+    Numbers become Decimals; numbers DynamoDB cannot hold (NaN, infinities, too many digits, out of range)
+    are kept as text rather than failing the whole batch; empty map keys (refused by DynamoDB) are dropped.
+    """
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return _number(Decimal(repr(value))) if math.isfinite(value) else repr(value)
+    if isinstance(value, int | Decimal):
+        return _number(Decimal(value))
+    if isinstance(value, Mapping):
+        return {str(key): storable(inner) for key, inner in value.items() if str(key)}
+    if isinstance(value, list | tuple):
+        return [storable(inner) for inner in value]
+    return str(value)
+
+
+def _number(number: Decimal) -> Decimal | str:
+    if not number.is_finite():
+        return str(number)
+    if number.is_zero():
+        return Decimal(0)
+    digits = number.normalize().as_tuple()
+    magnitude = number.adjusted()
+    if len(digits.digits) > _MAX_DIGITS or not _MIN_EXPONENT <= magnitude <= _MAX_EXPONENT:
+        return str(number)
+    return number
+
+
+# --- what a stream batch stores (built by scoring, written by leadstream.store.profiles) --------------
+@dataclass(frozen=True)
+class MergeRecord:
+    """An anonymous profile absorbed into a known one, and the event that showed they are one person."""
+
+    survivor_id: str
+    absorbed_id: str
+    event: TrackedEvent
+    identities: tuple[IdentityRef, ...]  # the identities that moved to the survivor
+
+
+@dataclass(frozen=True)
+class IdentityWrite:
+    identity: IdentityRef
+    profile_id: str
+    previous_owner: str | None  # None: a new identity, claimed only if nobody else claimed it meanwhile
+
+
+@dataclass
+class ProfileWrite:
+    """Everything one TransactWriteItems stores for one live profile.
+
+    `profile.version` is the new version; the write succeeds only if the stored version is still
+    `expected_version` (0: the profile must not exist yet). Absorbed profiles are written with it, each with
+    its own expected version.
+    """
+
+    profile: Profile
+    expected_version: int
+    identities: list[IdentityWrite] = field(default_factory=list)
+    merges: list[MergeRecord] = field(default_factory=list)
+    absorbed: list[tuple[Profile, int]] = field(default_factory=list)

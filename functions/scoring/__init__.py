@@ -1,0 +1,1 @@
+"""Scoring: the events stream consumer. Resolves every event to a profile (identity, traits, attribution)."""
