@@ -169,7 +169,8 @@ def storable(value: Any) -> Any:
     """A trait value as DynamoDB stores it and gives it back, so a stored profile equals a recomputed one.
 
     Numbers become Decimals; numbers DynamoDB cannot hold (NaN, infinities, too many digits, out of range)
-    are kept as text rather than failing the whole batch; empty map keys (refused by DynamoDB) are dropped.
+    are kept as text rather than failing the whole batch; empty map keys are dropped (DynamoDB names need
+    at least one character).
     """
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value

@@ -176,6 +176,24 @@ def test_a_batch_costs_two_reads_and_one_write_per_profile(stream: Stream, calls
     assert len(stored_profiles()) == 3
 
 
+def test_a_profile_with_more_than_100_items_to_write_is_split_founder_first(stream: Stream) -> None:
+    # A server-side import: one user seen on 100 browsers in one batch, 1 profile + 101 identities to write.
+    transactions: list[list[str]] = []
+
+    def capture(params: dict[str, Any], **_: Any) -> None:
+        transactions.append([action["Put"]["Item"]["pk"]["S"] for action in params["TransactItems"]])
+
+    dynamodb().meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", capture)
+    stream.deliver([tracked("identify", userId="importer", anonymousId=f"a{i:03}") for i in range(100)])
+
+    profile = live("user", "importer")
+    assert len(profile.identities) == 101
+    assert {owner("anon", f"a{i:03}") for i in range(100)} == {profile.profile_id}
+    assert [len(items) for items in transactions] == [100, 2]
+    # The profile and the identity it was founded on (its first anonymous id) land together, first.
+    assert transactions[0][:2] == [f"PROFILE#{profile.profile_id}", "IDENTITY#anon#a000"]
+
+
 def test_a_redelivered_batch_changes_nothing(stream: Stream, calls: Counter[str]) -> None:
     batch = [
         tracked("page", anonymousId="a1"),
