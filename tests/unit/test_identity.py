@@ -12,7 +12,7 @@ import pytest
 from leadstream.events import SegmentMessage, TrackedEvent
 from leadstream.profiles import IdentityRef, Profile, ProfileWrite, storable
 from scoring.attribution import touch_of
-from scoring.identity import BatchResolution, new_profile_id
+from scoring.identity import BatchResolution, StaleRead, new_profile_id
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 _message_ids = itertools.count()
@@ -384,3 +384,12 @@ def test_the_event_is_attributed_to_its_profile(kind: str) -> None:
     assert resolution.attributed == {
         ("src", event.message_id): new_profile_id(IdentityRef(kind="anon", value="a1"))
     }
+
+
+def test_an_identity_read_just_before_its_profile_was_merged_away_is_read_again() -> None:
+    # Another batch merged the profile between our identity read and our profile read.
+    a1 = IdentityRef(kind="anon", value="a1")
+    stale = Profile(profile_id="p-anon", version=2, identities=[a1], merged_into="p-known")
+    resolution = BatchResolution({a1: "p-anon"}, {"p-anon": stale})
+    with pytest.raises(StaleRead):
+        resolution.apply(tracked("page", anonymousId="a1"))
