@@ -111,7 +111,7 @@ def send_demo_traffic(api_url: str, write_key: str) -> list[Sent]:
     batch = json.dumps({"batch": demo_batch()}).encode()
     sent = [
         Sent(
-            f"{len(demo_batch())} events (POST /v1/batch)",
+            f"{len(demo_batch())} events",
             _post(
                 api_url,
                 "/v1/batch",
@@ -131,7 +131,7 @@ def send_demo_traffic(api_url: str, write_key: str) -> list[Sent]:
                 "Referer": f"{DEMO_SITE}/contact?utm_source=demo",
             },
         )
-        sent.append(Sent(f"form {form_id} (POST /forms/{form_id})", status))
+        sent.append(Sent(f"form {form_id}", status))
     return sent
 
 

@@ -133,6 +133,8 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop everything that was started and restore the process environment. Safe to call twice."""
+        if not self._holds_lock:
+            return  # never started (or already stopped): the process state belongs to someone else
         if self._scheduler is not None:
             self._scheduler.stop()
             self._scheduler = None
@@ -155,9 +157,8 @@ class LocalStack:
             logging.getLogger("werkzeug").setLevel(self._werkzeug_level)
             self._werkzeug_level = None
         _clear_shared_caches()
-        if self._holds_lock:
-            self._holds_lock = False
-            LocalStack._running_lock.release()
+        self._holds_lock = False
+        LocalStack._running_lock.release()
 
     # --- what tests and benchmarks use -----------------------------------------------------------
     def wait_idle(self, timeout: float = 30.0) -> bool:

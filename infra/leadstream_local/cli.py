@@ -1,0 +1,148 @@
+"""The `leadstream` command. `leadstream local` runs the whole stack on this machine, no Docker needed."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import TextIO
+
+from leadstream_local.seed import DEFAULT_WRITE_KEY, DEMO_REQUEST_FORM, DEMO_SOURCE_ID, NEWSLETTER_FORM
+from leadstream_local.stack import FAKE_CREDENTIALS, LocalStack
+from leadstream_local.template import REGION
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="leadstream", description="Leadstream developer commands.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    local = commands.add_parser(
+        "local",
+        help="run the stack locally: every route of template.yaml over an embedded moto",
+        description="Serve every HttpApi route of template.yaml on 127.0.0.1, with the template's tables "
+        "and queues in an embedded moto, stream-triggered and scheduled functions running.",
+    )
+    local.add_argument("--port", type=int, default=8787, help="API port (0: pick a free one; default 8787)")
+    local.add_argument(
+        "--aws-port",
+        type=int,
+        default=5787,
+        help="embedded AWS (moto) port (0: pick a free one; default 5787)",
+    )
+    local.add_argument(
+        "--write-key",
+        default=DEFAULT_WRITE_KEY,
+        help=f"write key of the demo source (default {DEFAULT_WRITE_KEY})",
+    )
+    local.add_argument(
+        "--no-demo", action="store_true", help="do not send the demo visitors' events at start"
+    )
+    local.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    local.set_defaults(run=run_local)
+    # Further subcommands (e.g. `token`) register themselves here.
+    return parser
+
+
+def run_local(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    stack = LocalStack(
+        port=args.port, aws_port=args.aws_port, write_key=args.write_key, seed_demo=not args.no_demo
+    )
+    try:
+        stack.start()
+    except OSError as exc:
+        print(f"leadstream local: {exc}. Free the port or pass --port/--aws-port 0.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130  # interrupted while starting; start() has already cleaned up
+    stopping = threading.Event()
+    previous = signal.signal(signal.SIGTERM, _on_signal(stopping))
+    try:
+        print_banner(stack)
+        while not stopping.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        print("\nstopping ...", flush=True)
+        stack.stop()
+        print("stopped.", flush=True)
+    return 0
+
+
+def _on_signal(stopping: threading.Event) -> Callable[[int, FrameType | None], None]:
+    def handle(_signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    return handle
+
+
+def print_banner(stack: LocalStack, out: TextIO = sys.stdout) -> None:
+    """What runs where, and what to try next."""
+    url, aws, key = stack.url, stack.aws_url, stack.write_key
+    routes = ", ".join(route.route_key for route in stack.template.http_routes())
+    tables = stack.table_names()
+    first_table = tables[0] if tables else "<table>"
+    streams = "; ".join(
+        f"{source.function} <- {source.stream_arn.split('/')[1]}" for source in stack.stream_sources
+    )
+    lines = [
+        "",
+        "Leadstream local stack is running.",
+        "",
+        f"  API         {url}",
+        f"  routes      {routes}",
+        f"  write key   {key}   (source {DEMO_SOURCE_ID}; forms {DEMO_REQUEST_FORM}, {NEWSLETTER_FORM})",
+        f"  AWS (moto)  {aws}   region {REGION}, any credentials",
+        f"  tables      {', '.join(tables)}",
+        f"  queues      {', '.join(stack.queue_names()) or '-'}",
+        f"  streams     {streams or '-'}",
+    ]
+    if stack.demo_results:
+        sent = ", ".join(f"{item.what}: {item.status}" for item in stack.demo_results)
+        lines.append(f"  demo        {sent}")
+    credentials = " ".join(f"{name}={value}" for name, value in FAKE_CREDENTIALS.items())
+    lines += [
+        "",
+        "Send an event:",
+        f"  curl -u '{key}:' -H 'content-type: application/json' \\",
+        '    -d \'{"anonymousId":"a-1","event":"Viewed Pricing","properties":{"plan":"pro"}}\' \\',
+        f"    {url}/v1/track",
+        "",
+        "Point an SDK at it:",
+        f"  Segment analytics-python:  analytics.write_key = '{key}'; analytics.host = '{url}'",
+        f"  RudderStack Python SDK:    rudderstack.analytics.write_key = '{key}'; "
+        f"rudderstack.analytics.dataPlaneUrl = '{url}'",
+        "",
+        "Look inside (AWS CLI or boto3 with endpoint_url):",
+        f"  {credentials} aws --region {REGION} --endpoint-url {aws} \\",
+        f"    dynamodb scan --table-name {first_table}",
+        f"  boto3.client('dynamodb', endpoint_url='{aws}', region_name='{REGION}', "
+        "aws_access_key_id='local', aws_secret_access_key='local')",
+        "",
+        "Ctrl-C stops the stack (its data lives in memory only).",
+        "",
+    ]
+    print("\n".join(lines), file=out, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command: Command = args.run
+    return command(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
