@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import TextIO
 
+from leadstream.sources import Source
 from leadstream_local.seed import DEFAULT_WRITE_KEY, DEMO_REQUEST_FORM, DEMO_SOURCE_ID, NEWSLETTER_FORM
 from leadstream_local.stack import FAKE_CREDENTIALS, LocalStack
 from leadstream_local.template import REGION
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     local.add_argument(
         "--write-key",
+        type=_write_key,
         default=DEFAULT_WRITE_KEY,
         help=f"write key of the demo source (default {DEFAULT_WRITE_KEY})",
     )
@@ -47,6 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
     local.set_defaults(run=run_local)
     # Further subcommands (e.g. `token`) register themselves here.
     return parser
+
+
+def _write_key(value: str) -> str:
+    """Refuse a write key the Source model would refuse, before anything starts."""
+    from pydantic import ValidationError
+
+    try:
+        Source(source_id=DEMO_SOURCE_ID, name="check", write_key=value)
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError("; ".join(error["msg"] for error in exc.errors())) from None
+    return value
 
 
 def run_local(args: argparse.Namespace) -> int:

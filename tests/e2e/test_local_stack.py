@@ -5,6 +5,11 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -111,3 +116,52 @@ def test_demo_visitors_become_profiles(local_stack: LocalStack) -> None:
             get_settings().main_table, keys.identity_key("email", fields["email"]), consistent=True
         )
         assert identity is not None, f"no profile for {fields['email']}"
+
+
+def test_the_command_prints_where_things_are_and_stops_on_ctrl_c() -> None:
+    command = [str(Path(sys.executable).parent / "leadstream"), "local", "--port", "0", "--aws-port", "0"]
+    process = subprocess.Popen(
+        [*command, "--no-demo", "--write-key", "cli-test-write-key"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    watchdog = threading.Timer(120, process.kill)  # a hung start must not hang the test run
+    watchdog.start()
+    try:
+        assert process.stdout is not None
+        banner = []
+        for line in process.stdout:
+            banner.append(line)
+            if line.startswith("Ctrl-C"):
+                break
+        text = "".join(banner)
+        api = re.search(r"API\s+(http://127\.0\.0\.1:\d+)", text)
+        aws = re.search(r"AWS \(moto\)\s+(http://127\.0\.0\.1:\d+)", text)
+        assert api is not None, text
+        assert aws is not None, text
+        assert "cli-test-write-key" in text
+        assert "dynamodb scan --table-name" in text
+
+        address = urlsplit(api.group(1))
+        connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=30)
+        connection.request("GET", "/not/declared")
+        assert connection.getresponse().status == 404
+        connection.close()
+        tables = boto3.client(
+            "dynamodb",
+            endpoint_url=aws.group(1),
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        ).list_tables()["TableNames"]
+        assert tables, "the printed AWS endpoint holds no table"
+
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+        assert process.returncode == 0, rest
+        assert "stopped." in rest
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            process.kill()
