@@ -181,7 +181,10 @@ class ApiServer:
     before the functions' environment is resolved; `serve` starts answering through an ApiGateway."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = _Server((host, port), _RequestHandler)
+        try:
+            self._server = _Server((host, port), _RequestHandler)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot use {host}:{port} for the API: {exc.strerror}") from exc
         self._thread: threading.Thread | None = None
 
     @property

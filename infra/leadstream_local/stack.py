@@ -83,7 +83,6 @@ class LocalStack:
         self._host = host
         self._seed = seed
         self._seed_demo = seed_demo
-        self._template_path = template_path
         self._poll_interval = poll_interval
         self._env = _EnvironmentPatch()
         self._added_paths: list[str] = []
