@@ -42,7 +42,9 @@ def handler_modules() -> dict[str, str]:
 def measure(runs: int = RUNS) -> list[ImportCost]:
     env = _environment()
     statements = {"import boto3 (baseline)": "import boto3"}
-    statements.update({f"{name} ({module})": f"import {module}" for name, module in handler_modules().items()})
+    statements.update(
+        {f"{name} ({module})": f"import {module}" for name, module in handler_modules().items()}
+    )
     for statement in statements.values():  # compile bytecode once so no run pays for it
         _fresh_import_seconds(statement, env)
     samples: dict[str, list[float]] = {label: [] for label in statements}
