@@ -9,42 +9,22 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from leadstream.events import MAX_BATCH_EVENTS, MAX_EVENT_BYTES, MAX_REQUEST_BYTES, TrackedEvent
-from leadstream_local.lambda_events import http_api_event, http_api_response
+from leadstream_local.inprocess import Call, Reply
+
+StoredEvents = Callable[[], list[TrackedEvent]]
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 WRITE_KEY = "test-write-key-0001"  # the `source` fixture's
 BASIC_AUTH = "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()
 JSON = ("content-type", "application/json")
-
-
-@dataclass(frozen=True)
-class LambdaContext:
-    function_name: str = "tracking"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:tracking"
-    aws_request_id: str = "req-1"
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-Call = Callable[..., Reply]
 
 
 def _route(method: str, path: str) -> tuple[str, dict[str, str]]:
@@ -57,45 +37,6 @@ def _route(method: str, path: str) -> tuple[str, dict[str, str]]:
         if path.startswith(prefix):
             return f"{method} {template}", {name: path.removeprefix(prefix)}
     raise AssertionError(f"no route for {path}")
-
-
-@pytest.fixture
-def call(source: Any) -> Call:
-    from tracking.handler import lambda_handler
-
-    def invoke(
-        method: str,
-        path: str,
-        *,
-        headers: Iterable[tuple[str, str]] = (),
-        body: bytes | dict[str, Any] = b"",
-        query: str = "",
-    ) -> Reply:
-        route_key, parameters = _route(method, path)
-        raw = json.dumps(body).encode() if isinstance(body, dict) else body
-        event = http_api_event(
-            method=method,
-            path=path,
-            route_key=route_key,
-            path_parameters=parameters,
-            headers=list(headers),
-            body=raw,
-            query=query,
-        )
-        status, reply_headers, reply_body = http_api_response(lambda_handler(event, LambdaContext()))
-        return Reply(status, {name.lower(): value for name, value in reply_headers}, reply_body)
-
-    return invoke
-
-
-def stored_events() -> list[TrackedEvent]:
-    import boto3
-
-    from leadstream.settings import get_settings
-    from leadstream.store.dynamo import deserialize
-
-    pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=get_settings().events_table)
-    return [TrackedEvent.from_item(deserialize(item)) for page in pages for item in page["Items"]]
 
 
 def post(call: Call, path: str, body: bytes | dict[str, Any], *headers: tuple[str, str]) -> Reply:
@@ -123,7 +64,9 @@ SINGLE_EVENTS: dict[str, dict[str, Any]] = {
 
 @pytest.mark.parametrize("path_type", sorted(SINGLE_EVENTS))
 @pytest.mark.parametrize("short", [False, True], ids=["long", "short"])
-def test_every_single_event_path_stores_its_event(call: Call, path_type: str, short: bool) -> None:
+def test_every_single_event_path_stores_its_event(
+    call: Call, path_type: str, short: bool, stored_events: StoredEvents
+) -> None:
     path = f"/v1/{path_type[0] if short else path_type}"
     reply = post(call, path, {**SINGLE_EVENTS[path_type], "messageId": "m-1"})
     assert (reply.status, reply.json()) == (200, {"success": True})
@@ -132,7 +75,7 @@ def test_every_single_event_path_stores_its_event(call: Call, path_type: str, sh
 
 
 @pytest.mark.parametrize("path", ["/v1/batch", "/v1/b"])
-def test_batch_paths_store_every_event(call: Call, path: str) -> None:
+def test_batch_paths_store_every_event(call: Call, path: str, stored_events: StoredEvents) -> None:
     batch = [{"type": kind, "messageId": f"m-{kind}", **body} for kind, body in SINGLE_EVENTS.items()]
     reply = post(call, path, {"batch": batch, "context": {"library": {"name": "test"}}})
     assert (reply.status, reply.json()) == (200, {"success": True})
@@ -145,7 +88,7 @@ def test_unknown_type_is_not_found(call: Call) -> None:
     assert_problem(post(call, "/v1/import", {"batch": []}), 404, "not a tracking endpoint")
 
 
-def test_write_key_in_the_body(call: Call) -> None:
+def test_write_key_in_the_body(call: Call, stored_events: StoredEvents) -> None:
     body = {"writeKey": WRITE_KEY, **SINGLE_EVENTS["track"]}
     reply = call("POST", "/v1/track", headers=[JSON], body=body)
     assert reply.status == 200
@@ -153,7 +96,7 @@ def test_write_key_in_the_body(call: Call) -> None:
     assert "writeKey" not in event.extra
 
 
-def test_write_key_as_basic_auth_username(call: Call) -> None:
+def test_write_key_as_basic_auth_username(call: Call, stored_events: StoredEvents) -> None:
     reply = call("POST", "/v1/t", headers=[JSON, ("authorization", BASIC_AUTH)], body=SINGLE_EVENTS["track"])
     assert reply.status == 200
     assert len(stored_events()) == 1
@@ -174,7 +117,7 @@ def test_write_key_as_basic_auth_username(call: Call) -> None:
     ],
 )
 def test_missing_or_unknown_write_key_is_401(
-    call: Call, headers: list[tuple[str, str]], body: dict[str, Any], detail: str
+    call: Call, headers: list[tuple[str, str]], body: dict[str, Any], detail: str, stored_events: StoredEvents
 ) -> None:
     assert_problem(call("POST", "/v1/track", headers=headers, body=body), 401, detail)
     assert stored_events() == []
@@ -225,7 +168,7 @@ def test_batch_over_2500_events_is_413(call: Call) -> None:
     assert_problem(post(call, "/v1/batch", {"batch": batch}), 413, f"limit is {MAX_BATCH_EVENTS}")
 
 
-def test_invalid_single_event_is_422_with_field_errors(call: Call) -> None:
+def test_invalid_single_event_is_422_with_field_errors(call: Call, stored_events: StoredEvents) -> None:
     reply = post(call, "/v1/track", {"anonymousId": "undefined", "userId": "user-1", "event": "E"})
     problem = assert_problem(reply, 422, "not valid")
     assert [error["field"] for error in problem["errors"]] == ["anonymousId"]
@@ -238,7 +181,7 @@ def test_track_without_event_name_is_422(call: Call) -> None:
     assert "event name" in problem["errors"][0]["message"]
 
 
-def test_gzip_body_is_accepted(call: Call) -> None:
+def test_gzip_body_is_accepted(call: Call, stored_events: StoredEvents) -> None:
     batch = [{**SINGLE_EVENTS["track"], "type": "track", "messageId": f"m-{i}"} for i in range(30)]
     body = gzip.compress(json.dumps({"batch": batch}).encode())
     reply = post(call, "/v1/batch", body, ("content-encoding", "gzip"))
@@ -246,7 +189,9 @@ def test_gzip_body_is_accepted(call: Call) -> None:
     assert len(stored_events()) == 30
 
 
-def test_batch_stores_the_valid_events_and_reports_the_rejected(call: Call) -> None:
+def test_batch_stores_the_valid_events_and_reports_the_rejected(
+    call: Call, stored_events: StoredEvents
+) -> None:
     batch = [
         {**SINGLE_EVENTS["track"], "type": "track", "messageId": "good-0"},
         {"type": "track", "anonymousId": "anon-1", "messageId": "bad-1"},  # no event name
@@ -263,14 +208,14 @@ def test_batch_stores_the_valid_events_and_reports_the_rejected(call: Call) -> N
     assert sorted(event.message_id for event in stored_events()) == ["good-0", "good-2"]
 
 
-def test_batch_with_no_valid_event_is_422_and_stores_nothing(call: Call) -> None:
+def test_batch_with_no_valid_event_is_422_and_stores_nothing(call: Call, stored_events: StoredEvents) -> None:
     batch = [{"type": "track", "anonymousId": "a"}, {"type": "nope", "userId": "u"}]
     problem = assert_problem(post(call, "/v1/batch", {"batch": batch}), 422, "No event in the batch")
     assert [error["field"] for error in problem["errors"]] == ["batch.0", "batch.1.type"]
     assert stored_events() == []
 
 
-def test_duplicate_message_id_is_stored_once(call: Call) -> None:
+def test_duplicate_message_id_is_stored_once(call: Call, stored_events: StoredEvents) -> None:
     event = {**SINGLE_EVENTS["track"], "messageId": "dup-1"}
     assert post(call, "/v1/track", event).status == 200
     assert post(call, "/v1/track", event).status == 200  # a client retry
@@ -278,7 +223,9 @@ def test_duplicate_message_id_is_stored_once(call: Call) -> None:
     assert [stored.message_id for stored in stored_events()] == ["dup-1"]
 
 
-def test_received_at_is_stored_and_a_skewed_device_clock_is_corrected(call: Call) -> None:
+def test_received_at_is_stored_and_a_skewed_device_clock_is_corrected(
+    call: Call, stored_events: StoredEvents
+) -> None:
     device_now = datetime.now(UTC) + timedelta(hours=2)  # the device clock runs two hours fast
     body = {
         **SINGLE_EVENTS["track"],
@@ -294,7 +241,7 @@ def test_received_at_is_stored_and_a_skewed_device_clock_is_corrected(call: Call
     assert event.original_timestamp == device_now - timedelta(seconds=5)
 
 
-def test_batch_sent_at_corrects_every_event(call: Call) -> None:
+def test_batch_sent_at_corrects_every_event(call: Call, stored_events: StoredEvents) -> None:
     device_now = datetime.now(UTC) - timedelta(days=1)  # a device clock a day behind
     batch = [
         {**SINGLE_EVENTS["track"], "type": "track", "timestamp": (device_now - lag).isoformat()}
@@ -303,6 +250,11 @@ def test_batch_sent_at_corrects_every_event(call: Call) -> None:
     assert post(call, "/v1/batch", {"batch": batch, "sentAt": device_now.isoformat()}).status == 200
     lags = sorted(event.received_at - event.timestamp for event in stored_events())
     assert lags == [timedelta(seconds=10), timedelta(seconds=20)]
+
+
+@pytest.fixture
+def call(source: Any, call_api: Call) -> Call:
+    return call_api
 
 
 @pytest.fixture
@@ -331,7 +283,9 @@ def fenced_source(aws: Any) -> None:
         (None, 200),  # a server-side sender has no origin
     ],
 )
-def test_source_allowed_origins(call: Call, origin: str | None, status: int) -> None:
+def test_source_allowed_origins(
+    call: Call, origin: str | None, status: int, stored_events: StoredEvents
+) -> None:
     headers = [("content-type", "text/plain")] + ([("origin", origin)] if origin else [])
     body = {"writeKey": "fenced-write-key", **SINGLE_EVENTS["track"]}
     reply = call("POST", "/v1/t", headers=headers, body=body)
@@ -343,7 +297,7 @@ def test_source_allowed_origins(call: Call, origin: str | None, status: int) -> 
         assert [event.source_id for event in stored_events()] == ["src-fenced"]
 
 
-def test_text_plain_simple_request_from_a_browser(call: Call) -> None:
+def test_text_plain_simple_request_from_a_browser(call: Call, stored_events: StoredEvents) -> None:
     """analytics.js sends JSON as text/plain so that the browser skips the preflight."""
     reply = call(
         "POST",
@@ -385,7 +339,7 @@ def test_cors_preflight(call: Call, path: str) -> None:
     assert {"content-type", "authorization", "content-encoding"} <= allowed
 
 
-def test_dynamodb_calls_per_event_in_a_100_event_batch(call: Call) -> None:
+def test_dynamodb_calls_per_event_in_a_100_event_batch(call: Call, stored_events: StoredEvents) -> None:
     """Cost is part of correctness: one source lookup and 25 events per write call."""
     from leadstream.aws import dynamodb
 
@@ -404,7 +358,9 @@ def test_dynamodb_calls_per_event_in_a_100_event_batch(call: Call) -> None:
 
 
 @pytest.mark.parametrize("throttled", ["unprocessed", "exception"])
-def test_throttled_storage_is_503_with_retry_after(call: Call, throttled: str) -> None:
+def test_throttled_storage_is_503_with_retry_after(
+    call: Call, throttled: str, stored_events: StoredEvents
+) -> None:
     """DynamoDB refusing writes after every retry is load, not a bug: 503, and the client resends."""
     from botocore.awsrequest import AWSResponse
 

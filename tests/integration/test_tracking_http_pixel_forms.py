@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
 from leadstream.events import TrackedEvent
-from leadstream_local.lambda_events import http_api_event, http_api_response
+from leadstream_local.inprocess import Call, Reply
+
+StoredEvents = Callable[[], list[TrackedEvent]]
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
@@ -26,25 +27,9 @@ TRANSPARENT_GIF = (
 )
 
 
-@dataclass(frozen=True)
-class LambdaContext:
-    function_name: str = "tracking"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:tracking"
-    aws_request_id: str = "req-1"
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-Call = Callable[..., Reply]
+@pytest.fixture
+def call(forms_seeded: Any, call_api: Call) -> Call:
+    return call_api
 
 
 @pytest.fixture
@@ -75,47 +60,6 @@ def forms_seeded(source: Any) -> None:
     put_form(Form(form_id="fenced", source_id="src-fenced", name="Fenced form"))
 
 
-@pytest.fixture
-def call(forms_seeded: None) -> Call:
-    from tracking.handler import lambda_handler
-
-    def invoke(
-        method: str,
-        path: str,
-        *,
-        headers: Iterable[tuple[str, str]] = (),
-        body: bytes = b"",
-        query: str = "",
-    ) -> Reply:
-        if path.startswith("/pixel/v1/"):
-            route_key, parameters = f"{method} /pixel/v1/{{type}}", {"type": path.rsplit("/", 1)[-1]}
-        else:
-            route_key, parameters = f"{method} /forms/{{formId}}", {"formId": path.rsplit("/", 1)[-1]}
-        event = http_api_event(
-            method=method,
-            path=path,
-            route_key=route_key,
-            path_parameters=parameters,
-            headers=list(headers),
-            body=body,
-            query=query,
-        )
-        status, reply_headers, reply_body = http_api_response(lambda_handler(event, LambdaContext()))
-        return Reply(status, {name.lower(): value for name, value in reply_headers}, reply_body)
-
-    return invoke
-
-
-def stored_events() -> list[TrackedEvent]:
-    import boto3
-
-    from leadstream.settings import get_settings
-    from leadstream.store.dynamo import deserialize
-
-    pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=get_settings().events_table)
-    return [TrackedEvent.from_item(deserialize(item)) for page in pages for item in page["Items"]]
-
-
 def assert_problem(reply: Reply, status: int, detail: str) -> dict[str, Any]:
     assert reply.status == status, reply.body
     assert reply.headers["content-type"] == "application/problem+json"
@@ -127,7 +71,7 @@ def assert_problem(reply: Reply, status: int, detail: str) -> dict[str, Any]:
 # --- Pixel --------------------------------------------------------------------------------------
 
 
-def test_track_pixel_returns_the_gif_and_stores_the_event(call: Call) -> None:
+def test_track_pixel_returns_the_gif_and_stores_the_event(call: Call, stored_events: StoredEvents) -> None:
     query = urlencode(
         {
             "writeKey": WRITE_KEY,
@@ -151,7 +95,7 @@ def test_track_pixel_returns_the_gif_and_stores_the_event(call: Call) -> None:
     assert event.context["userAgent"] == "Mail/1.0"
 
 
-def test_page_pixel(call: Call) -> None:
+def test_page_pixel(call: Call, stored_events: StoredEvents) -> None:
     query = urlencode({"writeKey": WRITE_KEY, "userId": "user-1", "name": "Pricing", "plan": "pro"})
     reply = call("GET", "/pixel/v1/page", query=query)
     assert (reply.status, reply.body) == (200, TRANSPARENT_GIF)
@@ -180,7 +124,7 @@ def test_page_pixel(call: Call) -> None:
     ],
 )
 def test_pixel_errors_are_problems(
-    call: Call, path: str, query: dict[str, str], status: int, detail: str
+    call: Call, path: str, query: dict[str, str], status: int, detail: str, stored_events: StoredEvents
 ) -> None:
     assert_problem(call("GET", path, query=urlencode(query)), status, detail)
     assert stored_events() == []
@@ -204,7 +148,7 @@ def _browser_post(call: Call, form_id: str, fields: dict[str, str], *headers: tu
     )
 
 
-def test_browser_form_post_redirects_to_the_thank_you_page(call: Call) -> None:
+def test_browser_form_post_redirects_to_the_thank_you_page(call: Call, stored_events: StoredEvents) -> None:
     fields = {"email": "ada@example.com", "firstName": "Ada", "company": "Engines", "message": "Call me"}
     reply = _browser_post(call, "demo", fields, ("cookie", "ajs_anonymous_id=%22anon-7%22; other=1"))
     assert reply.status == 303
@@ -223,7 +167,7 @@ def test_browser_form_post_redirects_to_the_thank_you_page(call: Call) -> None:
     assert event.email == "ada@example.com"
 
 
-def test_multipart_form_post_from_a_script_gets_json(call: Call) -> None:
+def test_multipart_form_post_from_a_script_gets_json(call: Call, stored_events: StoredEvents) -> None:
     from urllib3 import encode_multipart_formdata
 
     body, content_type = encode_multipart_formdata(
@@ -245,7 +189,7 @@ def test_multipart_form_post_from_a_script_gets_json(call: Call) -> None:
     assert event.context["traits"] == {"email": "grace@example.com", "lastName": "Hopper"}
 
 
-def test_json_form_post(call: Call) -> None:
+def test_json_form_post(call: Call, stored_events: StoredEvents) -> None:
     body = json.dumps({"mail": "lin@example.com", "name": "Lin", "anonymousId": "anon-from-page"}).encode()
     reply = call(
         "POST",
@@ -260,13 +204,17 @@ def test_json_form_post(call: Call) -> None:
     assert event.properties["handRaiser"] is False
 
 
-def test_browser_post_to_a_form_without_thank_you_page_gets_json(call: Call) -> None:
+def test_browser_post_to_a_form_without_thank_you_page_gets_json(
+    call: Call, stored_events: StoredEvents
+) -> None:
     reply = _browser_post(call, "newsletter", {"mail": "lin@example.com"})
     assert (reply.status, reply.json()) == (200, {"success": True})
     assert len(stored_events()) == 1
 
 
-def test_filled_honeypot_is_answered_like_success_and_stored_nowhere(call: Call) -> None:
+def test_filled_honeypot_is_answered_like_success_and_stored_nowhere(
+    call: Call, stored_events: StoredEvents
+) -> None:
     fields = {"email": "bot@spam.example", "website_url": "http://spam.example"}
     reply = _browser_post(call, "demo", fields)
     assert (reply.status, reply.headers["location"]) == (303, THANK_YOU)
@@ -288,7 +236,7 @@ def test_filled_honeypot_is_answered_like_success_and_stored_nowhere(call: Call)
     ],
 )
 def test_missing_or_invalid_email_is_422_naming_the_field(
-    call: Call, fields: dict[str, str], message: str
+    call: Call, fields: dict[str, str], message: str, stored_events: StoredEvents
 ) -> None:
     problem = assert_problem(_browser_post(call, "demo", fields), 422, message)
     assert [error["field"] for error in problem["errors"]] == ["email"]
@@ -296,7 +244,7 @@ def test_missing_or_invalid_email_is_422_naming_the_field(
     assert stored_events() == []
 
 
-def test_a_resent_form_post_is_stored_once(call: Call) -> None:
+def test_a_resent_form_post_is_stored_once(call: Call, stored_events: StoredEvents) -> None:
     fields = {"email": "ada@example.com", "message": "hi"}
     cookie = ("cookie", "ajs_anonymous_id=anon-7")
     assert _browser_post(call, "demo", fields, cookie).status == 303
@@ -308,7 +256,7 @@ def test_unknown_form_is_404(call: Call) -> None:
     assert_problem(_browser_post(call, "no-such-form", {"email": "a@b.co"}), 404, "no form 'no-such-form'")
 
 
-def test_form_of_a_fenced_source_refuses_other_origins(call: Call) -> None:
+def test_form_of_a_fenced_source_refuses_other_origins(call: Call, stored_events: StoredEvents) -> None:
     fields = urlencode({"email": "a@b.co"}).encode()
     reply = call(
         "POST",
