@@ -76,6 +76,7 @@ class LocalStack:
         host: str = "127.0.0.1",
         template_path: Path = TEMPLATE_PATH,
         poll_interval: float = POLL_INTERVAL,
+        triggers: bool = True,
     ) -> None:
         self.write_key = write_key
         self._port = port
@@ -84,6 +85,8 @@ class LocalStack:
         self._seed = seed
         self._seed_demo = seed_demo
         self._poll_interval = poll_interval
+        # Off only for measurements of the HTTP path alone (stream consumers would share its CPU).
+        self._triggers = triggers
         self._env = _EnvironmentPatch()
         self._added_paths: list[str] = []
         self._moto: Any = None
@@ -122,7 +125,8 @@ class LocalStack:
             self._api.serve(ApiGateway(self.template.http_routes(), self.functions))
             if self._seed:
                 seed_source(self.write_key)
-            self._start_triggers()
+            if self._triggers:
+                self._start_triggers()
             if self._seed_demo:
                 self.demo_results = send_demo_traffic(self.url, self.write_key)
         except BaseException:
