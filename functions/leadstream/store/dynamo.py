@@ -48,7 +48,7 @@ def _dynamo_safe(value: Any) -> Any:
     return value
 
 
-def _attribute_value(value: Any) -> dict[str, Any]:
+def _attribute_value(value: Any) -> Mapping[str, Any]:
     # Strings and integers are most of what we store (an event item holds nothing else): skip the general
     # serializer's type dispatch for them, which costs more than the rest of ingestion together.
     if isinstance(value, str):
@@ -57,7 +57,7 @@ def _attribute_value(value: Any) -> dict[str, Any]:
         return {"BOOL": value}
     if isinstance(value, int):
         return {"N": str(value)}
-    return _serializer().serialize(_dynamo_safe(value))  # type: ignore[no-any-return]
+    return _serializer().serialize(_dynamo_safe(value))
 
 
 def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
