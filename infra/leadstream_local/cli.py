@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -12,6 +13,7 @@ from types import FrameType
 from typing import TextIO
 
 from leadstream.sources import Source
+from leadstream_local import admin
 from leadstream_local.seed import DEFAULT_WRITE_KEY, DEMO_REQUEST_FORM, DEMO_SOURCE_ID, NEWSLETTER_FORM
 from leadstream_local.stack import FAKE_CREDENTIALS, LocalStack
 from leadstream_local.template import REGION
@@ -47,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     local.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     local.set_defaults(run=run_local)
-    # Further subcommands (e.g. `token`) register themselves here.
+    admin.register(commands)
     return parser
 
 
@@ -69,6 +71,9 @@ def run_local(args: argparse.Namespace) -> int:
         datefmt="%H:%M:%S",
     )
     logging.getLogger("botocore").setLevel(logging.WARNING)
+    if not args.verbose:
+        # Embedded-metric JSON lines are for CloudWatch; on a terminal they bury everything else.
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     stack = LocalStack(
         port=args.port, aws_port=args.aws_port, write_key=args.write_key, seed_demo=not args.no_demo
     )
@@ -152,9 +157,16 @@ def print_banner(stack: LocalStack, out: TextIO = sys.stdout) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from pydantic import ValidationError
+
     args = build_parser().parse_args(argv)
     command: Command = args.run
-    return command(args)
+    try:
+        return command(args)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        print(f"leadstream: {problems}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -62,7 +62,8 @@ def form_by_id(form_id: str) -> Form | None:
     return _cached(f"form:{form_id}", load)
 
 
-def put_source(source: Source) -> None:
+def put_source(source: Source, *, table: str | None = None) -> None:
+    """Create or replace a source (`table` defaults to the configured main table)."""
     from leadstream.aws import dynamodb
 
     item = {
@@ -70,11 +71,11 @@ def put_source(source: Source) -> None:
         **keys.write_key_index(source.write_key),
         **source.model_dump(by_alias=True),
     }
-    dynamodb().put_item(TableName=get_settings().main_table, Item=_serialize(item))
+    dynamodb().put_item(TableName=table or get_settings().main_table, Item=_serialize(item))
 
 
-def put_form(form: Form) -> None:
+def put_form(form: Form, *, table: str | None = None) -> None:
     from leadstream.aws import dynamodb
 
     item = {**keys.form_key(form.form_id), **form.model_dump(by_alias=True, mode="json")}
-    dynamodb().put_item(TableName=get_settings().main_table, Item=_serialize(item))
+    dynamodb().put_item(TableName=table or get_settings().main_table, Item=_serialize(item))

@@ -1,0 +1,77 @@
+"""`leadstream source add` and `leadstream form add`: configure a deployed stack (or the local one).
+
+They write to the main table named by --table with the caller's AWS credentials and region (the usual
+AWS_PROFILE / AWS_REGION / AWS_ENDPOINT_URL environment), through the same store code the functions use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+from typing import Any
+
+from leadstream.sources import Form, Source
+
+
+def register(commands: Any) -> None:
+    source = commands.add_parser("source", help="manage sources (a site or app with a write key)")
+    source_commands = source.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = source_commands.add_parser("add", help="create a source and print its write key")
+    add.add_argument("--table", required=True, help="the stack's main table (output MainTableName)")
+    add.add_argument("--name", required=True)
+    add.add_argument("--source-id", help="default: a new random id")
+    add.add_argument("--write-key", help="default: a new random key")
+    add.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        help="browser origin allowed to send events, e.g. https://www.example.com (repeatable; none: any)",
+    )
+    add.set_defaults(run=add_source)
+
+    form = commands.add_parser("form", help="manage forms that post to /forms/{formId}")
+    form_commands = form.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = form_commands.add_parser("add", help="create or replace a form")
+    add.add_argument("--table", required=True, help="the stack's main table (output MainTableName)")
+    add.add_argument("--source", required=True, dest="source_id", help="id of the source the form belongs to")
+    add.add_argument("--form-id", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--thank-you-url", help="where a browser goes after posting (303)")
+    add.add_argument("--email-field", default="email")
+    add.add_argument(
+        "--hand-raiser", action="store_true", help="a demo or contact request: hand over to sales"
+    )
+    add.set_defaults(run=add_form)
+
+
+def add_source(args: argparse.Namespace) -> int:
+    from leadstream.store.sources import put_source
+
+    source = Source(
+        source_id=args.source_id or f"src-{secrets.token_hex(6)}",
+        name=args.name,
+        write_key=args.write_key or secrets.token_urlsafe(24),
+        allowed_origins=args.origin,
+    )
+    put_source(source, table=args.table)
+    print(json.dumps(source.model_dump(by_alias=True), indent=2))
+    return 0
+
+
+def add_form(args: argparse.Namespace) -> int:
+    from leadstream.store.sources import put_form
+
+    form = Form.model_validate(
+        {
+            "formId": args.form_id,
+            "sourceId": args.source_id,
+            "name": args.name,
+            "thankYouUrl": args.thank_you_url,
+            "emailField": args.email_field,
+            "handRaiser": args.hand_raiser,
+        }
+    )
+    put_form(form, table=args.table)
+    print(json.dumps(form.model_dump(by_alias=True, mode="json"), indent=2))
+    return 0
