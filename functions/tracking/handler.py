@@ -7,6 +7,7 @@ answered by the resolver's CORS config (a preflight carries no write key, so it 
 from __future__ import annotations
 
 import base64
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 logger = Logger()
 metrics = Metrics()
+# A CORS preflight stores nothing and so records no metric; that is expected, not worth a warning each time.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 app = create_resolver(allowed_origins=get_settings().allowed_origins)
 
 

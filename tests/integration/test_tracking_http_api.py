@@ -20,7 +20,6 @@ from leadstream_local.inprocess import Call, Reply
 
 StoredEvents = Callable[[], list[TrackedEvent]]
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 WRITE_KEY = "test-write-key-0001"  # the `source` fixture's
 BASIC_AUTH = "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()

@@ -14,7 +14,6 @@ from leadstream_local.inprocess import Call, Reply
 
 StoredEvents = Callable[[], list[TrackedEvent]]
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 WRITE_KEY = "test-write-key-0001"  # the `source` fixture's
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
