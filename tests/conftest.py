@@ -45,7 +45,7 @@ def aws() -> Iterator[Any]:
         import boto3
 
         template = StackTemplate.load()
-        template.create_tables(boto3.client("dynamodb"))
+        template.create_resources(boto3.client)
         env = {}
         for function in template.functions():
             env.update({key: str(value) for key, value in function.environment.items()})

@@ -14,6 +14,7 @@ from typing import TextIO
 
 from leadstream.sources import Source
 from leadstream_local import admin
+from leadstream_local.auth import ROLES, issue_token
 from leadstream_local.seed import DEFAULT_WRITE_KEY, DEMO_REQUEST_FORM, DEMO_SOURCE_ID, NEWSLETTER_FORM
 from leadstream_local.stack import FAKE_CREDENTIALS, LocalStack
 from leadstream_local.template import REGION
@@ -49,8 +50,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     local.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     local.set_defaults(run=run_local)
+
+    token = commands.add_parser(
+        "token",
+        help="print a bearer token that the running local stack accepts",
+        description="Sign a user into the local stack's embedded Cognito user pool (creating the user if "
+        "needed, with exactly the given role) and print the access token.",
+    )
+    token.add_argument("--role", required=True, choices=ROLES)
+    token.add_argument("--user", default="alice", help="user name or email (default alice)")
+    token.add_argument(
+        "--aws-url",
+        default="http://127.0.0.1:5787",
+        help="the local stack's AWS endpoint (default port 5787)",
+    )
+    token.set_defaults(run=print_token)
     admin.register(commands)
     return parser
+
+
+def print_token(args: argparse.Namespace) -> int:
+    import boto3
+
+    from leadstream_local.template import StackTemplate
+
+    client = boto3.client(
+        "cognito-idp",
+        endpoint_url=args.aws_url,
+        region_name=REGION,
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+    try:
+        print(issue_token(StackTemplate.load(), client, role=args.role, user=args.user))
+    except LookupError as exc:
+        print(f"leadstream token: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _write_key(value: str) -> str:

@@ -1,7 +1,7 @@
 """Call the template's HTTP routes in-process, without a socket: what handler tests and benchmarks use.
 
-A request goes through the same route table, event shape and Lambda runtime as on the local stack's HTTP
-server, so a test exercises exactly what API Gateway would deliver.
+A request goes through the same gateway as on the local stack's HTTP server (route table, JWT
+authorizer, payload-2.0 event, Lambda runtime), so a test exercises exactly what API Gateway would deliver.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadstream_local.lambda_events import http_api_event, http_api_response
-from leadstream_local.routes import Router
 from leadstream_local.runtime import LambdaFunction
+from leadstream_local.server import ApiGateway
 from leadstream_local.template import StackTemplate
 
 
@@ -31,11 +30,11 @@ Call = Callable[..., Reply]
 
 
 class InProcessApi:
-    """The HTTP API of a template whose tables already exist (moto), invoked in this process."""
+    """The HTTP API of a template whose resources already exist in moto, invoked in this process."""
 
     def __init__(self, template: StackTemplate) -> None:
-        self._router = Router(template.http_routes())
-        self._functions = {spec.logical_id: LambdaFunction(spec) for spec in template.functions()}
+        functions = {spec.logical_id: LambdaFunction(spec) for spec in template.functions()}
+        self._gateway = ApiGateway(template.http_routes(), functions, template.jwt_authorizers())
 
     def call(
         self,
@@ -43,23 +42,20 @@ class InProcessApi:
         path: str,
         *,
         headers: Iterable[tuple[str, str]] = (),
-        body: bytes | Mapping[str, Any] = b"",
+        body: bytes | Mapping[str, Any] | list[Any] = b"",
         query: str = "",
-        authorizer: Mapping[str, Any] | None = None,
+        token: str | None = None,
     ) -> Reply:
-        match = self._router.match(method, path)
-        if match is None:
-            raise LookupError(f"template.yaml declares no route for {method} {path}")
-        event = http_api_event(
-            method=method,
-            path=path,
-            route_key=match.route_key,
-            path_parameters=match.path_parameters,
-            headers=list(headers),
-            body=json.dumps(body).encode() if isinstance(body, Mapping) else body,
-            query=query,
-            authorizer=authorizer,
-        )
-        result = self._functions[match.route.function].invoke(event)
-        status, reply_headers, reply_body = http_api_response(result)
-        return Reply(status, {name.lower(): value for name, value in reply_headers}, reply_body)
+        sent = list(headers)
+        if token is not None:
+            sent.append(("authorization", f"Bearer {token}"))
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        if (
+            raw
+            and not isinstance(body, bytes)
+            and not any(name.lower() == "content-type" for name, _ in sent)
+        ):
+            sent.append(("content-type", "application/json"))
+        target = f"{path}?{query}" if query else path
+        status, reply_headers, payload = self._gateway.handle(method, target, sent, raw)
+        return Reply(status, {name.lower(): value for name, value in reply_headers}, payload)

@@ -9,10 +9,11 @@ from collections.abc import Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from leadstream_local.auth import authorizer_context, verify
 from leadstream_local.lambda_events import http_api_event, http_api_response
 from leadstream_local.routes import Router
 from leadstream_local.runtime import LambdaFunction
-from leadstream_local.template import HttpRoute
+from leadstream_local.template import HttpRoute, JwtAuthorizerSpec
 
 log = logging.getLogger("leadstream_local")
 
@@ -22,6 +23,7 @@ NOT_FOUND = b'{"message":"Not Found"}'
 INTERNAL_ERROR = b'{"message":"Internal Server Error"}'
 TOO_LARGE = b'{"message":"Request Entity Too Large"}'
 BAD_REQUEST = b'{"message":"Bad Request"}'
+UNAUTHORIZED = b'{"message":"Unauthorized"}'
 MAX_BODY_BYTES = 10 * 1024 * 1024  # HTTP API payload quota
 # Headers the server sets itself; a handler's copy would contradict the bytes actually sent.
 HOP_BY_HOP = frozenset({"content-length", "connection", "keep-alive", "transfer-encoding", "date"})
@@ -32,11 +34,20 @@ Response = tuple[int, list[tuple[str, str]], bytes]
 class ApiGateway:
     """Route selection, event building and response mapping, without sockets (the server wraps it)."""
 
-    def __init__(self, routes: Iterable[HttpRoute], functions: Mapping[str, LambdaFunction]) -> None:
+    def __init__(
+        self,
+        routes: Iterable[HttpRoute],
+        functions: Mapping[str, LambdaFunction],
+        authorizers: Mapping[str, JwtAuthorizerSpec] | None = None,
+    ) -> None:
         routes = list(routes)
         missing = {route.function for route in routes} - functions.keys()
         if missing:
             raise ValueError(f"routes name functions that do not exist: {sorted(missing)}")
+        self._authorizers = dict(authorizers or {})
+        unknown = {route.authorizer for route in routes if route.authorizer} - self._authorizers.keys()
+        if unknown:
+            raise ValueError(f"routes name authorizers that do not exist: {sorted(unknown)}")
         self._router = Router(routes)
         self._functions = dict(functions)
 
@@ -54,6 +65,14 @@ class ApiGateway:
         if match is None:
             return 404, list(JSON), NOT_FOUND
         function = self._functions[match.route.function]
+        headers = list(headers)
+        authorizer = None
+        if match.route.authorizer:
+            spec = self._authorizers[match.route.authorizer]
+            claims = verify(spec, {name.lower(): value for name, value in headers})
+            if claims is None:
+                return 401, list(JSON), UNAUTHORIZED  # the function is never invoked, as in AWS
+            authorizer = authorizer_context(claims)
         event = http_api_event(
             method=method,
             path=path,
@@ -63,6 +82,7 @@ class ApiGateway:
             body=body,
             path_parameters=match.path_parameters,
             source_ip=source_ip,
+            authorizer=authorizer,
         )
         request_id = event["requestContext"]["requestId"]
         started = time.monotonic()

@@ -122,7 +122,9 @@ class LocalStack:
             self.template.register_http_apis(self.url)
             self._load_functions()
             _clear_shared_caches()
-            self._api.serve(ApiGateway(self.template.http_routes(), self.functions))
+            self._api.serve(
+                ApiGateway(self.template.http_routes(), self.functions, self.template.jwt_authorizers())
+            )
             if self._seed:
                 seed_source(self.write_key)
             if self._triggers:
@@ -210,8 +212,7 @@ class LocalStack:
         self._env.set("AWS_DEFAULT_REGION", REGION)
         for key, value in FAKE_CREDENTIALS.items():
             self._env.set(key, value)
-        self.template.create_tables(self._client("dynamodb"))
-        self.template.create_queues(self._client("sqs"))
+        self.template.create_resources(self._client)
 
     def _client(self, service: str) -> Any:
         import boto3

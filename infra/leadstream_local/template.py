@@ -25,10 +25,21 @@ class HttpRoute:
     method: str  # GET, POST ... or ANY
     path: str  # API Gateway form: /v1/{type}, /files/{proxy+}, or $default
     function: str  # logical id
+    authorizer: str | None = None  # name of the JWT authorizer guarding the route; None: open
 
     @property
     def route_key(self) -> str:
         return DEFAULT_ROUTE if self.path == DEFAULT_ROUTE else f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class JwtAuthorizerSpec:
+    """An HTTP API JWT authorizer: the token's issuer and one of the audiences must match."""
+
+    name: str
+    issuer: str
+    audience: tuple[str, ...]
+    header: str = "authorization"
 
 
 @dataclass(frozen=True)
@@ -188,8 +199,33 @@ class StackTemplate:
                     props = event.get("Properties", {})
                     method = str(props.get("Method", "ANY")).upper()
                     path = str(props.get("Path", DEFAULT_ROUTE))
-                    routes.append(HttpRoute("ANY" if method == "*" else method, path, logical))
+                    authorizer = self._route_authorizer(props)
+                    routes.append(HttpRoute("ANY" if method == "*" else method, path, logical, authorizer))
         return routes
+
+    def _route_authorizer(self, props: dict[str, Any]) -> str | None:
+        """The route's own Auth.Authorizer, else its API's DefaultAuthorizer; NONE opens the route."""
+        api_ref = props.get("ApiId", {})
+        api = api_ref.get("Ref") if isinstance(api_ref, dict) else None
+        api_auth = self.resources.get(api or "", {}).get("Properties", {}).get("Auth", {})
+        chosen = props.get("Auth", {}).get("Authorizer", api_auth.get("DefaultAuthorizer"))
+        return None if chosen in (None, "NONE") else str(chosen)
+
+    def jwt_authorizers(self) -> dict[str, JwtAuthorizerSpec]:
+        """Every JWT authorizer of every HttpApi, resolved (the user pools must exist)."""
+        found = {}
+        for res in self.of_type("AWS::Serverless::HttpApi").values():
+            authorizers = res.get("Properties", {}).get("Auth", {}).get("Authorizers", {})
+            for name, spec in authorizers.items():
+                config = self.resolve(spec.get("JwtConfiguration", {}))
+                source = str(spec.get("IdentitySource", "$request.header.Authorization"))
+                found[name] = JwtAuthorizerSpec(
+                    name=name,
+                    issuer=str(config["issuer"]),
+                    audience=tuple(str(aud) for aud in config.get("audience", [])),
+                    header=source.removeprefix("$request.header.").lower(),
+                )
+        return found
 
     # --- resources -----------------------------------------------------------------------------
     def create_tables(self, client: Any) -> None:
@@ -250,6 +286,47 @@ class StackTemplate:
                     QueueUrl=self.physical[logical]["Ref"],
                     Attributes={"RedrivePolicy": json.dumps(self.resolve(redrive))},
                 )
+
+    def create_user_pools(self, client: Any) -> None:
+        """Create every Cognito user pool, app client and group in `client` (moto)."""
+        for logical, res in self.of_type("AWS::Cognito::UserPool").items():
+            props = self.resolve(res.get("Properties", {}))
+            pool = client.create_user_pool(
+                PoolName=props.get("UserPoolName", logical),
+                **{
+                    key: props[key]
+                    for key in ("UsernameAttributes", "AutoVerifiedAttributes")
+                    if key in props
+                },
+            )["UserPool"]
+            self.physical[logical] = {
+                "Ref": pool["Id"],
+                "Arn": pool["Arn"],
+                "ProviderName": f"cognito-idp.{REGION}.amazonaws.com/{pool['Id']}",
+                "ProviderURL": f"https://cognito-idp.{REGION}.amazonaws.com/{pool['Id']}",
+            }
+        for logical, res in self.of_type("AWS::Cognito::UserPoolClient").items():
+            props = self.resolve(res.get("Properties", {}))
+            created = client.create_user_pool_client(
+                UserPoolId=props["UserPoolId"],
+                ClientName=props.get("ClientName", logical),
+                ExplicitAuthFlows=props.get("ExplicitAuthFlows", []),
+            )["UserPoolClient"]
+            self.physical[logical] = {"Ref": created["ClientId"]}
+        for logical, res in self.of_type("AWS::Cognito::UserPoolGroup").items():
+            props = self.resolve(res.get("Properties", {}))
+            client.create_group(
+                GroupName=props["GroupName"],
+                UserPoolId=props["UserPoolId"],
+                Description=props.get("Description", ""),
+            )
+            self.physical[logical] = {"Ref": props["GroupName"]}
+
+    def create_resources(self, client: Callable[[str], Any]) -> None:
+        """Everything the local stack keeps in moto: tables, queues, user pools (`client(service)`)."""
+        self.create_tables(client("dynamodb"))
+        self.create_queues(client("sqs"))
+        self.create_user_pools(client("cognito-idp"))
 
     def register_functions(self) -> None:
         """Let Ref and GetAtt Arn of every function resolve (functions run in-process, nothing is created)."""

@@ -165,3 +165,15 @@ def test_the_command_prints_where_things_are_and_stops_on_ctrl_c() -> None:
         watchdog.cancel()
         if process.poll() is None:
             process.kill()
+
+
+def test_leadstream_token_prints_a_token_the_stack_accepts(local_stack: Any, capsys: Any) -> None:
+    from leadstream_local.auth import verify
+    from leadstream_local.cli import main
+
+    assert main(["token", "--role", "marketing", "--user", "mia", "--aws-url", local_stack.aws_url]) == 0
+    token = capsys.readouterr().out.strip()
+    (spec,) = local_stack.template.jwt_authorizers().values()
+    claims = verify(spec, {"authorization": f"Bearer {token}"})
+    assert claims is not None
+    assert claims["cognito:groups"] == ["marketing"]

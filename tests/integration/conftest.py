@@ -14,7 +14,7 @@ from leadstream_local.template import StackTemplate
 
 @pytest.fixture
 def call_api(aws: StackTemplate) -> Call:
-    """`call_api(method, path, headers=..., body=..., query=..., authorizer=...)` -> Reply."""
+    """`call_api(method, path, headers=..., body=..., query=..., token=...)` -> Reply."""
     return InProcessApi(aws).call
 
 
@@ -32,3 +32,18 @@ def stored_events(aws: StackTemplate) -> Callable[[], list[TrackedEvent]]:
         return [TrackedEvent.from_item(deserialize(item)) for page in pages for item in page["Items"]]
 
     return read
+
+
+@pytest.fixture
+def token_for(aws: StackTemplate) -> Callable[..., str]:
+    """`token_for(role, user="alice")`: a real access token of the template's user pool (moto)."""
+    import boto3
+
+    from leadstream_local.auth import issue_token
+
+    client = boto3.client("cognito-idp")
+
+    def issue(role: str, user: str = "alice") -> str:
+        return issue_token(aws, client, role=role, user=user)
+
+    return issue
