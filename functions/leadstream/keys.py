@@ -39,3 +39,21 @@ MERGE_SK_PREFIX = "MERGE#"
 def merge_key(survivor_id: str, absorbed_id: str) -> dict[str, str]:
     """Record that `absorbed_id` (an anonymous profile) was merged into `survivor_id`."""
     return {"pk": f"PROFILE#{survivor_id}", "sk": f"{MERGE_SK_PREFIX}{absorbed_id}"}
+
+
+# CRM leads. GSI1 lists the leads sales may see, newest first; GSI2 lists a rep's own leads.
+def lead_key(lead_id: str) -> dict[str, str]:
+    return {"pk": f"LEAD#{lead_id}", "sk": "LEAD"}
+
+
+def lead_indexes(
+    *, visible_to_sales: bool, owner_id: str | None, created_at: str, lead_id: str
+) -> dict[str, str]:
+    """Index entries of a lead. A lead hidden from sales has no GSI1/GSI2 entry at all, so no sales
+    query can return it, whatever its filters."""
+    if not visible_to_sales:
+        return {}
+    entries = {"gsi1pk": "LEADS#SALES", "gsi1sk": f"{created_at}#{lead_id}"}
+    if owner_id:
+        entries |= {"gsi2pk": f"OWNER#{owner_id}#LEADS", "gsi2sk": f"{created_at}#{lead_id}"}
+    return entries

@@ -1,0 +1,48 @@
+"""Leads in the main table. The only code that writes a lead item, so its index entries stay right."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leadstream import keys
+from leadstream.leads import Lead, iso
+from leadstream.settings import get_settings
+from leadstream.store.dynamo import get_item, serialize
+
+
+def lead_item(lead: Lead) -> dict[str, Any]:
+    created = iso(lead.created_at)
+    return {
+        **keys.lead_key(lead.lead_id),
+        **keys.lead_indexes(
+            visible_to_sales=lead.visible_to_sales,
+            owner_id=lead.owner_id,
+            created_at=created,
+            lead_id=lead.lead_id,
+        ),
+        **lead.model_dump(by_alias=True, mode="json", exclude_none=True),
+    }
+
+
+def create_lead_once(lead: Lead) -> bool:
+    """Create the lead unless it exists (True if this call created it). Safe to retry."""
+    from botocore.exceptions import ClientError
+
+    from leadstream.aws import dynamodb
+
+    try:
+        dynamodb().put_item(
+            TableName=get_settings().main_table,
+            Item=serialize(lead_item(lead)),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def get_lead(lead_id: str) -> Lead | None:
+    item = get_item(get_settings().main_table, keys.lead_key(lead_id), consistent=True)
+    return Lead.model_validate(item) if item else None
