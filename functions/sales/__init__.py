@@ -1,0 +1,1 @@
+"""The sales CRM HTTP API and its scheduled jobs."""

@@ -1,0 +1,117 @@
+"""Orders: an accepted quote becomes an order; an order may be repeated (copied) and may create a contract.
+
+    confirmed --fulfil--> fulfilled
+              --cancel--> cancelled     (both final)
+
+An order's id is derived from its quote's id, so accepting a quote (or retrying the acceptance) can only
+ever create one order for it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from sales.commerce.pricing import Line, Totals, reprice, totals
+from sales.commerce.quotes import Quote
+from sales.commerce.states import StateMachine
+
+
+class OrderStatus(StrEnum):
+    CONFIRMED = "confirmed"
+    FULFILLED = "fulfilled"
+    CANCELLED = "cancelled"
+
+
+ORDER_STATUS = StateMachine[OrderStatus](
+    "order", {OrderStatus.CONFIRMED: frozenset({OrderStatus.FULFILLED, OrderStatus.CANCELLED})}
+)
+
+
+class Order(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    order_id: str = Field(alias="orderId")
+    status: OrderStatus = OrderStatus.CONFIRMED
+    name: str
+    account_id: str = Field(alias="accountId")
+    contact_id: str | None = Field(default=None, alias="contactId")
+    deal_id: str | None = Field(default=None, alias="dealId")
+    owner_id: str = Field(alias="ownerId")
+    currency: str
+    lines: list[Line]
+    totals: Totals
+    terms: str | None = None
+    quote_id: str | None = Field(default=None, alias="quoteId")
+    quote_revision: int | None = Field(default=None, alias="quoteRevision")
+    repeat_of: str | None = Field(default=None, alias="repeatOf")
+    status_reason: str | None = Field(default=None, alias="statusReason")
+    fulfilled_at: AwareDatetime | None = Field(default=None, alias="fulfilledAt")
+    cancelled_at: AwareDatetime | None = Field(default=None, alias="cancelledAt")
+    contract_id: str | None = Field(default=None, alias="contractId")
+
+
+class OrderTransition(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    status: OrderStatus
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class RepeatOrderInput(BaseModel):
+    """A repeat order copies every line of the original; it may name a different contact or deal."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    contact_id: str | None = Field(default=None, alias="contactId", max_length=64)
+    deal_id: str | None = Field(default=None, alias="dealId", max_length=64)
+
+
+def order_id_for_quote(quote_id: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"leadstream:order-of-quote:{quote_id}"))
+
+
+def order_from_quote(quote: Quote) -> Order:
+    """The order an accepted quote becomes: its lines and totals exactly as the customer accepted them."""
+    return Order(
+        order_id=order_id_for_quote(quote.quote_id),
+        name=quote.name,
+        account_id=quote.account_id,
+        contact_id=quote.contact_id,
+        deal_id=quote.deal_id,
+        owner_id=quote.owner_id,
+        currency=quote.currency,
+        lines=list(quote.lines),
+        totals=quote.totals,
+        terms=quote.terms,
+        quote_id=quote.quote_id,
+        quote_revision=quote.revision,
+    )
+
+
+def repeat_order(original: Order, changes: RepeatOrderInput, *, order_id: str, owner_id: str) -> Order:
+    """A new confirmed order with the original's lines at the original's prices, recomputed line by line."""
+    lines = [reprice(line, original.currency) for line in original.lines]
+    return Order(
+        order_id=order_id,
+        name=changes.name or original.name,
+        account_id=original.account_id,
+        contact_id=changes.contact_id or original.contact_id,
+        deal_id=changes.deal_id or original.deal_id,
+        owner_id=owner_id,
+        currency=original.currency,
+        lines=lines,
+        totals=totals(lines, original.currency),
+        terms=original.terms,
+        repeat_of=original.order_id,
+    )
+
+
+def transition(order: Order, target: OrderStatus, *, now: datetime, reason: str | None = None) -> Order:
+    ORDER_STATUS.check(order.status, target)
+    stamp = "fulfilled_at" if target is OrderStatus.FULFILLED else "cancelled_at"
+    return order.model_copy(update={"status": target, "status_reason": reason, stamp: now})
