@@ -322,11 +322,25 @@ class StackTemplate:
             )
             self.physical[logical] = {"Ref": props["GroupName"]}
 
+    def create_buckets(self, client: Any) -> None:
+        """Create every AWS::S3::Bucket in `client` (moto), named as CloudFormation would if unnamed."""
+        for logical, res in self.of_type("AWS::S3::Bucket").items():
+            props = res.get("Properties", {})
+            name = str(self.resolve(props.get("BucketName", f"{STACK_NAME}-{logical}".lower())))
+            client.create_bucket(Bucket=name)
+            self.physical[logical] = {
+                "Ref": name,
+                "Arn": f"arn:aws:s3:::{name}",
+                "DomainName": f"{name}.s3.amazonaws.com",
+                "RegionalDomainName": f"{name}.s3.{REGION}.amazonaws.com",
+            }
+
     def create_resources(self, client: Callable[[str], Any]) -> None:
-        """Everything the local stack keeps in moto: tables, queues, user pools (`client(service)`)."""
+        """Everything the local stack keeps in moto: tables, queues, user pools, buckets (`client(svc)`)."""
         self.create_tables(client("dynamodb"))
         self.create_queues(client("sqs"))
         self.create_user_pools(client("cognito-idp"))
+        self.create_buckets(client("s3"))
 
     def register_functions(self) -> None:
         """Let Ref and GetAtt Arn of every function resolve (functions run in-process, nothing is created)."""
