@@ -57,3 +57,82 @@ def lead_indexes(
     if owner_id:
         entries |= {"gsi2pk": f"OWNER#{owner_id}#LEADS", "gsi2sk": f"{created_at}#{lead_id}"}
     return entries
+
+
+# --- scoring, lifecycle and handoff (docs/scoring.md) ------------------------------------------------
+# Profiles are listed by current score (GSI1) and by lifecycle stage (GSI2). Every profile write updates
+# its entries, so each list is spread over PROFILE_INDEX_SHARDS partitions (by a hash of the profile id)
+# that a reader queries together: no single index partition takes every profile write.
+PROFILE_INDEX_SHARDS = 8
+EVENTS_BY_IDENTITY_INDEX = "ByIdentity"
+SCORING_CONFIG_PK = "CONFIG#SCORING"
+HANDOFF_SK_PREFIX = "HANDOFF#"
+
+
+def profile_shard(profile_id: str) -> int:
+    import zlib
+
+    return zlib.crc32(profile_id.encode()) % PROFILE_INDEX_SHARDS
+
+
+def score_index_partition(shard: int) -> str:
+    return f"SCORES#{shard}"
+
+
+def stage_index_partition(stage: str, shard: int) -> str:
+    return f"STAGE#{stage}#{shard}"
+
+
+def profile_indexes(
+    *, profile_id: str, score_key: str | None, stage: str | None, stage_changed_at: str | None
+) -> dict[str, str]:
+    """Index entries of a profile: by score (known, live profiles) and by stage (newest change first).
+    An absorbed profile (mergedInto) gets none: it is history, not a person to list."""
+    shard = profile_shard(profile_id)
+    entries: dict[str, str] = {}
+    if score_key is not None:
+        entries |= {"gsi1pk": score_index_partition(shard), "gsi1sk": f"{score_key}#{profile_id}"}
+    if stage is not None:
+        entries |= {
+            "gsi2pk": stage_index_partition(stage, shard),
+            "gsi2sk": f"{stage_changed_at or ''}#{profile_id}",
+        }
+    return entries
+
+
+def tag_key(tag: str, profile_id: str) -> dict[str, str]:
+    """A profile carries a tag: one item per (tag, profile), so a tag's profiles are one Query."""
+    return {"pk": f"TAG#{tag}", "sk": f"PROFILE#{profile_id}"}
+
+
+def handoff_key(profile_id: str, number: int) -> dict[str, str]:
+    """The n-th handoff of a profile to sales and the steps done for it (owner, lead, email, event)."""
+    return {"pk": f"PROFILE#{profile_id}", "sk": f"{HANDOFF_SK_PREFIX}{number:06d}"}
+
+
+def scoring_rule_key(rule_id: str) -> dict[str, str]:
+    """Scoring configuration lives in one partition, read whole with one Query."""
+    return {"pk": SCORING_CONFIG_PK, "sk": f"RULE#{rule_id}"}
+
+
+def assignment_rule_key(rule_id: str) -> dict[str, str]:
+    return {"pk": SCORING_CONFIG_PK, "sk": f"ASSIGN#{rule_id}"}
+
+
+def scoring_settings_key() -> dict[str, str]:
+    return {"pk": SCORING_CONFIG_PK, "sk": "SETTINGS"}
+
+
+def scoring_seeded_key() -> dict[str, str]:
+    """Marks that the default rules were seeded once (deleting every rule does not bring them back)."""
+    return {"pk": SCORING_CONFIG_PK, "sk": "SEEDED"}
+
+
+def round_robin_key() -> dict[str, str]:
+    """The position of round-robin lead assignment among the active sales users."""
+    return {"pk": SCORING_CONFIG_PK, "sk": "ROUNDROBIN"}
+
+
+def event_identity(kind: str, value: str) -> str:
+    """The events table's `identity` attribute (GSI ByIdentity): whose event it is, as tracking saw it."""
+    return f"{kind}:{value}"

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
 
 from leadstream.events import TrackedEvent
+from leadstream.scores import ScoreState, Stage, StageChange
 
 IdentityKind = Literal["user", "anon", "email"]
 # Kinds that name a person rather than a browser: a profile with one of these is known.
@@ -97,6 +98,11 @@ class Profile(BaseModel):
     last_touch: Touch | None = Field(default=None, alias="lastTouch")
     # Set on an anonymous profile absorbed into a known one; it is kept for its history, never written again.
     merged_into: str | None = Field(default=None, alias="mergedInto")
+    # Scoring (docs/scoring.md): interests, lifecycle stage and its history, scores and their bookkeeping.
+    tags: list[str] = Field(default_factory=list)
+    stage: Stage | None = None
+    stage_history: list[StageChange] = Field(default_factory=list, alias="stageHistory")
+    score: ScoreState = Field(default_factory=ScoreState)
 
     @property
     def is_known(self) -> bool:
@@ -143,6 +149,24 @@ class Profile(BaseModel):
             self.set_email(other.email, other.email_stamp)
         for identity in other.identities:
             self.add_identity(identity)
+        self.score.absorb(other.score, other.profile_id)
+        self.tags = sorted({*self.tags, *other.tags})
+        if other.stage is not None and other.stage.is_after(self.stage):
+            self.move_to(other.stage, at=other.stage_changed_at or "", by="merge")
+
+    def move_to(self, stage: Stage, *, at: str, by: str, reason: str | None = None) -> None:
+        """Set the lifecycle stage and record the change (callers decide whether the move is allowed)."""
+        if stage == self.stage:
+            return
+        self.stage_history = [
+            *self.stage_history,
+            StageChange(stage=stage, previous=self.stage, at=at, by=by, reason=reason),
+        ]
+        self.stage = stage
+
+    @property
+    def stage_changed_at(self) -> str | None:
+        return self.stage_history[-1].at if self.stage_history else None
 
     def _set_trait(self, key: str, value: Any, stamp: str) -> None:
         current = self.trait_stamps.get(key)
@@ -229,3 +253,6 @@ class ProfileWrite:
     identities: list[IdentityWrite] = field(default_factory=list)
     merges: list[MergeRecord] = field(default_factory=list)
     absorbed: list[tuple[Profile, int]] = field(default_factory=list)
+    # Each written profile as it was read (absent: new): what changed beside the profile item itself
+    # (tag memberships, a new handoff record) is derived from the difference.
+    loaded: dict[str, Profile] = field(default_factory=dict)

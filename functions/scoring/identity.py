@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -66,6 +66,11 @@ class IdentityConflict:
     other_profile: str  # the known profile that keeps `identity`
 
 
+# Called for every applied event with its profile; it may change the profile (scores, tags, stage) and
+# must depend only on the profile and the event, so that re-applying a batch gives the same result.
+type EventHook = Callable[[Profile, TrackedEvent], None]
+
+
 class StaleRead(Exception):
     """An identity pointed at a profile that was merged away between our two reads: read again."""
 
@@ -73,7 +78,13 @@ class StaleRead(Exception):
 class BatchResolution:
     """The batch's view of identities and profiles, to which events are applied one by one."""
 
-    def __init__(self, owners: Mapping[IdentityRef, str], profiles: Mapping[str, Profile]) -> None:
+    def __init__(
+        self,
+        owners: Mapping[IdentityRef, str],
+        profiles: Mapping[str, Profile],
+        on_event: EventHook | None = None,
+    ) -> None:
+        self._on_event = on_event
         self._loaded_owners = dict(owners)
         self._loaded = {pid: profile.model_copy(deep=True) for pid, profile in profiles.items()}
         self.owners = dict(owners)
@@ -95,6 +106,8 @@ class BatchResolution:
             target.set_email(event.email, stamp)
         target.observe(stamp, event.timestamp, event.all_traits, touch_of(event))
         self.attributed[(event.source_id, event.message_id)] = target.profile_id
+        if self._on_event is not None:
+            self._on_event(target, event)  # scoring: the profile as it stands right after this event
         return target
 
     def _target(self, event: TrackedEvent) -> Profile:
@@ -196,6 +209,7 @@ class BatchResolution:
                 groups[profile_id] = ProfileWrite(
                     profile.model_copy(update={"version": expected + 1}), expected
                 )
+                self._note_loaded(groups[profile_id], profile_id)
             return groups[profile_id]
 
         for profile_id, profile in self.profiles.items():
@@ -206,6 +220,7 @@ class BatchResolution:
             else:
                 bumped = profile.model_copy(update={"version": profile.version + 1})
                 group(profile.merged_into).absorbed.append((bumped, profile.version))
+                self._note_loaded(group(profile.merged_into), profile_id)
         for ref, owner in self.owners.items():
             previous = self._loaded_owners.get(ref)
             if previous != owner:
@@ -220,6 +235,11 @@ class BatchResolution:
                 key=lambda claim: (new_profile_id(claim.identity) != pid, str(claim.identity))
             )
         return list(groups.values())
+
+    def _note_loaded(self, write: ProfileWrite, profile_id: str) -> None:
+        loaded = self._loaded.get(profile_id)
+        if loaded is not None:
+            write.loaded[profile_id] = loaded
 
 
 # --- running a batch against storage -----------------------------------------------------------
@@ -244,7 +264,9 @@ class ConcurrentUpdates(RuntimeError):
     """Other writers kept changing the same profiles; the stream retries the batch."""
 
 
-def resolve_events(events: Sequence[TrackedEvent], store: ProfileStore) -> Outcome:
+def resolve_events(
+    events: Sequence[TrackedEvent], store: ProfileStore, on_event: EventHook | None = None
+) -> Outcome:
     """Resolve a batch and store the result: 2 reads, then at most one write per changed profile.
 
     A lost race (version or identity condition) means another batch changed a profile we read: read again
@@ -255,7 +277,7 @@ def resolve_events(events: Sequence[TrackedEvent], store: ProfileStore) -> Outco
     written = 0
     for attempt in range(1, MAX_ATTEMPTS + 1):
         owners = store.identity_owners(identities)
-        resolution = BatchResolution(owners, store.profiles(set(owners.values())))
+        resolution = BatchResolution(owners, store.profiles(set(owners.values())), on_event)
         try:
             for event in events:
                 resolution.apply(event)

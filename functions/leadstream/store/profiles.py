@@ -65,7 +65,31 @@ def merge_records(survivor_id: str) -> list[dict[str, Any]]:
 
 # --- items ---------------------------------------------------------------------------------------
 def profile_item(profile: Profile) -> dict[str, Any]:
-    return {**keys.profile_key(profile.profile_id), **profile.to_item()}
+    """The stored profile, with its index entries (a listed profile: live, and known for the score list)."""
+    live = profile.merged_into is None
+    indexes = keys.profile_indexes(
+        profile_id=profile.profile_id,
+        score_key=profile.score.index_key if live and profile.is_known else None,
+        stage=profile.stage.value if live and profile.stage is not None else None,
+        stage_changed_at=profile.stage_changed_at,
+    )
+    return {**keys.profile_key(profile.profile_id), **indexes, **profile.to_item()}
+
+
+def handoff_item(profile: Profile) -> dict[str, Any] | None:
+    """The handoff record a profile's latest handoff decision starts (the steps after it fill it in)."""
+    handoff = profile.score.handoff
+    if handoff is None:
+        return None
+    return {
+        **keys.handoff_key(profile.profile_id, handoff.number),
+        "profileId": profile.profile_id,
+        "number": handoff.number,
+        "leadId": handoff.lead_id,
+        "reason": handoff.reason,
+        "at": handoff.at,
+        **({"formId": handoff.form_id} if handoff.form_id else {}),
+    }
 
 
 def identity_item(write: IdentityWrite) -> dict[str, Any]:
@@ -122,7 +146,10 @@ def write_profiles(writes: Sequence[ProfileWrite]) -> list[str]:
 def _transactions(write: ProfileWrite, table: str) -> Iterator[list[TransactWriteItemTypeDef]]:
     absorbed_identities = {ref for profile, _ in write.absorbed for ref in profile.identities}
     units: list[list[TransactWriteItemTypeDef]] = [
-        [_put_profile(table, write.profile, write.expected_version)]
+        [
+            _put_profile(table, write.profile, write.expected_version),
+            *_scoring_changes(table, write.profile, write.loaded.get(write.profile.profile_id)),
+        ]
     ]
     units.extend(
         [_put_identity(table, claim)]
@@ -133,6 +160,7 @@ def _transactions(write: ProfileWrite, table: str) -> Iterator[list[TransactWrit
         units.append(
             [
                 _put_profile(table, profile, expected),
+                *_scoring_changes(table, profile, write.loaded.get(profile.profile_id)),
                 *(
                     _put(table, merge_item(merge))
                     for merge in write.merges
@@ -185,6 +213,31 @@ def _put(
     return {"Put": put}
 
 
+def _scoring_changes(table: str, profile: Profile, loaded: Profile | None) -> list[TransactWriteItemTypeDef]:
+    """What travels with a profile put: tag memberships added or removed, and a new handoff record.
+
+    An absorbed profile leaves every tag list (its tags live on in the survivor's). A handoff record is
+    created only with the decision that made it (attribute_not_exists), never overwritten.
+    """
+    listed = set(profile.tags) if profile.merged_into is None else set()
+    before = set(loaded.tags) if loaded is not None and loaded.merged_into is None else set()
+    changes: list[TransactWriteItemTypeDef] = [
+        _put(table, {**keys.tag_key(tag, profile.profile_id), "profileId": profile.profile_id, "tag": tag})
+        for tag in sorted(listed - before)
+    ]
+    changes += [
+        {"Delete": {"TableName": table, "Key": serialize(keys.tag_key(tag, profile.profile_id))}}
+        for tag in sorted(before - listed)
+    ]
+    handoff = profile.score.handoff
+    previous = loaded.score.handoff if loaded is not None else None
+    if handoff is not None and (previous is None or previous.number != handoff.number):
+        record = handoff_item(profile)
+        if record is not None:
+            changes.append(_put(table, record, "attribute_not_exists(pk)"))
+    return changes
+
+
 def _put_profile(table: str, profile: Profile, expected_version: int) -> TransactWriteItemTypeDef:
     if expected_version == 0:
         return _put(table, profile_item(profile), "attribute_not_exists(pk)")
@@ -220,3 +273,41 @@ class DynamoProfileStore:
 
     def write(self, writes: Sequence[ProfileWrite]) -> list[str]:
         return write_profiles(writes)
+
+
+# --- writes outside the stream (lifecycle changes by people, handoff bookkeeping) ----------------------
+def live_profile(profile_id: str) -> Profile | None:
+    """A profile by id, following `mergedInto` to the live one."""
+    profile = get_profile(profile_id)
+    for _ in range(MAX_MERGE_HOPS):
+        if profile is None or profile.merged_into is None:
+            break
+        profile = get_profile(profile.merged_into)
+    return profile
+
+
+def conditional_profile_put(profile: Profile, expected_version: int) -> TransactWriteItemTypeDef:
+    """A transaction item that stores `profile` at `expected_version + 1`, if still at `expected_version`."""
+    return _put_profile(
+        get_settings().main_table,
+        profile.model_copy(update={"version": expected_version + 1}),
+        expected_version,
+    )
+
+
+def put_profile(profile: Profile, expected_version: int) -> bool:
+    """Store a changed profile if nobody wrote it since `expected_version` was read (False: read again)."""
+    return transact([conditional_profile_put(profile, expected_version)])
+
+
+def transact(items: Sequence[TransactWriteItemTypeDef]) -> bool:
+    """One TransactWriteItems; False when a condition failed or another transaction got in the way."""
+    client = dynamodb()
+    try:
+        client.transact_write_items(TransactItems=list(items))
+    except client.exceptions.TransactionCanceledException as exc:
+        reasons = {reason.get("Code", "None") for reason in exc.response.get("CancellationReasons", [])}
+        if not reasons <= LOST_RACE:
+            raise
+        return False
+    return True
