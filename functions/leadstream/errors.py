@@ -37,6 +37,27 @@ class NotFound(LeadstreamError):
     title = "Not found"
 
 
+class Conflict(LeadstreamError):
+    """The request clashes with the current state: a record that already exists, a duplicate unique value."""
+
+    status = 409
+    title = "Conflict"
+
+
+class PreconditionFailed(LeadstreamError):
+    """`If-Match` named a version that is no longer current: someone changed the record meanwhile."""
+
+    status = 412
+    title = "Precondition failed"
+
+
+class PreconditionRequired(LeadstreamError):
+    """A change that must say which version it is based on (`If-Match`) did not."""
+
+    status = 428
+    title = "Precondition required"
+
+
 class PayloadTooLarge(LeadstreamError):
     status = 413
     title = "Payload too large"

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 from leadstream.errors import InvalidInput, LeadstreamError, NotFound, ServiceUnavailable
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+    from collections.abc import Sequence
+
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
     from pydantic import ValidationError
 
 PROBLEM_JSON = "application/problem+json"
@@ -48,26 +50,49 @@ def problem_for(exc: LeadstreamError) -> Response[str]:
     return response
 
 
-def create_resolver(*, allowed_origins: tuple[str, ...] = ()) -> APIGatewayHttpResolver:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig
+def cors_config(allowed_origins: tuple[str, ...]) -> CORSConfig | None:
+    """The CORS answer for browsers calling from `allowed_origins` (None: no CORS headers at all)."""
+    from aws_lambda_powertools.event_handler import CORSConfig
+
+    if not allowed_origins:
+        return None
+    first, *rest = allowed_origins
+    return CORSConfig(
+        allow_origin=first,
+        extra_origins=rest or None,
+        allow_headers=["Authorization", "Content-Type", "Content-Encoding", "If-Match", "Idempotency-Key"],
+        expose_headers=["ETag", "Location"],
+        max_age=600,
+    )
+
+
+def request_validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Powertools' request validation errors as {field, message}; `field` says where (body fields bare,
+    others prefixed: "query.limit", "header.if-match")."""
+    found = []
+    for err in errors:
+        where, *path = [str(part) for part in err.get("loc", ())] or ["body"]
+        field = ".".join(path) if where == "body" else ".".join([where, *path])
+        found.append({"field": field or "(body)", "message": err.get("msg") or err.get("type", "invalid")})
+    return found
+
+
+def create_resolver(
+    *, allowed_origins: tuple[str, ...] = (), enable_validation: bool = False
+) -> APIGatewayHttpResolver:
+    """The resolver every API function uses. With `enable_validation`, routes declare their input and
+    output with pydantic models (the OpenAPI document is generated from them): a request that does not
+    match is a 422 problem listing each field to fix; a response that does not match is a bug (500)."""
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
     from pydantic import ValidationError
 
-    cors = None
-    if allowed_origins:
-        first, *rest = allowed_origins
-        cors = CORSConfig(
-            allow_origin=first,
-            extra_origins=rest or None,
-            allow_headers=[
-                "Authorization",
-                "Content-Type",
-                "Content-Encoding",
-                "If-Match",
-                "Idempotency-Key",
-            ],
-            max_age=600,
-        )
-    app = APIGatewayHttpResolver(cors=cors)
+    app = APIGatewayHttpResolver(
+        cors=cors_config(allowed_origins),
+        enable_validation=enable_validation,
+        response_validation_error_http_code=500 if enable_validation else None,
+    )
+    if enable_validation:
+        _map_validation_errors(app)
 
     app.exception_handler(LeadstreamError)(problem_for)
 
@@ -97,3 +122,26 @@ def create_resolver(*, allowed_origins: tuple[str, ...] = ()) -> APIGatewayHttpR
         )
 
     return app
+
+
+def _map_validation_errors(app: APIGatewayHttpResolver) -> None:
+    from aws_lambda_powertools.event_handler.openapi.exceptions import (
+        RequestValidationError,
+        ResponseValidationError,
+    )
+
+    @app.exception_handler(RequestValidationError)
+    def _request_invalid(exc: RequestValidationError) -> Response[str]:
+        return problem(
+            InvalidInput.status,
+            InvalidInput.title,
+            "The request does not match the expected shape; see errors.",
+            errors=request_validation_errors(exc.errors()),
+        )
+
+    @app.exception_handler(ResponseValidationError)
+    def _response_invalid(exc: ResponseValidationError) -> Response[str]:
+        from aws_lambda_powertools import Logger
+
+        Logger().error("Response does not match its documented schema", errors=exc.errors())
+        return problem(500, "Internal error", "The server built an invalid response; this is a bug.")

@@ -136,3 +136,78 @@ def round_robin_key() -> dict[str, str]:
 def event_identity(kind: str, value: str) -> str:
     """The events table's `identity` attribute (GSI ByIdentity): whose event it is, as tracking saw it."""
     return f"{kind}:{value}"
+
+
+# --- CRM records (leadstream/store/records.py writes them all) -------------------------------------
+# Every CRM record is one item `<KIND>#<id>` / `<KIND>` (a lead is `LEAD#<id>` / `LEAD`, as above). Its
+# change history lives in the same partition, one item per version, so a record's history is one Query.
+#
+# The three generic indexes serve the CRM's lists, the same way for every kind of record; each list is
+# newest first (descending sort key) and its sort key starts with the kind's date, so a date range is a
+# key condition, not a filter:
+#
+# | index | partition | sort key | which list |
+# | --- | --- | --- | --- |
+# | GSI1 | `<KIND>S` (leads: `LEADS#SALES`, sales-visible only) | `<date>#<id>` | every record of a kind |
+# | GSI2 | `OWNER#<userId>#<KIND>S` | `<date>#<id>` | a rep's records of a kind ("my deals") |
+# | GSI3 | `ACCOUNT#<accountId>#<KIND>S` | `<date>#<id>` | an account's records of a kind |
+#
+# (An account's records: its contacts, deals, activities, notes; for accounts, their child accounts.)
+#
+# The date is the kind's own: deals sort by close date, activities by due time, the rest by creation.
+# Other filters (stage, status, type ...) are filter expressions on the chosen index's query.
+HISTORY_PREFIX = "HISTORY#"
+TIMELINE_PREFIX = "TIMELINE#"
+CRM_INDEXES = ("GSI1", "GSI2", "GSI3")
+
+
+def record_key(kind: str, record_id: str) -> dict[str, str]:
+    tag = kind.upper()
+    return {"pk": f"{tag}#{record_id}", "sk": tag}
+
+
+def history_key(kind: str, record_id: str, version: int) -> dict[str, str]:
+    """The change that made `version` of a record: zero-padded, so the sort key orders versions."""
+    return {"pk": f"{kind.upper()}#{record_id}", "sk": f"{HISTORY_PREFIX}{version:010d}"}
+
+
+def timeline_key(account_id: str, at: str, kind: str, record_id: str, version: int) -> dict[str, str]:
+    """An entry on an account's timeline, in the account's own partition, ordered by time."""
+    return {
+        "pk": f"ACCOUNT#{account_id}",
+        "sk": f"{TIMELINE_PREFIX}{at}#{kind}#{record_id}#{version:010d}",
+    }
+
+
+def unique_key(kind: str, field: str, value: str) -> dict[str, str]:
+    """Claims a unique value (a contact's email, a product's SKU) for one record."""
+    return {"pk": f"UNIQUE#{kind}#{field}#{value}", "sk": "UNIQUE"}
+
+
+def _kind_partition(kind: str) -> str:
+    return "LEADS#SALES" if kind == "lead" else f"{kind.upper()}S"
+
+
+def record_list_partition(
+    kind: str, *, owner_id: str | None = None, account_id: str | None = None
+) -> tuple[str, str]:
+    """(index, partition value) of the list that holds a kind's records of one owner, one account, or
+    all of them. An account is the narrower list when both are given."""
+    if account_id:
+        return "GSI3", f"ACCOUNT#{account_id}#{kind.upper()}S"
+    if owner_id:
+        return "GSI2", f"OWNER#{owner_id}#{kind.upper()}S"
+    return "GSI1", _kind_partition(kind)
+
+
+def record_indexes(
+    kind: str, *, record_id: str, sort_value: str, owner_id: str | None, account_id: str | None
+) -> dict[str, str]:
+    """Index entries of a CRM record (not leads: lead_indexes keeps hidden leads out of every list)."""
+    sort = f"{sort_value}#{record_id}"
+    entries = {"gsi1pk": _kind_partition(kind), "gsi1sk": sort}
+    if owner_id:
+        entries |= {"gsi2pk": record_list_partition(kind, owner_id=owner_id)[1], "gsi2sk": sort}
+    if account_id:
+        entries |= {"gsi3pk": record_list_partition(kind, account_id=account_id)[1], "gsi3sk": sort}
+    return entries
