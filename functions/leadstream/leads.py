@@ -50,6 +50,10 @@ class Lead(BaseModel):
     # Why scoring handed this person over: "score", "hand-raiser" (and the form), with the scores then.
     qualification: dict[str, Any] = Field(default_factory=dict)
     status_reason: str | None = Field(default=None, alias="statusReason")
+    # What the CRM converted the lead into (set once, when its status becomes converted).
+    contact_id: str | None = Field(default=None, alias="contactId")
+    account_id: str | None = Field(default=None, alias="accountId")
+    deal_id: str | None = Field(default=None, alias="dealId")
     created_at: AwareDatetime = Field(alias="createdAt")
     updated_at: AwareDatetime = Field(alias="updatedAt")
     version: int = 1

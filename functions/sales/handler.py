@@ -13,8 +13,9 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from leadstream.http import cors_config, create_resolver
 from leadstream.settings import get_settings
+from sales import conversion, forecast, openapi
 from sales.api.framework import CrmApi
-from sales.resources import accounts
+from sales.resources import accounts, activities, contacts, deals, leads, pipelines, timeline
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -24,9 +25,10 @@ _origins = get_settings().allowed_origins
 app = create_resolver(allowed_origins=_origins, enable_validation=True)
 api = CrmApi(app, cors_config(_origins))
 
-# Each resource module registers its routes; add new ones to this list.
-for resource in (accounts,):
-    resource.register(api)
+# Each module registers its routes; add new ones to these lists.
+CORE = (accounts, contacts, leads, conversion, pipelines, deals, forecast, activities, timeline, openapi)
+for module in CORE:
+    module.register(api)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

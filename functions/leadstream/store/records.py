@@ -76,6 +76,18 @@ def get_records[M: BaseModel](kind: RecordType[M], record_ids: Sequence[str]) ->
     return {kind.record_id(record): record for record in records}
 
 
+def get_many(wanted: Sequence[tuple[RecordType[Any], str]]) -> dict[tuple[str, str], Any]:
+    """Records of several kinds in one BatchGetItem: {(kind, id): record} for those that exist."""
+    kinds = {kind.kind: kind for kind, _ in wanted}
+    items = batch_get(_table(), [kind.key(record_id) for kind, record_id in wanted])
+    found = {}
+    for item in items:
+        tag, _, record_id = str(item["pk"]).partition("#")
+        kind = kinds[tag.lower()]
+        found[(kind.kind, record_id)] = kind.model.model_validate(plain_numbers(item))
+    return found
+
+
 def find_unique[M: BaseModel](kind: RecordType[M], field_name: str, value: str) -> str | None:
     """The id of the record of `kind` that holds a unique value, if any."""
     item = get_item(_table(), keys.unique_key(kind.kind, field_name, value.strip().lower()), consistent=True)
@@ -185,28 +197,80 @@ def _start_key(query: ListQuery) -> dict[str, Any] | None:
 
 
 # --- writes --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RecordWrite:
+    """One record's change within a transaction: create (`before` None), update, or delete (`after` None).
+    `recorded_only`: the record itself was stored elsewhere (by the lifecycle functions, with its profile);
+    only its history and timeline entries are written here."""
+
+    kind: RecordType[Any]
+    before: Any
+    after: Any
+    action: str
+    changes: list[FieldChange]
+    recorded_only: bool = False
+
+    @property
+    def current(self) -> Any:
+        return self.after if self.after is not None else self.before
+
+    @property
+    def record_id(self) -> str:
+        return self.kind.record_id(self.current)
+
+    @property
+    def version(self) -> int:
+        """The version this change makes (a delete makes one more, so its history entry has its own)."""
+        return self.kind.version(self.after) if self.after is not None else self.kind.version(self.before) + 1
+
+
+def creation[M: BaseModel](kind: RecordType[M], record: M, *, action: str = "created") -> RecordWrite:
+    return RecordWrite(kind, None, record, action, diff(None, kind.document(record)))
+
+
+def change[M: BaseModel](
+    kind: RecordType[M], before: M, after: M, actor: Actor, *, action: str = "updated"
+) -> RecordWrite | None:
+    """`after` as the next version of `before` (version and update bookkeeping set); None: nothing changed."""
+    stamped = after.model_copy(update=_bookkeeping(kind, version=kind.version(before) + 1, actor=actor))
+    changes = diff(kind.document(before), kind.document(stamped))
+    return RecordWrite(kind, before, stamped, action, changes) if changes else None
+
+
+def deletion[M: BaseModel](kind: RecordType[M], before: M) -> RecordWrite:
+    return RecordWrite(kind, before, None, "deleted", diff(kind.document(before), None))
+
+
 def create_record[M: BaseModel](
     kind: RecordType[M], record: M, actor: Actor, *, action: str = "created"
 ) -> HistoryEntry:
     """Store a new record (Conflict if its id exists or was used before, or a unique value is taken)."""
-    return _write(kind, None, record, _Change(actor, action, diff(None, kind.document(record))))
+    return commit([creation(kind, record, action=action)], actor)[0]
 
 
 def update_record[M: BaseModel](
     kind: RecordType[M], before: M, after: M, actor: Actor, *, action: str = "updated"
 ) -> tuple[M, HistoryEntry | None]:
     """Store `after` as the next version of `before`, if `before` is still current (PreconditionFailed if
-    someone changed it meanwhile, NotFound if it was deleted). A patch that changes nothing writes nothing."""
-    stamped = after.model_copy(update=_bookkeeping(kind, version=kind.version(before) + 1, actor=actor))
-    changes = diff(kind.document(before), kind.document(stamped))
-    if not changes:
+    someone changed it meanwhile, NotFound if it was deleted). A change of nothing writes nothing."""
+    write = change(kind, before, after, actor, action=action)
+    if write is None:
         return before, None
-    return stamped, _write(kind, before, stamped, _Change(actor, action, changes))
+    return write.after, commit([write], actor)[0]
 
 
 def delete_record[M: BaseModel](kind: RecordType[M], before: M, actor: Actor) -> HistoryEntry:
-    changes = diff(kind.document(before), None)
-    return _write(kind, before, None, _Change(actor, "deleted", changes))
+    return commit([deletion(kind, before)], actor)[0]
+
+
+def record_history[M: BaseModel](
+    kind: RecordType[M], before: M, after: M, actor: Actor, *, action: str
+) -> HistoryEntry | None:
+    """Record a change that was stored by other code (a lead accepted with its profile)."""
+    changes = diff(kind.document(before), kind.document(after))
+    if not changes:
+        return None
+    return commit([RecordWrite(kind, before, after, action, changes, recorded_only=True)], actor)[0]
 
 
 def stamp_new[M: BaseModel](kind: RecordType[M], record: M, actor: Actor) -> M:
@@ -218,6 +282,14 @@ def stamp_new[M: BaseModel](kind: RecordType[M], record: M, actor: Actor) -> M:
     return record.model_copy(update=update)
 
 
+def commit(writes: Sequence[RecordWrite], actor: Actor) -> list[HistoryEntry]:
+    """Store several records' changes in one transaction: all of them, or none (a lead's conversion)."""
+    transaction = _Transaction(_table())
+    entries = [transaction.add(write, actor) for write in writes]
+    transaction.commit()
+    return entries
+
+
 def _bookkeeping(kind: RecordType[Any], *, version: int, actor: Actor) -> dict[str, Any]:
     update: dict[str, Any] = {"version": version, "updated_at": now_utc()}
     if "updated_by" in kind.model.model_fields:
@@ -225,85 +297,89 @@ def _bookkeeping(kind: RecordType[Any], *, version: int, actor: Actor) -> dict[s
     return update
 
 
-def _write[M: BaseModel](
-    kind: RecordType[M], before: M | None, after: M | None, change: _Change
-) -> HistoryEntry:
-    current = after if after is not None else before
-    assert current is not None
-    record_id = kind.record_id(current)
-    version = kind.version(after) if after is not None else kind.version(current) + 1
-    entry = HistoryEntry(
-        kind=kind.kind,
-        record_id=record_id,
-        version=version,
-        action=change.action,
-        at=now_utc(),
-        by=change.actor.user_id,
-        by_name=change.actor.username or None,
-        changes=change.changes,
-    )
-    writes = _Writes(_table())
-    writes.record(kind, before, after)
-    history_key = keys.history_key(kind.kind, record_id, version)
-    writes.put({**history_key, **entry.model_dump(by_alias=True, mode="json")}, "attribute_not_exists(pk)")
-    placed = kind.timeline_entry(before, after, change.changes, change.actor, change.action)
-    if placed is not None:
-        account_id, line = placed
-        document = line.model_dump(by_alias=True, mode="json")
-        timeline_key = keys.timeline_key(account_id, document["at"], kind.kind, record_id, version)
-        writes.put({**timeline_key, "accountId": account_id, **document}, None)
-    writes.unique_claims(kind, record_id, before, after)
-    writes.commit(kind, record_id, before)
-    return entry
-
-
 @dataclass(frozen=True)
-class _Change:
-    actor: Actor
-    action: str
-    changes: list[FieldChange]
+class _Role:
+    """What an item of the transaction is for: to explain a refusal."""
+
+    write: RecordWrite
+    part: str  # "record", "history", "timeline", "claim"
+    field: str | None = None  # the unique field a claim is for
 
 
-class _Writes:
-    """The items of one transaction, remembering which one claims a unique value (to explain a refusal)."""
-
+class _Transaction:
     def __init__(self, table: str) -> None:
         self.table = table
         self.items: list[TransactWriteItemTypeDef] = []
-        self.claims: dict[int, str] = {}  # position -> field whose value the item claims
+        self.roles: list[_Role] = []
 
-    def put(self, item: Mapping[str, Any], condition: str | None) -> None:
+    def add(self, write: RecordWrite, actor: Actor) -> HistoryEntry:
+        entry = HistoryEntry(
+            kind=write.kind.kind,
+            record_id=write.record_id,
+            version=write.version,
+            action=write.action,
+            at=now_utc(),
+            by=actor.user_id,
+            by_name=actor.username or None,
+            changes=write.changes,
+        )
+        if not write.recorded_only:
+            self._record(write)
+        history = {
+            **keys.history_key(write.kind.kind, write.record_id, write.version),
+            **entry.model_dump(by_alias=True, mode="json"),
+        }
+        self._put(
+            _Role(write, "history"), history, None if write.recorded_only else "attribute_not_exists(pk)"
+        )
+        placed = write.kind.timeline_entry(write.before, write.after, write.changes, actor, write.action)
+        if placed is not None:
+            account_id, line = placed
+            document = line.model_dump(by_alias=True, mode="json")
+            key = keys.timeline_key(
+                account_id, document["at"], write.kind.kind, write.record_id, write.version
+            )
+            self._put(_Role(write, "timeline"), {**key, "accountId": account_id, **document}, None)
+        if not write.recorded_only:
+            self._unique_claims(write)
+        return entry
+
+    def _put(self, role: _Role, item: Mapping[str, Any], condition: str | None) -> None:
         put: dict[str, Any] = {"TableName": self.table, "Item": serialize(item)}
         if condition:
             put |= {"ConditionExpression": condition, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
-        self.items.append(cast("TransactWriteItemTypeDef", {"Put": put}))
+        self._append(role, {"Put": put})
 
-    def record[M: BaseModel](self, kind: RecordType[M], before: M | None, after: M | None) -> None:
+    def _append(self, role: _Role, item: dict[str, Any]) -> None:
+        self.items.append(cast("TransactWriteItemTypeDef", item))
+        self.roles.append(role)
+
+    def _record(self, write: RecordWrite) -> None:
         """The record itself: a new one only if its id is free, a change only if `before` is current."""
-        if before is None:
-            assert after is not None
-            self.put(kind.item(after), "attribute_not_exists(pk)")
+        kind, role = write.kind, _Role(write, "record")
+        if write.before is None:
+            self._put(role, kind.item(write.after), "attribute_not_exists(pk)")
             return
         condition = {
             "ConditionExpression": "#v = :v",
             "ExpressionAttributeNames": {"#v": "version"},
-            "ExpressionAttributeValues": {":v": {"N": str(kind.version(before))}},
+            "ExpressionAttributeValues": {":v": {"N": str(kind.version(write.before))}},
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
-        if after is None:
-            key = serialize(kind.key(kind.record_id(before)))
-            delete = {"TableName": self.table, "Key": key, **condition}
-            self.items.append(cast("TransactWriteItemTypeDef", {"Delete": delete}))
+        if write.after is None:
+            key = serialize(kind.key(write.record_id))
+            self._append(role, {"Delete": {"TableName": self.table, "Key": key, **condition}})
         else:
-            put = {"TableName": self.table, "Item": serialize(kind.item(after)), **condition}
-            self.items.append(cast("TransactWriteItemTypeDef", {"Put": put}))
+            self._append(
+                role,
+                {"Put": {"TableName": self.table, "Item": serialize(kind.item(write.after)), **condition}},
+            )
 
-    def unique_claims[M: BaseModel](
-        self, kind: RecordType[M], record_id: str, before: M | None, after: M | None
-    ) -> None:
+    def _unique_claims(self, write: RecordWrite) -> None:
         """Claim each new unique value (only if nobody holds it); release each old one (only if ours)."""
-        old = kind.unique_values(before) if before is not None else {}
-        new = kind.unique_values(after) if after is not None else {}
+        kind = write.kind
+        old = kind.unique_values(write.before) if write.before is not None else {}
+        new = kind.unique_values(write.after) if write.after is not None else {}
         for name in kind.unique_fields:
             if old.get(name) == new.get(name):
                 continue
@@ -312,15 +388,14 @@ class _Writes:
                     "TableName": self.table,
                     "Key": serialize(keys.unique_key(kind.kind, name, old[name])),
                     "ConditionExpression": "recordId = :id",
-                    "ExpressionAttributeValues": {":id": {"S": record_id}},
+                    "ExpressionAttributeValues": {":id": {"S": write.record_id}},
                 }
-                self.items.append(cast("TransactWriteItemTypeDef", {"Delete": delete}))
+                self._append(_Role(write, "release", name), {"Delete": delete})
             if name in new:
-                self.claims[len(self.items)] = name
-                claim = {**keys.unique_key(kind.kind, name, new[name]), "recordId": record_id, "field": name}
-                self.put(claim, "attribute_not_exists(pk)")
+                claim = {**keys.unique_key(kind.kind, name, new[name]), "recordId": write.record_id}
+                self._put(_Role(write, "claim", name), claim, "attribute_not_exists(pk)")
 
-    def commit[M: BaseModel](self, kind: RecordType[M], record_id: str, before: M | None) -> None:
+    def commit(self) -> None:
         from botocore.exceptions import ClientError
 
         from leadstream.aws import dynamodb
@@ -331,31 +406,37 @@ class _Writes:
             if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
             reasons = list(exc.response.get("CancellationReasons") or [])
-            raise self.refusal(reasons, kind, record_id, before) or exc from None
+            raise self._refusal(reasons) or exc from None
 
-    def refusal[M: BaseModel](
-        self, reasons: list[Any], kind: RecordType[M], record_id: str, before: M | None
-    ) -> Exception | None:
+    def _refusal(self, reasons: list[Any]) -> Exception | None:
         """Why DynamoDB refused the transaction, as the error the client needs (None: not ours to explain)."""
         codes = [reason.get("Code") for reason in reasons]
         if {"ThrottlingError", "ProvisionedThroughputExceeded"} & set(codes):
             return ServiceUnavailable("Storage is busy; retry the request shortly.")
         if "TransactionConflict" in codes:
-            return Conflict(f"Another change to this {kind.kind} is in progress; read it again and retry.")
+            return Conflict("Another change to the same records is in progress; read them again and retry.")
         failed = [index for index, code in enumerate(codes) if code == "ConditionalCheckFailed"]
         if not failed:
             return None
-        index, held = failed[0], deserialize(reasons[failed[0]].get("Item") or {})
-        if index == 0 and before is not None:
-            return _stale(kind, record_id, held)
-        if index in self.claims:
-            alias = kind.aliases.get(self.claims[index], self.claims[index])
-            holder = held.get("recordId", "another record")
-            return Conflict(
-                f"Another {kind.kind} ({holder}) already has this {alias}; each {kind.kind} needs its own.",
-                errors=[{"field": alias, "message": f"already used by {kind.kind} {holder}"}],
-            )
-        return Conflict(f"A {kind.kind} with id {record_id} exists or existed; create it under a new id.")
+        role, held = self.roles[failed[0]], deserialize(reasons[failed[0]].get("Item") or {})
+        return _explained(role, held)
+
+
+def _explained(role: _Role, held: Mapping[str, Any]) -> Exception:
+    """The client's error for the item whose condition failed (`held`: what is stored there now)."""
+    kind, record_id = role.write.kind, role.write.record_id
+    if role.part == "record" and role.write.before is not None:
+        return _stale(kind, record_id, held)
+    if role.part == "claim" and role.field:
+        alias = kind.aliases.get(role.field, role.field)
+        holder = held.get("recordId", "another record")
+        return Conflict(
+            f"Another {kind.kind} ({holder}) already has this {alias}; each {kind.kind} needs its own.",
+            errors=[{"field": alias, "message": f"already used by {kind.kind} {holder}"}],
+        )
+    if role.part == "release":
+        return Conflict(f"This {kind.kind} changed meanwhile; read it again and retry.")
+    return Conflict(f"A {kind.kind} with id {record_id} exists or existed; create it under a new id.")
 
 
 def _stale(kind: RecordType[Any], record_id: str, current: Mapping[str, Any]) -> Exception:

@@ -32,6 +32,7 @@ from pydantic import BaseModel, Field, create_model
 from leadstream import keys
 from leadstream.auth import Principal, Role, principal_from_claims
 from leadstream.errors import (
+    InvalidInput,
     LeadstreamError,
     NotFound,
     PreconditionFailed,
@@ -242,6 +243,26 @@ def record_response(
     return Response(status_code=status, content_type=JSON, body=record, headers=headers)
 
 
+# --- references between records ----------------------------------------------------------------------
+def referenced(references: Mapping[str, tuple[RecordType[Any], str | None]]) -> dict[str, Any]:
+    """The records a body refers to, read in one BatchGetItem: {JSON field: (kind, id)} -> {field: record}.
+    A reference to a record that does not exist is a 422 naming the field."""
+    wanted = {name: (kind, record_id) for name, (kind, record_id) in references.items() if record_id}
+    if not wanted:
+        return {}
+    found = store.get_many([(kind, record_id) for kind, record_id in wanted.values()])
+    records, missing = {}, []
+    for name, (kind, record_id) in wanted.items():
+        record = found.get((kind.kind, record_id))
+        if record is None:
+            missing.append({"field": name, "message": f"no {kind.kind} {record_id}"})
+        else:
+            records[name] = record
+    if missing:
+        raise InvalidInput("The request refers to records that do not exist.", errors=missing)
+    return records
+
+
 # --- resources ---------------------------------------------------------------------------------------
 Hook = Callable[[Any, Any, Principal], Any]
 
@@ -265,6 +286,10 @@ class Resource:
     prepare: Hook | None = None
     before_delete: Callable[[Any, Principal], None] | None = None
     operations: frozenset[str] = frozenset({"list", "create", "get", "patch", "delete", "history"})
+    # A create body may name the new record's id in this field (pipelines: readable slugs); else generated.
+    client_id_field: str | None = None
+    # Fields (JSON names) every new record starts with, before the body's (a manual lead's origin).
+    defaults: Mapping[str, Any] = field(default_factory=dict)
     page_model: type[BaseModel] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -290,7 +315,7 @@ class Resource:
 
     def new(self, body: BaseModel, principal: Principal, record_id: str) -> Any:
         """The record a create body describes (not stored): id, owner (default: the caller), bookkeeping."""
-        document: dict[str, Any] = body.model_dump(by_alias=True, exclude_none=True)
+        document: dict[str, Any] = {**self.defaults, **body.model_dump(by_alias=True, exclude_none=True)}
         aliases = self.record.aliases
         document[aliases[self.record.id_field]] = record_id
         owner = self.record.owner_field
@@ -346,8 +371,10 @@ def register_resource(api: CrmApi, resource: Resource) -> None:
     def create_record(body: Any, idempotency_key: Any = None) -> Any:
         principal = api.principal()
 
+        chosen = getattr(body, resource.client_id_field, None) if resource.client_id_field else None
+
         def create(record_id: str) -> dict[str, Any]:
-            return kind.document(resource.create(body, principal, record_id))
+            return kind.document(resource.create(body, principal, chosen or record_id))
 
         if idempotency_key is None:
             document = create(_new_id())
