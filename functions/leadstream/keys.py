@@ -211,3 +211,40 @@ def record_indexes(
     if account_id:
         entries |= {"gsi3pk": record_list_partition(kind, account_id=account_id)[1], "gsi3sk": sort}
     return entries
+
+
+# --- Email (docs/email.md) ---------------------------------------------------------------------------
+# A template is a head item (the latest version, listed newest-updated first on GSI1) plus one immutable
+# item per version, so a queued send renders exactly the version it names, whatever happened since.
+TEMPLATE_VERSION_PREFIX = "VERSION#"
+
+
+def template_key(template_id: str) -> dict[str, str]:
+    return {"pk": f"TEMPLATE#{template_id}", "sk": "TEMPLATE"}
+
+
+def template_version_key(template_id: str, version: int) -> dict[str, str]:
+    return {"pk": f"TEMPLATE#{template_id}", "sk": f"{TEMPLATE_VERSION_PREFIX}{version:010d}"}
+
+
+TEMPLATE_LIST = "EMAILTEMPLATES"
+
+
+def template_list_index(updated_at: str, template_id: str) -> dict[str, str]:
+    """GSI1 entry of a live (not archived) template."""
+    return {"gsi1pk": TEMPLATE_LIST, "gsi1sk": f"{updated_at}#{template_id}"}
+
+
+def suppression_key(email: str) -> dict[str, str]:
+    """An address marketing email must never go to (unsubscribed, bounced, complained, manual)."""
+    return {"pk": f"SUPPRESSION#{email}", "sk": "SUPPRESSION"}
+
+
+def send_key(message_id: str) -> dict[str, str]:
+    """One email to one person: the send claim, then its outcome and what happened to it."""
+    return {"pk": f"SEND#{message_id}", "sk": "SEND"}
+
+
+def email_cap_key(profile_id: str, week: str) -> dict[str, str]:
+    """A person's marketing-email counter for one ISO week (`2025-W07`); expires by TTL."""
+    return {"pk": f"EMAILCAP#{profile_id}", "sk": f"WEEK#{week}"}
