@@ -1,0 +1,1 @@
+"""Marketing email: templates API, rendering, the sender and SES event handling (docs/email.md)."""
