@@ -42,6 +42,8 @@ def _contract(**overrides: object) -> Contract:
         "value": Decimal("12000.00"),
         "currency": "EUR",
         "renewal_lead_days": 60,
+        "created_at": NOW,
+        "updated_at": NOW,
     }
     return Contract.model_validate(fields | overrides)
 
@@ -58,12 +60,15 @@ def _order(status: str = "confirmed") -> orders.Order:
         lines=[line],
         totals=totals([line], "EUR"),
         terms="Net 30",
+        created_at=NOW,
+        updated_at=NOW,
     )
 
 
 def test_renewal_is_due_the_lead_time_before_the_end() -> None:
     contract = _contract()
     assert contract.renewal_due_on == date(2026, 11, 1)
+    assert contract.model_dump(by_alias=True, mode="json")["renewalDueOn"] == "2026-11-01"
     assert next_timer(contract, today=TODAY) == Timer(TimerAction.RENEW, date(2026, 11, 1))
 
 
@@ -121,7 +126,7 @@ def test_the_timer_is_never_before_the_day_it_is_written_nor_after_it_could_matt
 
 def test_an_order_creates_its_contract_with_the_order_total_by_default() -> None:
     data = ContractInput.model_validate({"startDate": "2026-03-01", "endDate": "2027-02-28"})
-    contract = contract_from_order(_order(), data, default_lead_days=45, today=TODAY)
+    contract = contract_from_order(_order(), data, default_lead_days=45, now=NOW)
     assert contract.contract_id == contracts.contract_id_for_order("o1")
     assert (contract.value, contract.currency, contract.terms) == (Decimal("995.00"), "EUR", "Net 30")
     assert contract.renewal_lead_days == 45
@@ -131,13 +136,13 @@ def test_an_order_creates_its_contract_with_the_order_total_by_default() -> None
 def test_a_cancelled_order_creates_no_contract() -> None:
     data = ContractInput.model_validate({"startDate": "2026-03-01", "endDate": "2027-02-28"})
     with pytest.raises(InvalidTransition, match="cancelled"):
-        contract_from_order(_order("cancelled"), data, default_lead_days=60, today=TODAY)
+        contract_from_order(_order("cancelled"), data, default_lead_days=60, now=NOW)
 
 
 def test_a_contract_that_already_ended_or_ends_before_it_starts_is_refused() -> None:
     ended = ContractInput.model_validate({"startDate": "2025-01-01", "endDate": "2026-03-01"})
     with pytest.raises(InvalidInput, match="already passed"):
-        contract_from_order(_order(), ended, default_lead_days=60, today=TODAY)
+        contract_from_order(_order(), ended, default_lead_days=60, now=NOW)
     with pytest.raises(ValidationError, match="endDate must be on or after startDate"):
         ContractInput.model_validate({"startDate": "2026-05-01", "endDate": "2026-04-30"})
 
@@ -147,7 +152,7 @@ def test_a_value_finer_than_the_currency_is_refused() -> None:
         {"startDate": "2026-03-01", "endDate": "2027-02-28", "value": "10.005"}
     )
     with pytest.raises(InvalidInput) as refused:
-        contract_from_order(_order(), data, default_lead_days=60, today=TODAY)
+        contract_from_order(_order(), data, default_lead_days=60, now=NOW)
     assert refused.value.errors == [{"field": "value", "message": "EUR amounts have at most 2 decimals"}]
 
 

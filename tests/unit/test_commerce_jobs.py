@@ -37,6 +37,8 @@ def _contract(contract_id: str, end: date, **overrides: object) -> Contract:
         "value": Decimal("100.00"),
         "currency": "EUR",
         "renewal_lead_days": 60,
+        "created_at": NOW,
+        "updated_at": NOW,
     }
     return Contract.model_validate(fields | overrides)
 
@@ -94,6 +96,7 @@ def test_a_due_contract_gets_one_renewal_deal_and_waits_for_its_expiry() -> None
         "expired": 0,
         "rescheduled": 1,
         "dropped": 0,
+        "refused": 0,
     }
     deal = fakes.deals[renewal_deal_id("c1")]
     assert (deal.close_date, deal.amount, deal.renewal_of) == (date(2026, 12, 31), Decimal("100.00"), "c1")
@@ -107,6 +110,7 @@ def test_a_due_contract_gets_one_renewal_deal_and_waits_for_its_expiry() -> None
         "expired": 0,
         "rescheduled": 0,
         "dropped": 0,
+        "refused": 0,
     }
     assert len(fakes.deals) == 1
 
@@ -144,6 +148,23 @@ def test_an_early_timer_is_moved_and_a_stale_one_dropped() -> None:
     assert (summary["renewalsCreated"], summary["rescheduled"], summary["dropped"]) == (0, 1, 2)
     assert fakes.timers == {"c1": Timer(TimerAction.RENEW, date(2027, 11, 1))}
     assert fakes.deals == {}
+
+
+def test_a_refused_contract_is_reported_and_the_others_still_run() -> None:
+    from leadstream.errors import InvalidInput
+
+    class Refusing(Fakes):
+        def create_once(self, deal: RenewalDeal) -> bool:
+            if deal.renewal_of == "c1":
+                raise InvalidInput("No account acc-1.")
+            return super().create_once(deal)
+
+    fakes = Refusing()
+    fakes.add(_contract("c1", date(2026, 12, 31)), Timer(TimerAction.RENEW, date(2026, 11, 1)))
+    fakes.add(_contract("c2", date(2026, 12, 30)), Timer(TimerAction.RENEW, date(2026, 11, 1)))
+    summary = fakes.run()
+    assert (summary["renewalsCreated"], summary["refused"]) == (1, 1)
+    assert fakes.timers["c1"] == Timer(TimerAction.RENEW, date(2026, 11, 1))  # tried again tomorrow
 
 
 def _deal_of(contract: Contract) -> RenewalDeal:

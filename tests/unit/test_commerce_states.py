@@ -85,6 +85,8 @@ def _quote(**overrides: object) -> Quote:
         "valid_until": date(2026, 3, 31),
         "lines": [line],
         "totals": totals([line], "EUR"),
+        "created_at": NOW,
+        "updated_at": NOW,
     }
     return Quote.model_validate(fields | overrides)
 
@@ -141,8 +143,8 @@ def test_an_explicit_null_for_a_required_field_is_refused() -> None:
 
 def test_an_accepted_quote_becomes_one_order_with_its_exact_lines() -> None:
     accepted = _quote(status="accepted", revision=3)
-    order = orders.order_from_quote(accepted)
-    assert order.order_id == orders.order_from_quote(accepted).order_id  # derived, not random
+    order = orders.order_from_quote(accepted, now=NOW)
+    assert order.order_id == quotes.order_id_for_quote("q1")  # derived, not random
     assert (order.status, order.quote_revision, order.lines, order.totals) == (
         OrderStatus.CONFIRMED,
         3,
@@ -153,9 +155,11 @@ def test_an_accepted_quote_becomes_one_order_with_its_exact_lines() -> None:
 
 def test_a_repeat_order_copies_the_lines_as_a_new_confirmed_order() -> None:
     original = orders.transition(
-        orders.order_from_quote(_quote(status="accepted")), OrderStatus.FULFILLED, now=NOW
+        orders.order_from_quote(_quote(status="accepted"), now=NOW), OrderStatus.FULFILLED, now=NOW
     )
-    repeat = orders.repeat_order(original, orders.RepeatOrderInput(), order_id="o2", owner_id="owner-2")
+    repeat = orders.repeat_order(
+        original, orders.RepeatOrderInput(), order_id="o2", owner_id="owner-2", now=NOW
+    )
     assert (repeat.order_id, repeat.status, repeat.repeat_of, repeat.owner_id) == (
         "o2",
         OrderStatus.CONFIRMED,
@@ -168,13 +172,17 @@ def test_a_repeat_order_copies_the_lines_as_a_new_confirmed_order() -> None:
     assert repeat.fulfilled_at is None
 
 
+def test_accepting_stamps_the_decision_and_names_the_order() -> None:
+    accepted = quotes.transition(_quote(status="sent"), QuoteStatus.ACCEPTED, today=TODAY, now=NOW)
+    assert (accepted.decided_at, accepted.order_id) == (NOW, quotes.order_id_for_quote("q1"))
+
+
 def test_ticket_resolution_and_reopening() -> None:
-    ticket = tickets.new_ticket(
-        tickets.TicketInput.model_validate({"subject": "Login fails", "accountId": "acc-1"}),
-        ticket_id="t1",
-        caller_id="rep-1",
+    ticket = tickets.Ticket.model_validate(
+        {"ticketId": "t1", "subject": "Login fails", "accountId": "acc-1", "ownerId": "rep-1"}
+        | {"createdAt": NOW, "updatedAt": NOW}
     )
-    assert (ticket.owner_id, ticket.status, ticket.priority) == ("rep-1", "new", "normal")
+    assert (ticket.status, ticket.priority) == ("new", "normal")
     resolved = tickets.transition(
         ticket, tickets.TicketTransition(status=TicketStatus.RESOLVED, resolution="reset"), now=NOW
     )
@@ -187,4 +195,4 @@ def test_a_ticket_needs_an_account_or_a_contact() -> None:
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError, match="accountId, a contactId"):
-        tickets.TicketInput.model_validate({"subject": "Orphan"})
+        tickets.TicketFields.model_validate({"subject": "Orphan"})

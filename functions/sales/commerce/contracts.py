@@ -22,9 +22,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, computed_field, model_validator
 
 from leadstream.errors import InvalidInput
+from leadstream.profiles import UtcTime
+from leadstream.records import CrmRecord
+from sales.api.models import CrmInput, LongText, Name, RecordId
 from sales.commerce.money import MINOR_UNITS, Amount
 from sales.commerce.orders import Order, OrderStatus
 from sales.commerce.states import InvalidTransition, StateMachine
@@ -45,18 +48,20 @@ CONTRACT_STATUS = StateMachine[ContractStatus](
 )
 
 
-class ContractInput(BaseModel):
-    """What creating a contract from an order takes; `value` defaults to the order's total."""
+LEAD_DAYS = "days before the end date that the renewal deal is created (default: the stack's setting)"
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+class ContractInput(CrmInput):
+    """What creating a contract from an order takes; `value` defaults to the order's total, `terms` and
+    `name` to the order's."""
+
+    name: Name | None = None
     start_date: date = Field(alias="startDate")
-    end_date: date = Field(alias="endDate")
-    terms: str | None = Field(default=None, max_length=20_000)
-    value: Amount | None = None
+    end_date: date = Field(alias="endDate", description="the contract's last day")
+    terms: LongText | None = None
+    value: Amount | None = Field(default=None, description="in the order's currency")
     renewal_lead_days: int | None = Field(
-        default=None, alias="renewalLeadDays", ge=1, le=MAX_RENEWAL_LEAD_DAYS
+        default=None, alias="renewalLeadDays", ge=1, le=MAX_RENEWAL_LEAD_DAYS, description=LEAD_DAYS
     )
 
     @model_validator(mode="after")
@@ -66,28 +71,26 @@ class ContractInput(BaseModel):
         return self
 
 
-class ContractChanges(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+class ContractChanges(CrmInput):
+    """A PATCH of an active contract: name, terms, value, end date, renewal lead time."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     end_date: date | None = Field(default=None, alias="endDate")
-    terms: str | None = Field(default=None, max_length=20_000)
+    terms: LongText | None = None
     value: Amount | None = None
     renewal_lead_days: int | None = Field(
-        default=None, alias="renewalLeadDays", ge=1, le=MAX_RENEWAL_LEAD_DAYS
+        default=None, alias="renewalLeadDays", ge=1, le=MAX_RENEWAL_LEAD_DAYS, description=LEAD_DAYS
     )
 
 
-class Termination(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Termination(CrmInput):
     reason: str = Field(min_length=1, max_length=2000, description="why the contract ends early")
 
 
-class Contract(BaseModel):
+class Contract(CrmRecord):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
-    contract_id: str = Field(alias="contractId")
+    contract_id: RecordId = Field(alias="contractId")
     order_id: str = Field(alias="orderId")
     status: ContractStatus = ContractStatus.ACTIVE
     name: str
@@ -102,9 +105,10 @@ class Contract(BaseModel):
     renewal_lead_days: int = Field(alias="renewalLeadDays")
     renewal_deal_id: str | None = Field(default=None, alias="renewalDealId")
     termination_reason: str | None = Field(default=None, alias="terminationReason")
-    terminated_at: AwareDatetime | None = Field(default=None, alias="terminatedAt")
-    expired_at: AwareDatetime | None = Field(default=None, alias="expiredAt")
+    terminated_at: UtcTime | None = Field(default=None, alias="terminatedAt")
+    expired_at: UtcTime | None = Field(default=None, alias="expiredAt")
 
+    @computed_field(alias="renewalDueOn", description="the day the renewal deal is due to be created")  # type: ignore[prop-decorator]
     @property
     def renewal_due_on(self) -> date:
         return self.end_date - timedelta(days=self.renewal_lead_days)
@@ -134,7 +138,7 @@ def check_value_precision(value: Decimal, currency: str) -> list[dict[str, str]]
 
 
 def contract_from_order(
-    order: Order, data: ContractInput, *, default_lead_days: int, today: date
+    order: Order, data: ContractInput, *, default_lead_days: int, now: datetime
 ) -> Contract:
     """The contract an order creates. A cancelled order commits to nothing, so it creates none."""
     if order.status is OrderStatus.CANCELLED:
@@ -142,6 +146,7 @@ def contract_from_order(
             "This order is cancelled: a cancelled order cannot create a contract.",
             errors=[{"field": "status", "message": "contracts need a confirmed or fulfilled order"}],
         )
+    today = now.date()
     if data.end_date < today:
         raise InvalidInput(
             f"endDate {data.end_date} has already passed: a contract must end today or later.",
@@ -152,6 +157,8 @@ def contract_from_order(
     if problems:
         raise InvalidInput("The contract value has more decimals than its currency.", errors=problems)
     return Contract(
+        created_at=now,
+        updated_at=now,
         contract_id=contract_id_for_order(order.order_id),
         order_id=order.order_id,
         name=data.name or order.name,
@@ -175,7 +182,7 @@ def edit(contract: Contract, changes: ContractChanges) -> Contract:
             errors=[{"field": "status", "message": "edits need an active contract"}],
         )
     updates = changes.model_dump(exclude_unset=True)
-    edited = Contract.model_validate(contract.model_dump() | updates)
+    edited = type(contract).model_validate(contract.model_dump() | updates)
     problems = check_value_precision(edited.value, edited.currency)
     if edited.end_date < edited.start_date:
         problems.append({"field": "endDate", "message": "must be on or after startDate"})

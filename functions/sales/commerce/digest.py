@@ -2,7 +2,7 @@
 
 Three sections, each read per owner from an index (never a Scan):
 
-- tasks due: open tasks due today or earlier (overdue ones stay until done);
+- tasks due: planned tasks due today, or overdue by up to 30 days;
 - deals closing this week: open deals whose expected close date is in the seven days from today;
 - contracts up for renewal: active contracts inside their renewal lead time.
 
@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 WEEK = timedelta(days=6)  # today and the six days after it
+# Overdue tasks stay in the digest this long; older ones are for the rep's own task list.
+OVERDUE_WINDOW = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,10 @@ class Email:
     subject: str
     text: str
     html: str
+
+
+def tasks_window(today: date) -> tuple[date, date]:
+    return today - OVERDUE_WINDOW, today
 
 
 def closing_window(today: date) -> tuple[date, date]:

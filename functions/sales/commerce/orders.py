@@ -9,14 +9,16 @@ ever create one order for it.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from leadstream.profiles import UtcTime
+from leadstream.records import CrmRecord
+from sales.api.models import CrmInput, LongText, Name, RecordId
 from sales.commerce.pricing import Line, Totals, reprice, totals
-from sales.commerce.quotes import Quote
+from sales.commerce.quotes import Quote, order_id_for_quote
 from sales.commerce.states import StateMachine
 
 
@@ -31,10 +33,10 @@ ORDER_STATUS = StateMachine[OrderStatus](
 )
 
 
-class Order(BaseModel):
+class Order(CrmRecord):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
-    order_id: str = Field(alias="orderId")
+    order_id: RecordId = Field(alias="orderId")
     status: OrderStatus = OrderStatus.CONFIRMED
     name: str
     account_id: str = Field(alias="accountId")
@@ -49,35 +51,29 @@ class Order(BaseModel):
     quote_revision: int | None = Field(default=None, alias="quoteRevision")
     repeat_of: str | None = Field(default=None, alias="repeatOf")
     status_reason: str | None = Field(default=None, alias="statusReason")
-    fulfilled_at: AwareDatetime | None = Field(default=None, alias="fulfilledAt")
-    cancelled_at: AwareDatetime | None = Field(default=None, alias="cancelledAt")
+    fulfilled_at: UtcTime | None = Field(default=None, alias="fulfilledAt")
+    cancelled_at: UtcTime | None = Field(default=None, alias="cancelledAt")
     contract_id: str | None = Field(default=None, alias="contractId")
 
 
-class OrderTransition(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
-
-    status: OrderStatus
-    reason: str | None = Field(default=None, max_length=2000)
+class OrderTransition(CrmInput):
+    status: OrderStatus = Field(description="the status to move to")
+    reason: LongText | None = Field(default=None, description="why (a cancellation's reason, say)")
 
 
-class RepeatOrderInput(BaseModel):
-    """A repeat order copies every line of the original; it may name a different contact or deal."""
+class RepeatOrderInput(CrmInput):
+    """A repeat order copies every line of the original; it may have its own name, contact or deal."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
-
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    contact_id: str | None = Field(default=None, alias="contactId", max_length=64)
-    deal_id: str | None = Field(default=None, alias="dealId", max_length=64)
+    name: Name | None = None
+    contact_id: RecordId | None = Field(default=None, alias="contactId")
+    deal_id: RecordId | None = Field(default=None, alias="dealId")
 
 
-def order_id_for_quote(quote_id: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"leadstream:order-of-quote:{quote_id}"))
-
-
-def order_from_quote(quote: Quote) -> Order:
+def order_from_quote(quote: Quote, *, now: datetime) -> Order:
     """The order an accepted quote becomes: its lines and totals exactly as the customer accepted them."""
     return Order(
+        created_at=now,
+        updated_at=now,
         order_id=order_id_for_quote(quote.quote_id),
         name=quote.name,
         account_id=quote.account_id,
@@ -93,10 +89,14 @@ def order_from_quote(quote: Quote) -> Order:
     )
 
 
-def repeat_order(original: Order, changes: RepeatOrderInput, *, order_id: str, owner_id: str) -> Order:
+def repeat_order(
+    original: Order, changes: RepeatOrderInput, *, order_id: str, owner_id: str, now: datetime
+) -> Order:
     """A new confirmed order with the original's lines at the original's prices, recomputed line by line."""
     lines = [reprice(line, original.currency) for line in original.lines]
     return Order(
+        created_at=now,
+        updated_at=now,
         order_id=order_id,
         name=changes.name or original.name,
         account_id=original.account_id,

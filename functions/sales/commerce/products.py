@@ -9,39 +9,50 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, StringConstraints
 
 from leadstream.errors import InvalidInput
-from sales.commerce.money import MINOR_UNITS, Currency, UnitPrice
+from leadstream.records import CrmRecord
+from sales.api.models import CrmInput, LongText, Name, RecordId
+from sales.commerce.money import Currency, UnitPrice
 from sales.commerce.pricing import MAX_LINES, Line, LineInput, price_line
 
-
-class ProductFields(BaseModel):
-    """What a client may set on a product (create takes all required ones; PATCH any subset)."""
-
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
-
-    sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    name: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=4000)
-    active: bool = True
-    prices: dict[Currency, UnitPrice] = Field(
-        default_factory=dict, description='list price per currency, e.g. {"EUR": "90.00", "USD": "99.00"}'
-    )
-
-    @field_validator("prices")
-    @classmethod
-    def _bounded(cls, prices: dict[str, Decimal]) -> dict[str, Decimal]:
-        if len(prices) > len(MINOR_UNITS):
-            raise ValueError("one price per currency")
-        return prices
+Sku = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+    ),
+    Field(examples=["SEAT-PRO"]),
+]
+PRICES = 'list price per currency, e.g. {"EUR": "90.00", "USD": "99.00"}'
 
 
-class Product(ProductFields):
+class ProductFields(CrmInput):
+    """What a client may set on a product."""
+
+    sku: Sku = Field(description="stock-keeping unit: unique, case-insensitive")
+    name: Name
+    description: LongText | None = None
+    active: bool = Field(default=True, description="false: no longer sold (kept for old quotes)")
+    prices: dict[Currency, UnitPrice] = Field(default_factory=dict, description=PRICES)
+
+
+class ProductChanges(CrmInput):
+    """A PATCH of a product; in `prices`, a currency set to null is removed from the price book."""
+
+    sku: Sku | None = None
+    name: Name | None = None
+    description: LongText | None = None
+    active: bool | None = None
+    prices: dict[Currency, UnitPrice | None] | None = Field(default=None, description=PRICES)
+
+
+class Product(ProductFields, CrmRecord):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
-    product_id: str = Field(alias="productId")
+    product_id: RecordId = Field(alias="productId")
 
     def price_in(self, currency: str) -> Decimal | None:
         return self.prices.get(currency)

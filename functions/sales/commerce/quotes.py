@@ -11,13 +11,17 @@ the current revision can be accepted, rejected or expired. Accepted, rejected an
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from leadstream.errors import InvalidInput
+from leadstream.profiles import UtcTime
+from leadstream.records import CrmRecord
+from sales.api.models import CrmInput, LongText, Name, RecordId, UserId
 from sales.commerce.money import Currency
 from sales.commerce.pricing import MAX_LINES, Line, LineInput, Totals, totals
 from sales.commerce.states import InvalidTransition, StateMachine
@@ -40,40 +44,44 @@ QUOTE_STATUS = StateMachine[QuoteStatus](
 )
 
 
-class QuoteInput(BaseModel):
-    """A new quote as a client sends it."""
+class QuoteInput(CrmInput):
+    """A new quote. Lines with a `productId` and no `unitPrice` take the price book's price."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
-    account_id: str = Field(alias="accountId", min_length=1, max_length=64)
-    contact_id: str | None = Field(default=None, alias="contactId", max_length=64)
-    deal_id: str | None = Field(default=None, alias="dealId", max_length=64)
+    name: Name
+    account_id: RecordId = Field(alias="accountId")
+    contact_id: RecordId | None = Field(default=None, alias="contactId")
+    deal_id: RecordId | None = Field(default=None, alias="dealId")
+    owner_id: UserId | None = Field(default=None, alias="ownerId", description="default: the creator")
     currency: Currency
-    valid_until: date = Field(alias="validUntil")
+    valid_until: date = Field(alias="validUntil", description="the last day the customer may accept")
     lines: list[LineInput] = Field(default_factory=list, max_length=MAX_LINES)
-    terms: str | None = Field(default=None, max_length=20_000)
+    terms: LongText | None = None
 
 
-class QuoteChanges(BaseModel):
-    """A PATCH of a quote: only the fields sent change. `lines` replaces every line."""
+class QuoteChanges(CrmInput):
+    """A PATCH of a quote: only the fields sent change (null removes an optional one); `lines` replaces
+    every line. Editing a sent quote makes its next revision."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
-
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    contact_id: str | None = Field(default=None, alias="contactId", max_length=64)
-    deal_id: str | None = Field(default=None, alias="dealId", max_length=64)
+    name: Name | None = None
+    contact_id: RecordId | None = Field(default=None, alias="contactId")
+    deal_id: RecordId | None = Field(default=None, alias="dealId")
+    owner_id: UserId | None = Field(default=None, alias="ownerId")
     currency: Currency | None = None
     valid_until: date | None = Field(default=None, alias="validUntil")
     lines: list[LineInput] | None = Field(default=None, max_length=MAX_LINES)
-    terms: str | None = Field(default=None, max_length=20_000)
+    terms: LongText | None = None
 
 
-class Quote(BaseModel):
+class QuoteTransition(CrmInput):
+    status: QuoteStatus = Field(description="the status to move to")
+    reason: LongText | None = Field(default=None, description="why (a rejection's reason, say)")
+
+
+class Quote(CrmRecord):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
-    quote_id: str = Field(alias="quoteId")
-    revision: int = 1
+    quote_id: RecordId = Field(alias="quoteId")
+    revision: int = Field(default=1, ge=1, description="grows when a sent quote is edited")
     status: QuoteStatus = QuoteStatus.DRAFT
     name: str
     account_id: str = Field(alias="accountId")
@@ -86,29 +94,36 @@ class Quote(BaseModel):
     totals: Totals
     terms: str | None = None
     status_reason: str | None = Field(default=None, alias="statusReason")
-    sent_at: AwareDatetime | None = Field(default=None, alias="sentAt")
-    decided_at: AwareDatetime | None = Field(default=None, alias="decidedAt")
-    order_id: str | None = Field(default=None, alias="orderId")
+    sent_at: UtcTime | None = Field(default=None, alias="sentAt")
+    decided_at: UtcTime | None = Field(default=None, alias="decidedAt")
+    order_id: str | None = Field(default=None, alias="orderId", description="the order it became")
 
     @property
     def total(self) -> Decimal:
         return self.totals.total
 
 
-def new_quote(data: QuoteInput, lines: list[Line], *, quote_id: str, owner_id: str) -> Quote:
+def new_quote(data: QuoteInput, lines: list[Line], *, quote_id: str, owner_id: str, now: datetime) -> Quote:
     return Quote(
+        created_at=now,
+        updated_at=now,
         quote_id=quote_id,
         name=data.name,
         account_id=data.account_id,
         contact_id=data.contact_id,
         deal_id=data.deal_id,
-        owner_id=owner_id,
+        owner_id=data.owner_id or owner_id,
         currency=data.currency,
         valid_until=data.valid_until,
         lines=lines,
         totals=totals(lines, data.currency),
         terms=data.terms,
     )
+
+
+def order_id_for_quote(quote_id: str) -> str:
+    """The id of the order a quote becomes: one quote, at most one order, however often it is accepted."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"leadstream:order-of-quote:{quote_id}"))
 
 
 class QuoteLocked(InvalidTransition):
@@ -136,7 +151,7 @@ def edit(quote: Quote, changes: QuoteChanges, lines: list[Line] | None) -> tuple
     if lines is not None:
         updates |= {"lines": lines, "totals": totals(lines, currency)}
     # Validated again, so an explicit null for a required field is a 422, not a broken stored quote.
-    edited = Quote.model_validate(quote.model_dump() | updates)
+    edited = type(quote).model_validate(quote.model_dump() | updates)
     if quote.status is QuoteStatus.DRAFT:
         return edited, None
     next_revision = edited.model_copy(
@@ -164,4 +179,6 @@ def transition(
             errors=[{"field": "status", "message": "allowed from sent after validUntil: expired, rejected"}],
         )
     stamps: dict[str, object] = {"sent_at": now} if target is QuoteStatus.SENT else {"decided_at": now}
+    if target is QuoteStatus.ACCEPTED:
+        stamps["order_id"] = order_id_for_quote(quote.quote_id)
     return quote.model_copy(update={"status": target, "status_reason": reason, **stamps})

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
+from leadstream.errors import LeadstreamError
 from sales.commerce.contracts import (
     Contract,
     RenewalDeal,
@@ -61,6 +62,8 @@ class RenewalRun:
     expired: list[str] = field(default_factory=list)
     rescheduled: int = 0
     dropped: int = 0
+    # Contracts whose turn was refused (say, their account was deleted): reported, retried next run.
+    refused: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         return {
@@ -69,6 +72,7 @@ class RenewalRun:
             "expired": len(self.expired),
             "rescheduled": self.rescheduled,
             "dropped": self.dropped,
+            "refused": len(self.refused),
         }
 
 
@@ -77,7 +81,12 @@ def run_renewals(
 ) -> RenewalRun:
     run = RenewalRun()
     for entry in list(timers.due(today)):
-        wake(entry, today=today, now=now, timers=timers, contracts=contracts, deals=deals, run=run)
+        try:
+            wake(entry, today=today, now=now, timers=timers, contracts=contracts, deals=deals, run=run)
+        except LeadstreamError as refused:
+            # One contract's problem must not hold up the others; its timer stays, so it is retried.
+            # (A storage failure is not a LeadstreamError: it fails the run, which is safe to rerun.)
+            run.refused[entry.contract_id] = refused.detail
     return run
 
 

@@ -43,9 +43,17 @@ def _required(value: str | None, name: str) -> str:
     return value
 
 
-@cache
+_NAMES = tuple(field.alias or name for name, field in CommerceSettings.model_fields.items())
+
+
 def get_commerce_settings() -> CommerceSettings:
+    """Parsed once per environment (the local stack and tests change it; a Lambda container never does)."""
+    return _parse(tuple((name, os.environ.get(name)) for name in _NAMES))
+
+
+@cache
+def _parse(values: tuple[tuple[str, str | None], ...]) -> CommerceSettings:
     try:
-        return CommerceSettings.model_validate(dict(os.environ))
+        return CommerceSettings.model_validate({name: value for name, value in values if value is not None})
     except ValidationError as exc:
         raise ConfigurationError(f"invalid Leadstream commerce configuration: {exc}") from exc

@@ -14,8 +14,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from leadstream.profiles import UtcTime
+from leadstream.records import CrmRecord
+from sales.api.models import CrmInput, LongText, Name, RecordId, UserId
 from sales.commerce.states import StateMachine
 
 
@@ -46,15 +49,13 @@ TICKET_STATUS = StateMachine[TicketStatus](
 )
 
 
-class TicketInput(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
-
-    subject: str = Field(min_length=1, max_length=300)
-    description: str | None = Field(default=None, max_length=20_000)
+class TicketFields(CrmInput):
+    subject: Name
+    description: LongText | None = None
     priority: TicketPriority = TicketPriority.NORMAL
-    account_id: str | None = Field(default=None, alias="accountId", min_length=1, max_length=64)
-    contact_id: str | None = Field(default=None, alias="contactId", min_length=1, max_length=64)
-    owner_id: str | None = Field(default=None, alias="ownerId", min_length=1, max_length=128)
+    account_id: RecordId | None = Field(default=None, alias="accountId")
+    contact_id: RecordId | None = Field(default=None, alias="contactId")
+    owner_id: UserId | None = Field(default=None, alias="ownerId", description="default: the creator")
 
     @model_validator(mode="after")
     def _linked(self) -> Self:
@@ -63,55 +64,31 @@ class TicketInput(BaseModel):
         return self
 
 
-class TicketChanges(BaseModel):
-    """A PATCH: subject, description, priority, owner. Status changes go through the transition route."""
+class TicketChanges(CrmInput):
+    """A PATCH: null removes an optional field. Status changes go through POST .../status."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
-
-    subject: str | None = Field(default=None, min_length=1, max_length=300)
-    description: str | None = Field(default=None, max_length=20_000)
+    subject: Name | None = None
+    description: LongText | None = None
     priority: TicketPriority | None = None
-    owner_id: str | None = Field(default=None, alias="ownerId", min_length=1, max_length=128)
+    account_id: RecordId | None = Field(default=None, alias="accountId")
+    contact_id: RecordId | None = Field(default=None, alias="contactId")
+    owner_id: UserId | None = Field(default=None, alias="ownerId")
 
 
-class TicketTransition(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
-
-    status: TicketStatus
-    resolution: str | None = Field(default=None, max_length=20_000, description="what solved it")
+class TicketTransition(CrmInput):
+    status: TicketStatus = Field(description="the status to move to")
+    resolution: LongText | None = Field(default=None, description="what solved it")
 
 
-class Ticket(BaseModel):
+class Ticket(TicketFields, CrmRecord):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
-    ticket_id: str = Field(alias="ticketId")
-    subject: str
-    description: str | None = None
+    ticket_id: RecordId = Field(alias="ticketId")
+    owner_id: UserId = Field(alias="ownerId")
     status: TicketStatus = TicketStatus.NEW
-    priority: TicketPriority = TicketPriority.NORMAL
-    account_id: str | None = Field(default=None, alias="accountId")
-    contact_id: str | None = Field(default=None, alias="contactId")
-    owner_id: str = Field(alias="ownerId")
     resolution: str | None = None
-    resolved_at: AwareDatetime | None = Field(default=None, alias="resolvedAt")
-    closed_at: AwareDatetime | None = Field(default=None, alias="closedAt")
-
-
-def new_ticket(data: TicketInput, *, ticket_id: str, caller_id: str) -> Ticket:
-    """A new ticket, owned by the caller unless it names another owner."""
-    return Ticket(
-        ticket_id=ticket_id,
-        subject=data.subject,
-        description=data.description,
-        priority=data.priority,
-        account_id=data.account_id,
-        contact_id=data.contact_id,
-        owner_id=data.owner_id or caller_id,
-    )
-
-
-def edit(ticket: Ticket, changes: TicketChanges) -> Ticket:
-    return Ticket.model_validate(ticket.model_dump() | changes.model_dump(exclude_unset=True))
+    resolved_at: UtcTime | None = Field(default=None, alias="resolvedAt")
+    closed_at: UtcTime | None = Field(default=None, alias="closedAt")
 
 
 def transition(ticket: Ticket, move: TicketTransition, *, now: datetime) -> Ticket:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -14,18 +15,21 @@ from sales.commerce.attachments import (
 )
 
 
-@cache
 def _s3() -> Any:
+    # One client per endpoint: in Lambda that is one per container; the local stack changes endpoints.
+    return _client(os.environ.get("AWS_ENDPOINT_URL"))
+
+
+@cache
+def _client(endpoint: str | None) -> Any:
     import boto3
     from botocore.config import Config
 
     # SigV4 presigning (the only kind newer regions and KMS-encrypted objects accept); path-style
     # addressing works with any endpoint, including the local stack's.
-    return boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
-
-
-def clear_client() -> None:
-    _s3.cache_clear()
+    return boto3.client(
+        "s3", endpoint_url=endpoint, config=Config(signature_version="s3v4", s3={"addressing_style": "path"})
+    )
 
 
 def upload_form(bucket: str, attachment: Attachment) -> dict[str, Any]:
