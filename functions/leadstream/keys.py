@@ -248,3 +248,39 @@ def send_key(message_id: str) -> dict[str, str]:
 def email_cap_key(profile_id: str, week: str) -> dict[str, str]:
     """A person's marketing-email counter for one ISO week (`2025-W07`); expires by TTL."""
     return {"pk": f"EMAILCAP#{profile_id}", "sk": f"WEEK#{week}"}
+
+
+# --- Commerce: quotes, orders, contracts, tickets (docs/commerce.md) ------------------------------------
+# Products, quotes, orders, contracts and tickets are CRM records (record_key / record_indexes above).
+# These are the items around them.
+QUOTE_REVISION_PREFIX = "REVISION#"
+ATTACHMENT_PREFIX = "ATTACHMENT#"
+
+
+def quote_revision_key(quote_id: str, revision: int) -> dict[str, str]:
+    """A sent revision of a quote, kept as the customer received it when the quote was edited after."""
+    return {"pk": f"QUOTE#{quote_id}", "sk": f"{QUOTE_REVISION_PREFIX}{revision:010d}"}
+
+
+def attachment_key(parent_kind: str, parent_id: str, attachment_id: str) -> dict[str, str]:
+    """A file's metadata, in the partition of the record it is attached to (listed by one Query)."""
+    return {"pk": f"{parent_kind.upper()}#{parent_id}", "sk": f"{ATTACHMENT_PREFIX}{attachment_id}"}
+
+
+def contract_timer_key(contract_id: str) -> dict[str, str]:
+    """An active contract's one pending timer (renew, then expire), next to the contract."""
+    return {"pk": f"CONTRACT#{contract_id}", "sk": "TIMER"}
+
+
+def contract_timer_partition(month: str) -> str:
+    """GSI1 partition of the timers due in one month (`2026-11`): sparse, timers only."""
+    return f"CONTRACT-TIMERS#{month}"
+
+
+def contract_timer_index(due: str, contract_id: str) -> dict[str, str]:
+    return {"gsi1pk": contract_timer_partition(due[:7]), "gsi1sk": f"{due}#{contract_id}"}
+
+
+def digest_claim_key(owner_id: str, day: str) -> dict[str, str]:
+    """The daily digest of one owner on one day: claimed before it is sent, so it is sent once."""
+    return {"pk": f"DIGEST#{owner_id}", "sk": f"DAY#{day}"}

@@ -15,7 +15,21 @@ from leadstream.http import cors_config, create_resolver
 from leadstream.settings import get_settings
 from sales import conversion, forecast, openapi
 from sales.api.framework import CrmApi
-from sales.resources import accounts, activities, contacts, deals, leads, pipelines, timeline
+from sales.resources import (
+    accounts,
+    activities,
+    attachments,
+    contacts,
+    contracts,
+    deals,
+    leads,
+    orders,
+    pipelines,
+    products,
+    quotes,
+    tickets,
+    timeline,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -27,7 +41,8 @@ api = CrmApi(app, cors_config(_origins))
 
 # Each module registers its routes; add new ones to these lists.
 CORE = (accounts, contacts, leads, conversion, pipelines, deals, forecast, activities, timeline, openapi)
-for module in CORE:
+COMMERCE = (products, quotes, orders, contracts, tickets, attachments)
+for module in (*CORE, *COMMERCE):
     module.register(api)
 
 
