@@ -25,13 +25,17 @@ TEST_SOURCE_ID = "src-test"
 
 
 def _reset_caches() -> None:
-    from leadstream.aws import dynamodb
+    from leadstream import aws
     from leadstream.settings import get_settings
-    from leadstream.store import sources
+    from leadstream.store import handoffs, scoring_config, sources
 
-    dynamodb.cache_clear()
+    for value in vars(aws).values():  # every AWS client: each test has its own moto
+        if callable(cache_clear := getattr(value, "cache_clear", None)):
+            cache_clear()
     get_settings.cache_clear()
     sources.clear_cache()
+    scoring_config.clear_cache()
+    handoffs.clear_directory_cache()
 
 
 @pytest.fixture

@@ -40,3 +40,19 @@ def sesv2() -> Any:
     # No automatic retries: SendEmail has no idempotency token, so a retry after a timeout could send a
     # second copy. A failed send is retried by the queue instead, under the send claim (docs/email.md).
     return boto3.client("sesv2", config=Config(retries={"mode": "standard", "max_attempts": 1}))
+
+
+@cache
+def eventbridge() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # No automatic retries: PutEvents has no idempotency token either; a handoff retries under its claim.
+    return boto3.client("events", config=Config(retries={"mode": "standard", "max_attempts": 1}))
+
+
+@cache
+def cognito_idp() -> Any:
+    import boto3
+
+    return boto3.client("cognito-idp")

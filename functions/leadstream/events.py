@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from leadstream import keys
+
 EventType = Literal["identify", "track", "page", "screen", "group", "alias"]
 EVENT_TYPES: frozenset[str] = frozenset(EventType.__args__)  # type: ignore[attr-defined]
 # analytics-next posts to /v1/t, /v1/p ... to dodge ad blockers.
@@ -188,6 +190,12 @@ class TrackedEvent(BaseModel):
             "receivedAt": _iso(self.received_at),
             "ttl": ttl_epoch,
             "message": self.model_dump_json(exclude_none=True),
+            # Whose event this is, for a person's timeline (index ByIdentity, docs/data-model.md).
+            "identity": (
+                keys.event_identity("user", self.user_id)
+                if self.user_id
+                else keys.event_identity("anon", str(self.anonymous_id))
+            ),
         }
         for attr, value in (
             ("userId", self.user_id),

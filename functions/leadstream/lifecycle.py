@@ -54,8 +54,8 @@ def reject_lead(
     lead_id: str, *, reason: str, by: str, expected_version: int | None = None, now: datetime | None = None
 ) -> Lead:
     """Sales rejects the lead with a reason: the lead leaves every sales view (status `rejected`) and its
-    profile goes back to nurture (stage `lead`). Scoring hands the person over again only when they
-    qualify afresh: a new hand-raise, or a score that dips below the threshold and crosses it again.
+    profile goes back to nurture (stage `lead`, engagement reset to zero). Scoring hands the person over
+    again only when they qualify afresh: a new hand-raise, or the qualifying score earned again.
 
     Rejecting a rejected lead returns it unchanged. Raises InvalidInput (no reason), NotFound, Conflict
     (the lead was accepted or converted meanwhile), PreconditionFailed.
@@ -72,10 +72,9 @@ def reject_lead(
             return None
         _require_open(lead, "reject")
         rejected = lead.model_copy(update={"status": LeadStatus.REJECTED, "status_reason": reason})
-        if profile is not None:
-            profile.score.mql_armed = False
-            if profile.stage in (Stage.MQL, Stage.SQL):
-                profile.move_to(Stage.LEAD, at=at, by=f"sales:{by}", reason=f"lead rejected: {reason}")
+        if profile is not None and profile.stage in (Stage.MQL, Stage.SQL):
+            profile.move_to(Stage.LEAD, at=at, by=f"sales:{by}", reason=f"lead rejected: {reason}")
+            profile.score.reset_engagement()
         return rejected, profile
 
     return _change_lead(lead_id, change, expected_version=expected_version, now=now)
@@ -91,7 +90,8 @@ def change_stage(
     now: datetime | None = None,
 ) -> Profile:
     """Move a profile to `stage` by hand. Forward moves (and `other`) are anyone's with the marketing role;
-    moving back needs `allow_backward` (the API grants it to admins). Raises NotFound, Conflict."""
+    moving back needs `allow_backward` (the API grants it to admins); moving back before
+    marketing-qualified resets engagement, as a rejection does. Raises NotFound, Conflict."""
     from leadstream.store import lifecycle as store
 
     for _ in range(MAX_ATTEMPTS):
@@ -108,8 +108,8 @@ def change_stage(
             )
         expected = profile.version
         profile.move_to(stage, at=iso_utc(now or datetime.now(UTC)), by=by, reason=reason)
-        if stage is Stage.LEAD and backward:
-            profile.score.mql_armed = False  # back in nurture: qualify afresh, as after a rejection
+        if backward and stage.rank < Stage.MQL.rank:
+            profile.score.reset_engagement()  # back in nurture: qualify afresh, as after a rejection
         if store.put_profile(profile, expected):
             return profile.model_copy(update={"version": expected + 1})
     raise Conflict("The profile kept changing while the stage was being set; try again.")

@@ -141,9 +141,6 @@ class ScoreState(BaseModel):
     daily: dict[str, int] = Field(default_factory=dict)
     # Profiles whose scores were added into this one (a merge is added once, even if retried).
     absorbed: list[str] = Field(default_factory=list)
-    # False after sales rejected the lead: a score-based handoff waits until the score has dipped below
-    # the threshold (or a hand-raise comes), so a rejected lead does not bounce straight back.
-    mql_armed: bool = Field(default=True, alias="mqlArmed")
     handoff: Handoff | None = None
 
     # --- engagement ------------------------------------------------------------------------------
@@ -157,6 +154,10 @@ class ScoreState(BaseModel):
             self.mantissa = math.ldexp(self.mantissa, self.exponent - top)  # exact: a power of two
             self.exponent = top
         self.mantissa += points * 2 ** (x - self.exponent)
+
+    def reset_engagement(self) -> None:
+        """Back to nurture (a rejected lead): the person must earn the qualifying score afresh."""
+        self.mantissa, self.exponent = 0.0, 0
 
     def engagement_at(self, at: datetime) -> float:
         """The engagement score as it stands at `at`: every award decayed by the time since it was earned."""

@@ -1,8 +1,11 @@
-"""Events table stream consumer: every new event resolves to a profile.
+"""Events table stream consumer: every new event resolves to a profile and is scored on it.
 
 Each record is parsed on its own (a record that cannot be parsed is reported as a batch item failure);
-the parsed events are then resolved together, with one write per profile. A storage failure raises, so
-the stream retries the whole batch: safe, because resolution is idempotent (docs/identity.md).
+the parsed events are then resolved and scored together, with one write per profile (identities, traits,
+scores, tags, stage and a handoff decision travel in the same transaction). A storage failure raises, so
+the stream retries the whole batch: safe, because resolution and scoring are idempotent (docs/identity.md,
+docs/scoring.md). Handoffs decided are then completed (lead, owner, email, event); a handoff that fails
+reports its profile's first record, so the retry carries on from there while the others are done.
 """
 
 from __future__ import annotations
@@ -19,11 +22,17 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from leadstream.events import TrackedEvent
 from leadstream.store.profiles import DynamoProfileStore
+from leadstream.store.scoring_config import scoring_config
+from scoring.engagement import Scorer
 from scoring.identity import Outcome, event_identities, resolve_events
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse, PartialItemFailures
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from leadstream.profiles import Profile
+    from leadstream.scoring_rules import ScoringConfig
+    from scoring.identity import BatchResolution
 
 logger = Logger()
 metrics = Metrics()
@@ -54,10 +63,80 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
                 "errors": [_describe(exc_info[1]) for exc_info in processor.exceptions],
             },
         )
-    events = [result for _, result, _ in results if isinstance(result, TrackedEvent)]
-    outcome = resolve_events(events, DynamoProfileStore())
-    _report(outcome, len(events), len(response["batchItemFailures"]))
+    parsed = [(record, result) for _, result, record in results if isinstance(result, TrackedEvent)]
+    events = [event for _, event in parsed]
+    config = scoring_config()
+    outcome = resolve_events(events, DynamoProfileStore(), Scorer(config))
+    failed_handoffs = complete_handoffs(outcome, parsed, config)
+    response["batchItemFailures"] = sorted(
+        [*response["batchItemFailures"], *failed_handoffs],
+        key=lambda failure: int(str(failure["itemIdentifier"])),
+    )
+    _report(outcome, len(events), len(response["batchItemFailures"]) - len(failed_handoffs))
     return response
+
+
+def complete_handoffs(
+    outcome: Outcome, parsed: list[tuple[dict[str, Any], TrackedEvent]], config: ScoringConfig
+) -> list[PartialItemFailures]:
+    """Complete every unfinished handoff of the batch's profiles; the failures to report, one per profile."""
+    from scoring.handoff import HandoffIncomplete, complete_handoff
+
+    resolution = outcome.resolution
+    pending = [
+        profile
+        for profile in resolution.profiles.values()
+        if profile.merged_into is None
+        and profile.score.handoff is not None
+        and not profile.score.handoff.completed
+    ]
+    failures: list[PartialItemFailures] = []
+    for profile in pending:
+        try:
+            result = complete_handoff(profile, config, _recent_activity)
+        except Exception as exc:  # one person's failed handoff must not hold back the others
+            logger.warning(
+                "handoff not complete; the profile's records are retried",
+                profile=profile.profile_id,
+                error=_describe(exc),
+                exc_info=not isinstance(exc, HandoffIncomplete),  # an unexpected failure: keep the trace
+            )
+            metrics.add_metric(name="HandoffsFailed", unit=MetricUnit.Count, value=1)
+            first = _first_record_of(profile.profile_id, resolution, parsed)
+            if first is not None:
+                failures.append({"itemIdentifier": first})
+            continue
+        logger.info(
+            "handoff completed",
+            profile=profile.profile_id,
+            number=result.number,
+            email=result.email,
+            event=result.event,
+        )
+        metrics.add_metric(name="HandoffsCompleted", unit=MetricUnit.Count, value=1)
+        if "uncertain" in (result.email, result.event):
+            metrics.add_metric(name="HandoffStepsUncertain", unit=MetricUnit.Count, value=1)
+    return failures
+
+
+def _first_record_of(
+    profile_id: str, resolution: BatchResolution, parsed: list[tuple[dict[str, Any], TrackedEvent]]
+) -> str | None:
+    """The sequence number of the batch's first record about this profile (absorbed ones included)."""
+    for record, event in parsed:
+        owner = resolution.attributed.get((event.source_id, event.message_id))
+        while owner is not None and owner != profile_id:
+            owner = resolution.profiles[owner].merged_into if owner in resolution.profiles else None
+        if owner == profile_id:
+            return str(record["dynamodb"]["SequenceNumber"])
+    return None
+
+
+def _recent_activity(profile: Profile, limit: int) -> list[TrackedEvent]:
+    from leadstream.store.timeline import profile_events
+
+    events, _ = profile_events(profile.identities, limit=limit)
+    return events
 
 
 def _describe(error: BaseException | None) -> str:

@@ -291,7 +291,7 @@ def _env_text(value: Any) -> str:
 def _clear_shared_caches() -> None:
     """Forget clients and settings built for a previous environment (another stack, or a test's moto)."""
     from leadstream import aws, settings
-    from leadstream.store import sources
+    from leadstream.store import handoffs, scoring_config, sources
 
     for value in vars(aws).values():
         cache_clear = getattr(value, "cache_clear", None)
@@ -299,3 +299,5 @@ def _clear_shared_caches() -> None:
             cache_clear()
     settings.get_settings.cache_clear()
     sources.clear_cache()
+    scoring_config.clear_cache()
+    handoffs.clear_directory_cache()

@@ -335,12 +335,42 @@ class StackTemplate:
                 "RegionalDomainName": f"{name}.s3.{REGION}.amazonaws.com",
             }
 
+    def create_event_buses(self, client: Any) -> None:
+        """Create every EventBridge bus and archive in `client` (moto); an archive keeps what its bus gets."""
+        for logical, res in self.of_type("AWS::Events::EventBus").items():
+            name = str(self.resolve(res.get("Properties", {}).get("Name", logical)))
+            arn = client.create_event_bus(Name=name)["EventBusArn"]
+            self.physical[logical] = {"Ref": name, "Arn": arn, "Name": name}
+        for logical, res in self.of_type("AWS::Events::Archive").items():
+            props = self.resolve(res.get("Properties", {}))
+            name = str(props.get("ArchiveName", logical))
+            optional = {key: props[key] for key in ("RetentionDays",) if key in props}
+            if "EventPattern" in props:
+                optional["EventPattern"] = json.dumps(props["EventPattern"])
+            arn = client.create_archive(ArchiveName=name, EventSourceArn=props["SourceArn"], **optional)
+            self.physical[logical] = {"Ref": name, "Arn": arn["ArchiveArn"]}
+
+    def create_email_identities(self, client: Any) -> None:
+        """Create every SES (v2) configuration set and email identity in `client` (moto)."""
+        for logical, res in self.of_type("AWS::SES::ConfigurationSet").items():
+            name = str(self.resolve(res.get("Properties", {}).get("Name", logical)))
+            client.create_configuration_set(ConfigurationSetName=name)
+            self.physical[logical] = {"Ref": name}
+        for logical, res in self.of_type("AWS::SES::EmailIdentity").items():
+            props = self.resolve(res.get("Properties", {}))
+            identity = str(props["EmailIdentity"])
+            client.create_email_identity(EmailIdentity=identity)
+            self.physical[logical] = {"Ref": identity}
+
     def create_resources(self, client: Callable[[str], Any]) -> None:
-        """Everything the local stack keeps in moto: tables, queues, user pools, buckets (`client(svc)`)."""
+        """Everything the local stack keeps in moto: tables, queues, user pools, buckets, event buses and
+        email identities (`client(service)`)."""
         self.create_tables(client("dynamodb"))
         self.create_queues(client("sqs"))
         self.create_user_pools(client("cognito-idp"))
         self.create_buckets(client("s3"))
+        self.create_event_buses(client("events"))
+        self.create_email_identities(client("sesv2"))
 
     def register_functions(self) -> None:
         """Let Ref and GetAtt Arn of every function resolve (functions run in-process, nothing is created)."""

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scoring_support import T0, Stream, tracked
 
 from leadstream import keys
 from leadstream.aws import dynamodb
@@ -20,63 +19,24 @@ from leadstream.events import SegmentMessage, TrackedEvent
 from leadstream.profiles import IdentityRef, Profile
 from leadstream.settings import get_settings
 from leadstream.store import profiles as store
-from leadstream_local.lambda_events import dynamodb_stream_event, insert_record
 
-T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 WRITE_CALLS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
-_message_ids = itertools.count()
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "ScoringFunction"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:ScoringFunction"
-    aws_request_id: str = "test-request"
-
-
-def tracked(kind: str, *, at: datetime = T0, message_id: str | None = None, **fields: Any) -> TrackedEvent:
-    raw = {
-        "type": kind,
-        "messageId": message_id or f"m{next(_message_ids)}",
-        "timestamp": at.isoformat(),
-        **fields,
-    }
-    return SegmentMessage.model_validate(raw).to_tracked("src-test", at)
-
-
-class Stream:
-    """The events table's stream as Lambda delivers it; a redelivered record keeps its sequence number."""
-
-    def __init__(self, template: Any) -> None:
-        self.arn = template.physical["EventsTable"]["StreamArn"]
-        self._sequence: dict[str, int] = {}
-
-    def record(self, event: TrackedEvent) -> dict[str, Any]:
-        number = self._sequence.setdefault(event.message_id, len(self._sequence) + 1)
-        item = event.to_item(keys.event_key(event.source_id, event.message_id), ttl_epoch=2_000_000_000)
-        return insert_record(item, sequence_number=number)
-
-    def deliver(self, events: Sequence[TrackedEvent]) -> dict[str, Any]:
-        return self.send([self.record(event) for event in events])
-
-    def send(self, records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        from scoring.handler import lambda_handler
-
-        result: dict[str, Any] = lambda_handler(
-            dynamodb_stream_event(records, stream_arn=self.arn), LambdaContext()
-        )
-        return result
 
 
 @pytest.fixture
 def stream(aws: Any) -> Stream:
+    from leadstream.store.scoring_config import scoring_config
+
+    scoring_config()  # a warm container: the scoring rules are seeded and cached before any batch
     return Stream(aws)
 
 
 @pytest.fixture
 def calls(aws: Any) -> Counter[str]:
-    """DynamoDB calls made by our code, by operation name."""
+    """DynamoDB calls made by our code, by operation name (in a warm container: scoring rules cached)."""
+    from leadstream.store.scoring_config import scoring_config
+
+    scoring_config()
     counter: Counter[str] = Counter()
 
     def count(model: Any, **_: Any) -> None:
