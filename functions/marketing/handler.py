@@ -1,0 +1,290 @@
+"""The marketing API (routes under /marketing): profiles and their timelines, scoring and assignment rules,
+scoring settings. Every route needs the marketing or admin role (leadstream.auth.MARKETING); moving a
+profile's stage back needs admin. Thin: parse, call the store or lifecycle function, shape the answer.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+
+from leadstream.auth import MARKETING, Principal, Role, principal_from_claims
+from leadstream.errors import BadRequest, NotFound
+from leadstream.http import create_resolver
+from leadstream.pagination import parse_limit
+from leadstream.settings import get_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = Logger()
+app = create_resolver(allowed_origins=get_settings().allowed_origins)
+
+
+# --- profiles ---------------------------------------------------------------------------------------------
+@app.get("/marketing/profiles")
+def list_profiles() -> dict[str, Any]:
+    """Find by `email`, list by `stage` or `tag`, or (default) the top by current score."""
+    from leadstream.store import profile_lists
+    from marketing.models import ProfileSummary
+
+    _caller()
+    query = app.current_event.query_string_parameters or {}
+    limit, cursor = parse_limit(query.get("limit")), query.get("cursor")
+    given = [name for name in ("email", "stage", "tag") if query.get(name)]
+    if len(given) > 1:
+        raise BadRequest(f"Filter by one of email, stage or tag, not {' and '.join(given)}.")
+    next_cursor = None
+    if "email" in given:
+        found = profile_lists.by_email(query["email"])
+        profiles = [found] if found else []
+    elif "stage" in given:
+        profiles, next_cursor = profile_lists.by_stage(
+            _stage(query["stage"]).value, limit=limit, cursor=cursor
+        )
+    elif "tag" in given:
+        profiles, next_cursor = profile_lists.by_tag(query["tag"].strip().lower(), limit=limit, cursor=cursor)
+    else:
+        profiles, next_cursor = profile_lists.top_by_score(limit=limit, cursor=cursor)
+    now = datetime.now(UTC)
+    return {
+        "items": [ProfileSummary.of(profile, now).model_dump(mode="json") for profile in profiles],
+        "nextCursor": next_cursor,
+    }
+
+
+@app.get("/marketing/profiles/<profile_id>")
+def get_profile(profile_id: str) -> dict[str, Any]:
+    from leadstream.store.handoffs import records_of
+    from leadstream.store.profiles import get_profile as load
+    from marketing.models import ProfileDetail
+
+    _caller()
+    profile = load(profile_id)
+    if profile is None:
+        raise NotFound(f"There is no profile {profile_id}.")
+    return ProfileDetail.full(profile, records_of(profile_id), datetime.now(UTC)).model_dump(mode="json")
+
+
+@app.get("/marketing/profiles/<profile_id>/events")
+def profile_events(profile_id: str) -> dict[str, Any]:
+    """The person's events, newest first (all their identities, across merges)."""
+    from leadstream.store.profiles import live_profile
+    from leadstream.store.timeline import profile_events as page_of
+    from marketing.models import EventView
+
+    _caller()
+    profile = live_profile(profile_id)
+    if profile is None:
+        raise NotFound(f"There is no profile {profile_id}.")
+    query = app.current_event.query_string_parameters or {}
+    events, next_cursor = page_of(
+        profile.identities, limit=parse_limit(query.get("limit")), cursor=query.get("cursor")
+    )
+    return {
+        "items": [EventView.of(event).model_dump(mode="json") for event in events],
+        "nextCursor": next_cursor,
+    }
+
+
+@app.put("/marketing/profiles/<profile_id>/stage")
+def set_stage(profile_id: str) -> dict[str, Any]:
+    """Move a profile's lifecycle stage: forward for marketing, either way for admin."""
+    from leadstream.lifecycle import change_stage
+    from marketing.models import ProfileSummary, StageRequest
+
+    caller = _caller()
+    wanted = StageRequest.model_validate(_body())
+    profile = change_stage(
+        profile_id,
+        wanted.stage,
+        by=f"{'admin' if caller.has(Role.ADMIN) else 'marketing'}:{caller.user_id}",
+        reason=wanted.reason,
+        allow_backward=caller.has(Role.ADMIN),
+    )
+    return ProfileSummary.of(profile, datetime.now(UTC)).model_dump(mode="json")
+
+
+# --- scoring rules ----------------------------------------------------------------------------------------
+@app.get("/marketing/scoring-rules")
+def list_scoring_rules() -> dict[str, Any]:
+    from leadstream.store.scoring_config import load_config
+
+    _caller()
+    config = load_config()
+    return {"items": [_dump(rule) for rule in (*config.engagement, *config.fit)]}
+
+
+@app.post("/marketing/scoring-rules")
+def create_scoring_rule() -> Response[str]:
+    from leadstream.store.scoring_config import save_rule
+
+    caller = _caller()
+    rule = _scoring_rule(_body())
+    save_rule(rule, by=caller.user_id, create=True)
+    return _created(f"/marketing/scoring-rules/{rule.rule_id}", _dump(rule))
+
+
+@app.get("/marketing/scoring-rules/<rule_id>")
+def get_scoring_rule(rule_id: str) -> dict[str, Any]:
+    from leadstream.store.scoring_config import get_rule
+
+    _caller()
+    return _dump(get_rule(rule_id))
+
+
+@app.put("/marketing/scoring-rules/<rule_id>")
+def replace_scoring_rule(rule_id: str) -> dict[str, Any]:
+    from leadstream.store.scoring_config import save_rule
+
+    caller = _caller()
+    rule = _scoring_rule(_with_id(_body(), rule_id))
+    save_rule(rule, by=caller.user_id, create=False)
+    return _dump(rule)
+
+
+@app.delete("/marketing/scoring-rules/<rule_id>")
+def delete_scoring_rule(rule_id: str) -> Response[str]:
+    from leadstream.store.scoring_config import delete_rule
+
+    _caller()
+    delete_rule(rule_id)
+    return Response(status_code=204, body="")
+
+
+# --- assignment rules -------------------------------------------------------------------------------------
+@app.get("/marketing/assignment-rules")
+def list_assignment_rules() -> dict[str, Any]:
+    from leadstream.store.scoring_config import load_config
+
+    _caller()
+    rules = sorted(load_config().assignment, key=lambda rule: (rule.priority, rule.rule_id))
+    return {"items": [_dump(rule) for rule in rules]}
+
+
+@app.post("/marketing/assignment-rules")
+def create_assignment_rule() -> Response[str]:
+    from leadstream.scoring_rules import AssignmentRule
+    from leadstream.store.scoring_config import save_assignment_rule
+
+    caller = _caller()
+    rule = AssignmentRule.model_validate(_body())
+    save_assignment_rule(rule, by=caller.user_id, create=True)
+    return _created(f"/marketing/assignment-rules/{rule.rule_id}", _dump(rule))
+
+
+@app.get("/marketing/assignment-rules/<rule_id>")
+def get_assignment_rule(rule_id: str) -> dict[str, Any]:
+    from leadstream.store.scoring_config import get_assignment_rule as load
+
+    _caller()
+    return _dump(load(rule_id))
+
+
+@app.put("/marketing/assignment-rules/<rule_id>")
+def replace_assignment_rule(rule_id: str) -> dict[str, Any]:
+    from leadstream.scoring_rules import AssignmentRule
+    from leadstream.store.scoring_config import save_assignment_rule
+
+    caller = _caller()
+    rule = AssignmentRule.model_validate(_with_id(_body(), rule_id))
+    save_assignment_rule(rule, by=caller.user_id, create=False)
+    return _dump(rule)
+
+
+@app.delete("/marketing/assignment-rules/<rule_id>")
+def delete_assignment_rule(rule_id: str) -> Response[str]:
+    from leadstream.store.scoring_config import delete_assignment_rule as delete
+
+    _caller()
+    delete(rule_id)
+    return Response(status_code=204, body="")
+
+
+# --- settings ---------------------------------------------------------------------------------------------
+@app.get("/marketing/scoring-settings")
+def get_scoring_settings() -> dict[str, Any]:
+    from leadstream.store.scoring_config import load_config
+
+    _caller()
+    return _dump(load_config().settings)
+
+
+@app.put("/marketing/scoring-settings")
+def replace_scoring_settings() -> dict[str, Any]:
+    from leadstream.scoring_rules import ScoringSettings
+    from leadstream.store.scoring_config import save_settings
+
+    caller = _caller()
+    settings = ScoringSettings.model_validate(_body())
+    save_settings(settings, by=caller.user_id)
+    return _dump(settings)
+
+
+# --- shared -----------------------------------------------------------------------------------------------
+def _caller() -> Principal:
+    claims = app.current_event.request_context.authorizer.jwt_claim
+    return principal_from_claims(claims).require(MARKETING)
+
+
+def _body() -> Any:
+    raw = app.current_event.decoded_body or ""
+    try:
+        return json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        raise BadRequest("The body is not valid JSON.") from None
+
+
+def _with_id(body: Any, rule_id: str) -> Any:
+    if not isinstance(body, dict):
+        return body  # validation says what is wrong
+    given = body.get("ruleId")
+    if given is not None and given != rule_id:
+        raise BadRequest(
+            f"The body's ruleId {given!r} differs from the URL's {rule_id!r}; rule ids do not change."
+        )
+    return {**body, "ruleId": rule_id}
+
+
+def _scoring_rule(body: Any) -> Any:
+    from pydantic import TypeAdapter
+
+    from leadstream.scoring_rules import ScoringRule
+
+    if isinstance(body, dict) and "kind" not in body:
+        body = {**body, "kind": "engagement"}
+    return TypeAdapter(ScoringRule).validate_python(body)
+
+
+def _stage(value: str) -> Any:
+    from leadstream.scores import Stage
+
+    try:
+        return Stage(value.strip().lower())
+    except ValueError:
+        stages = ", ".join(stage.value for stage in Stage)
+        raise BadRequest(f"Unknown stage {value!r}; use one of {stages}.") from None
+
+
+def _dump(model: Any) -> dict[str, Any]:
+    dumped: dict[str, Any] = model.model_dump(by_alias=True, mode="json")
+    return dumped
+
+
+def _created(location: str, body: dict[str, Any]) -> Response[str]:
+    return Response(
+        status_code=201,
+        content_type="application/json",
+        body=json.dumps(body),
+        headers={"Location": location},
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
