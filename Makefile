@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit bench lock clean
+.PHONY: run test lint typecheck unit bench lock clean openapi
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 13), "Leadstream needs Python 3.13, found " + sys.version' 
@@ -30,6 +30,10 @@ test: lint typecheck
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The CRM API's OpenAPI document, generated from the code (a test fails when the committed copy is stale).
+openapi: $(STAMP)
+	$(BIN)/python -m sales.openapi docs/openapi.json
 
 # Re-pin every dependency after changing pyproject.toml.
 lock:

@@ -193,6 +193,7 @@ def register(api: CrmApi) -> None:
         problems=[400],
     )
     def get_forecast(params: Annotated[ForecastQuery, Query()]) -> Forecast:
+        api.refuse_unknown_parameters(ForecastQuery)
         principal = api.principal()
         owner = principal.user_id if params.owner_id == "me" else params.owner_id
         return forecast(deals_closing(params, owner), params)

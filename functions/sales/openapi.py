@@ -41,19 +41,35 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
         security=[{"bearer": []}],
     )
     generated: dict[str, Any] = json.loads(raw)
+    shared: dict[str, Any] = {}
     for path in generated.get("paths", {}).values():
         for operation in path.values():
-            _server_errors_are_problems(operation.get("responses", {}))
+            _share_error_responses(operation.get("responses", {}), shared)
+    generated.setdefault("components", {})["responses"] = dict(sorted(shared.items()))
     return generated
 
 
-def _server_errors_are_problems(responses: dict[str, Any]) -> None:
-    """The resolver documents its response-validation 500 as plain JSON; ours is problem+json (a bug)."""
-    if "500" in responses:
-        responses["500"] = {
-            "description": "A bug: the server built a response that breaks this document",
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+def _share_error_responses(responses: dict[str, Any], shared: dict[str, Any]) -> None:
+    """Every route answers its errors alike: define each error response once (components.responses) and
+    refer to it. The resolver documents its response-validation 500 as plain JSON; ours is problem+json."""
+    from sales.api.framework import JSON, PROBLEM_DESCRIPTIONS
+
+    for status in list(responses):
+        code = int(status)
+        if code == 500:
+            description = "A bug: the server built a response that breaks this document"
+        elif code in PROBLEM_DESCRIPTIONS:
+            description = PROBLEM_DESCRIPTIONS[code]
+        else:
+            continue
+        name = f"Status{code}"
+        media = JSON if code == 401 else "application/problem+json"
+        schema = "GatewayMessage" if code == 401 else "Problem"
+        shared[name] = {
+            "description": description,
+            "content": {media: {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
         }
+        responses[status] = {"$ref": f"#/components/responses/{name}"}
 
 
 def text(app: APIGatewayHttpResolver) -> str:

@@ -32,6 +32,7 @@ from pydantic import BaseModel, Field, create_model
 from leadstream import keys
 from leadstream.auth import Principal, Role, principal_from_claims
 from leadstream.errors import (
+    Conflict,
     InvalidInput,
     LeadstreamError,
     NotFound,
@@ -144,6 +145,17 @@ class CrmApi:
 
     def context(self) -> Any:
         return self.app.lambda_context
+
+    def refuse_unknown_parameters(self, model: type[BaseModel]) -> None:
+        """422 for a query parameter `model` does not define: a misspelt filter must not silently widen a
+        list (the resolver itself ignores parameters it does not know)."""
+        known = {info.alias or name for name, info in model.model_fields.items()}
+        unknown = sorted(set(self.app.current_event.query_string_parameters or {}) - known)
+        if unknown:
+            raise InvalidInput(
+                f"Unknown query parameter {', '.join(unknown)}; this route takes {', '.join(sorted(known))}.",
+                errors=[{"field": f"query.{name}", "message": "unknown parameter"} for name in unknown],
+            )
 
     def denial(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
         """The 401/403 answer for a request its route's policy refuses, before the resolver validates
@@ -290,6 +302,11 @@ class Resource:
     client_id_field: str | None = None
     # Fields (JSON names) every new record starts with, before the body's (a manual lead's origin).
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    # Rewrites a PATCH body (JSON names) before it is merged: what one change implies for another field
+    # (a deal's stage move resets its probability unless the same patch sets it).
+    rewrite_patch: Callable[[Any, dict[str, Any]], dict[str, Any]] | None = None
+    # Runs before the list and get routes: what must exist before anyone reads (the standard pipeline).
+    ensure: Callable[[], None] | None = None
     page_model: type[BaseModel] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -332,6 +349,8 @@ class Resource:
         self, before: Any, changes: Mapping[str, Any], principal: Principal, *, action: str = "updated"
     ) -> Any:
         """Apply a JSON merge patch (JSON names) to `before` and store it as the next version."""
+        if self.rewrite_patch is not None:
+            changes = self.rewrite_patch(before, dict(changes))
         merged = merge_patch(self.record.document(before), changes)
         return self.save(before, self.record.model.model_validate(merged), principal, action=action)
 
@@ -356,78 +375,21 @@ class Resource:
 
 def register_resource(api: CrmApi, resource: Resource) -> None:
     """The standard routes of `resource` (those in `resource.operations`)."""
-    kind, model = resource.record, resource.record.model
-    base, one = resource.path, f"{resource.path}/<record_id>"
+    routes = _StandardRoutes(api, resource)
+    kind, base, one = resource.record, resource.path, f"{resource.path}/<record_id>"
     name, plural = kind.kind, kind.plural
     a_name = f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
     read, write = resource.read, resource.write
-
-    def list_records(params: Any) -> Any:
-        principal = api.principal()
-        page = store.list_records(kind, list_query(kind, params, principal))
-        visible = [record for record in page.items if kind.is_visible(record, principal)]
-        return resource.page_model(items=visible, nextCursor=page.next_cursor)
-
-    def create_record(body: Any, idempotency_key: Any = None) -> Any:
-        principal = api.principal()
-
-        chosen = getattr(body, resource.client_id_field, None) if resource.client_id_field else None
-
-        def create(record_id: str) -> dict[str, Any]:
-            return kind.document(resource.create(body, principal, chosen or record_id))
-
-        if idempotency_key is None:
-            document = create(_new_id())
-        else:
-            payload = body.model_dump(mode="json", by_alias=True)
-            scope = f"{principal.user_id}:{name}"
-            document = run_once(
-                scope=scope, key=idempotency_key, payload=payload, create=create, context=api.context()
-            )
-        record = model.model_validate(document)
-        location = f"{base}/{kind.record_id(record)}"
-        return record_response(record, kind.version(record), status=201, location=location)
-
-    def get_record(record_id: str) -> Any:
-        record = resource.get(record_id, api.principal())
-        return record_response(record, kind.version(record))
-
-    def patch_record(record_id: str, body: Any, if_match: Any = None) -> Any:
-        principal = api.principal()
-        before = resource.get(record_id, principal)
-        check_if_match(if_match, kind.version(before))
-        changes = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
-        after = resource.patch(before, changes, principal)
-        return record_response(after, kind.version(after))
-
-    def delete_record(record_id: str, if_match: Any = None) -> Any:
-        principal = api.principal()
-        before = resource.get(record_id, principal)
-        check_if_match(if_match, kind.version(before))
-        if resource.before_delete:
-            resource.before_delete(before, principal)
-        store.delete_record(kind, before, principal)
-        return Response(status_code=204)
-
-    def record_history(record_id: str, params: Any) -> Any:
-        principal = api.principal()
-        if kind.visible is not None:
-            resource.get(record_id, principal)  # a record the caller may not see has no history for them
-        page = store.history(kind, record_id, limit=params.limit, cursor=params.cursor)
-        if not page.items and params.cursor is None:
-            raise NotFound(f"No {name} {record_id}.")
-        return HistoryPage(items=page.items, next_cursor=page.next_cursor)
-
-    responding = Response[model]  # type: ignore[valid-type]  # the resource's model, known only here
+    responding = Response[kind.model]  # type: ignore[name-defined]  # the resource's model, known only here
     created_headers = {**ETAG_HEADER, "Location": {"description": "the new record's URL"}}
-    routes = [
+    operations = [
         _Operation(
-            "list", "GET", base, read, f"List {plural}", [400], list_records, resource.page_model
+            "list", "GET", base, read, f"List {plural}", [400], routes.list, resource.page_model
         ).taking(params=Annotated[resource.query_model, Query()]),
-        _Operation("create", "POST", base, write, f"Create {a_name}", [404, 409], create_record, responding)
+        _Operation("create", "POST", base, write, f"Create {a_name}", [404, 409], routes.create, responding)
         .taking(body=resource.create_model, idempotency_key=IdempotencyKey)
         .answering(201, created_headers),
-        _Operation("get", "GET", one, read, f"Get {a_name}", [404], get_record, responding)
+        _Operation("get", "GET", one, read, f"Get {a_name}", [404], routes.get, responding)
         .taking(record_id=RecordIdPath)
         .answering(200, ETAG_HEADER),
         _Operation(
@@ -437,13 +399,13 @@ def register_resource(api: CrmApi, resource: Resource) -> None:
             write,
             f"Change {a_name} (JSON merge patch: only the fields sent change; null removes one)",
             [404, 409, 412, 428],
-            patch_record,
+            routes.patch,
             responding,
         )
         .taking(record_id=RecordIdPath, body=resource.patch_model, if_match=IfMatch)
         .answering(200, ETAG_HEADER),
         _Operation(
-            "delete", "DELETE", one, write, f"Delete {a_name}", [404, 409, 412, 428], delete_record, None
+            "delete", "DELETE", one, write, f"Delete {a_name}", [404, 409, 412, 428], routes.delete, None
         )
         .taking(record_id=RecordIdPath, if_match=IfMatch)
         .answering(204),
@@ -454,13 +416,94 @@ def register_resource(api: CrmApi, resource: Resource) -> None:
             read,
             f"The changes of {a_name}",
             [400, 404],
-            record_history,
+            routes.history,
             HistoryPage,
         ).taking(record_id=RecordIdPath, params=Annotated[ListParams, Query()]),
     ]
-    for operation in routes:
+    for operation in operations:
         if operation.name in resource.operations:
             operation.register(api, resource.tag, f"{operation.name}_{name}")
+
+
+class _StandardRoutes:
+    """The handlers of a resource's standard routes (the resolver gives them their types: `_typed`)."""
+
+    def __init__(self, api: CrmApi, resource: Resource) -> None:
+        self.api, self.resource, self.kind = api, resource, resource.record
+
+    def list(self, params: Any) -> Any:
+        self.api.refuse_unknown_parameters(self.resource.query_model)
+        principal = self.api.principal()
+        if self.resource.ensure:
+            self.resource.ensure()
+        page = store.list_records(self.kind, list_query(self.kind, params, principal))
+        visible = [record for record in page.items if self.kind.is_visible(record, principal)]
+        return self.resource.page_model(items=visible, nextCursor=page.next_cursor)
+
+    def create(self, body: Any, idempotency_key: Any = None) -> Any:
+        principal, resource = self.api.principal(), self.resource
+        chosen = getattr(body, resource.client_id_field, None) if resource.client_id_field else None
+
+        def create(record_id: str) -> dict[str, Any]:
+            return self.kind.document(resource.create(body, principal, chosen or record_id))
+
+        def create_or_find(record_id: str) -> dict[str, Any]:
+            """The id comes from the key: if it is taken, an earlier try of this request stored the record
+            and died before its response was saved; that record is the answer."""
+            try:
+                return create(record_id)
+            except Conflict:
+                earlier = None if chosen else store.get_record(self.kind, record_id)
+                if earlier is None or getattr(earlier, "created_by", principal.user_id) != principal.user_id:
+                    raise
+                return self.kind.document(earlier)
+
+        if idempotency_key is None:
+            document = create(_new_id())
+        else:
+            document = run_once(
+                scope=f"{principal.user_id}:{self.kind.kind}",
+                key=idempotency_key,
+                payload=body.model_dump(mode="json", by_alias=True),
+                create=create_or_find,
+                context=self.api.context(),
+            )
+        record = self.kind.model.model_validate(document)
+        location = f"{resource.path}/{self.kind.record_id(record)}"
+        return record_response(record, self.kind.version(record), status=201, location=location)
+
+    def get(self, record_id: str) -> Any:
+        if self.resource.ensure:
+            self.resource.ensure()
+        record = self.resource.get(record_id, self.api.principal())
+        return record_response(record, self.kind.version(record))
+
+    def patch(self, record_id: str, body: Any, if_match: Any = None) -> Any:
+        principal = self.api.principal()
+        before = self.resource.get(record_id, principal)
+        check_if_match(if_match, self.kind.version(before))
+        changes = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        after = self.resource.patch(before, changes, principal)
+        return record_response(after, self.kind.version(after))
+
+    def delete(self, record_id: str, if_match: Any = None) -> Any:
+        principal = self.api.principal()
+        before = self.resource.get(record_id, principal)
+        check_if_match(if_match, self.kind.version(before))
+        if self.resource.before_delete:
+            self.resource.before_delete(before, principal)
+        store.delete_record(self.kind, before, principal)
+        return Response(status_code=204)
+
+    def history(self, record_id: str, params: Any) -> Any:
+        self.api.refuse_unknown_parameters(ListParams)
+        principal = self.api.principal()
+        if self.kind.visible is not None:
+            self.resource.get(record_id, principal)  # a record the caller may not see has no history for them
+        page = store.history(self.kind, record_id, limit=params.limit, cursor=params.cursor)
+        if not page.items and params.cursor is None:
+            raise NotFound(f"No {self.kind.kind} {record_id}.")
+        return HistoryPage(items=page.items, next_cursor=page.next_cursor)
 
 
 @dataclass
@@ -488,7 +531,8 @@ class _Operation:
         return self
 
     def register(self, api: CrmApi, tag: str, operation_id: str) -> None:
-        self.handler.__name__ = operation_id
+        handler = _typed(self.handler, self.returns, **self.parameters)
+        handler.__name__ = operation_id
         api.route(
             self.method,
             self.rule,
@@ -498,7 +542,7 @@ class _Operation:
             status_code=self.status_code,
             problems=self.problems,
             headers=self.headers,
-        )(_typed(self.handler, self.returns, **self.parameters))
+        )(handler)
 
 
 def list_query(kind: RecordType[Any], params: ListParams, principal: Principal) -> store.ListQuery:
@@ -534,10 +578,14 @@ def _filter_value(value: Any) -> str | int | bool:
     return cast(str | int | bool, value)
 
 
-def _typed(handler: Callable[..., Any], returns: Any, **parameters: Any) -> Callable[..., Any]:
+def _typed(method: Callable[..., Any], returns: Any, **parameters: Any) -> Callable[..., Any]:
     """Give a generic route handler its resource's concrete types: the resolver reads them from the
     signature to validate the request and the response and to write the OpenAPI document."""
-    signature = inspect.signature(handler)
+
+    def handler(**arguments: Any) -> Any:
+        return method(**arguments)
+
+    signature = inspect.signature(method)
     typed = [
         parameter.replace(annotation=parameters.get(parameter.name, parameter.annotation))
         for parameter in signature.parameters.values()

@@ -170,7 +170,7 @@ def _stage_of(deal: Deal) -> PipelineStage:
 
 
 def _enter_stage(deal: Deal, before: Deal | None, stage: PipelineStage, principal: Principal) -> Deal:
-    """The deal in `stage`: probability and category follow the stage unless this same change set them."""
+    """The deal in `stage`: probability and category follow the stage unless set (see `stage_move`)."""
     moment = now_utc()
     update: dict[str, object] = {
         "stage_id": stage.stage_id,
@@ -180,11 +180,9 @@ def _enter_stage(deal: Deal, before: Deal | None, stage: PipelineStage, principa
             StageEntry(stage_id=stage.stage_id, entered_at=moment, by=principal.user_id),
         ],
     }
-    if deal.probability is None or (before is not None and deal.probability == before.probability):
+    if deal.probability is None:
         update["probability"] = stage.probability
-    if deal.forecast_category is None or (
-        before is not None and deal.forecast_category == before.forecast_category
-    ):
+    if deal.forecast_category is None:
         update["forecast_category"] = stage.forecast_category
     closing = stage.outcome is not StageOutcome.OPEN
     update["closed_at"] = (before.closed_at if before and before.closed_at else moment) if closing else None
@@ -199,6 +197,19 @@ def _closed_is_certain(deal: Deal) -> Deal:
     return deal
 
 
+def stage_move(before: Deal, changes: dict[str, Any]) -> dict[str, Any]:
+    """A patch that moves the deal to another stage resets probability and category to the new stage's,
+    unless it sets them itself: a rep's override lasts until the next move."""
+    moves = any(name in changes and changes[name] != getattr(before, field) for name, field in _STAGE_FIELDS)
+    if moves:
+        changes.setdefault("probability", None)
+        changes.setdefault("forecastCategory", None)
+    return changes
+
+
+_STAGE_FIELDS = (("stageId", "stage_id"), ("pipelineId", "pipeline_id"))
+
+
 DEALS = Resource(
     record=DEAL,
     create_model=DealFields,
@@ -208,6 +219,7 @@ DEALS = Resource(
     write=CRM_WRITE,
     tag="deals",
     prepare=prepare,
+    rewrite_patch=stage_move,
 )
 
 

@@ -3,8 +3,10 @@ category. Admins define them; a `standard` pipeline exists from the first time a
 
 from __future__ import annotations
 
+import weakref
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -159,6 +161,20 @@ def get_pipeline(pipeline_id: str) -> Pipeline:
     return standard
 
 
+# The AWS clients (one per container) whose table is known to hold the standard pipeline.
+_standard_stored: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def ensure_standard_pipeline() -> None:
+    """Store the standard pipeline if it is not yet: once per container (one GetItem), then never again."""
+    from leadstream.aws import dynamodb
+
+    client = dynamodb()
+    if client not in _standard_stored:
+        get_pipeline(STANDARD_PIPELINE)
+        _standard_stored.add(client)
+
+
 PIPELINES = Resource(
     record=PIPELINE,
     create_model=PipelineInput,
@@ -168,6 +184,7 @@ PIPELINES = Resource(
     write=ADMIN_ONLY,
     tag="pipelines",
     client_id_field="pipeline_id",
+    ensure=ensure_standard_pipeline,
 )
 
 

@@ -84,6 +84,7 @@ def register(api: CrmApi) -> None:
         problems=[400, 404],
     )
     def account_timeline(record_id: RecordIdPath, params: Annotated[ListParams, Query()]) -> TimelinePage:
+        api.refuse_unknown_parameters(ListParams)
         ACCOUNTS.get(record_id, api.principal())
         page = store.timeline(record_id, limit=params.limit, cursor=params.cursor)
         marketing = marketing_of_contacts(record_id) if params.cursor is None else None
