@@ -5,13 +5,14 @@ Pure logic, no AWS: `Scorer` is the hook identity resolution calls for every eve
 changes lives on the profile, so it is stored by the profile's one write per batch. docs/scoring.md states
 the rules.
 
-Exactly once: an event that changed anything is remembered on the profile (ScoreState.applied, a window
-of two days, longer than a stream record can be redelivered); a remembered event is skipped whole.
+Exactly once: every scored event is remembered on the profile (ScoreState.applied, a window of two days,
+longer than a stream record can be redelivered); a remembered event is skipped whole.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from leadstream.events import TrackedEvent
 from leadstream.leads import handoff_lead_id
@@ -36,9 +37,10 @@ class Scorer:
         received = int(event.received_at.timestamp())
         fresh = not score.has_applied(fingerprint) and not score.is_stale(received)
         if fresh:
-            changed = any([self._apply_rules(profile, event), is_hand_raiser(event)])
-            if changed:
-                score.remember(fingerprint, received)
+            self._apply_rules(profile, event)
+            # Every scored event is remembered, not only those that earned something: a redelivered one
+            # must not even be looked at again (it would decide on a later state than the first time).
+            score.remember(fingerprint, received)
         self._refresh_fit(profile)
         if profile.is_known and profile.stage is None:
             profile.move_to(Stage.SUBSCRIBER, at=iso_utc(event.timestamp), by=SCORING, reason="became known")
@@ -46,18 +48,15 @@ class Scorer:
             self._qualify(profile, event)
 
     # --- rules -----------------------------------------------------------------------------------
-    def _apply_rules(self, profile: Profile, event: TrackedEvent) -> bool:
-        changed = False
+    def _apply_rules(self, profile: Profile, event: TrackedEvent) -> None:
         for rule in self.config.engagement:
             if rule.matches(event) and self._may_award(profile.score, rule, event):
-                changed = True
                 if rule.points:
                     profile.score.add_points(rule.points, event.timestamp)
                 tags = (set(profile.tags) | set(rule.add_tags)) - set(rule.remove_tags)
                 profile.tags = sorted(tags)
                 if rule.stage is not None and profile.is_known and rule.stage.is_after(profile.stage):
                     profile.move_to(rule.stage, at=iso_utc(event.timestamp), by=f"rule:{rule.rule_id}")
-        return changed
 
     @staticmethod
     def _may_award(score: ScoreState, rule: EngagementRule, event: TrackedEvent) -> bool:
@@ -95,7 +94,8 @@ class Scorer:
         if settings.hand_raiser_qualifies and is_hand_raiser(event):
             reason = "hand-raiser"
         elif (
-            score.engagement_at(event.timestamp) >= settings.mql_engagement and score.fit >= settings.mql_fit
+            score.engagement_at(_latest(profile, event)) >= settings.mql_engagement
+            and score.fit >= settings.mql_fit
         ):
             reason = "score"
         else:
@@ -111,6 +111,12 @@ class Scorer:
             form_id=str(form_id) if form_id else None,
         )
         profile.move_to(Stage.MQL, at=at, by=SCORING, reason=reason)
+
+
+def _latest(profile: Profile, event: TrackedEvent) -> datetime:
+    """When to read the score: the latest event time seen, so that a late event (an earlier timestamp)
+    never reads points earned after it at more than their worth."""
+    return max(event.timestamp, profile.last_seen) if profile.last_seen else event.timestamp
 
 
 def is_hand_raiser(event: TrackedEvent) -> bool:
