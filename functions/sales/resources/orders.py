@@ -98,6 +98,13 @@ def link_contract(order: Order, contract_id: str, principal: Principal) -> None:
             order = ORDERS.get(order.order_id, principal)
 
 
+def _has_contract(order: Order, contract_id: str) -> Conflict:
+    return Conflict(
+        f"Order {order.order_id} already has contract {contract_id}; change that one.",
+        errors=[{"field": "orderId", "message": f"has contract {contract_id}"}],
+    )
+
+
 def register(api: CrmApi) -> None:
     register_resource(api, ORDERS)
 
@@ -171,17 +178,21 @@ def register(api: CrmApi) -> None:
         def create(_: str) -> dict[str, Any]:
             now = utc_now()
             contract = contract_from_order(order, body, default_lead_days=settings.renewal_lead_days, now=now)
-            existing = store.get_record(CONTRACT, contract.contract_id)
-            if existing is not None:
-                raise Conflict(
-                    f"Order {order.order_id} already has contract {existing.contract_id}; change that one.",
-                    errors=[{"field": "orderId", "message": f"has contract {existing.contract_id}"}],
-                )
+            if store.get_record(CONTRACT, contract.contract_id) is not None:
+                raise _has_contract(order, contract.contract_id)
             contract = store.stamp_new(CONTRACT, contract, principal)
             # The timer first: a contract is never stored without its renewal timer (docs/commerce.md).
             timers = DynamoTimerStore(lookback_months=settings.renewal_lookback_months)
             timers.set(contract.contract_id, next_timer(contract, today=now.date()))
-            store.create_record(CONTRACT, contract, principal)
+            try:
+                store.create_record(CONTRACT, contract, principal)
+            except Conflict:
+                # A concurrent request made it first, and our timer may have replaced its: set it back.
+                winner = store.get_record(CONTRACT, contract.contract_id)
+                if winner is None:
+                    raise
+                timers.set(winner.contract_id, next_timer(winner, today=now.date()))
+                raise _has_contract(order, winner.contract_id) from None
             link_contract(order, contract.contract_id, principal)
             return CONTRACT.document(contract)
 
