@@ -6,14 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from leadstream.errors import LeadstreamError
+from leadstream.errors import Conflict
 
 
-class InvalidTransition(LeadstreamError):
+class InvalidTransition(Conflict):
     """The record exists but its status does not allow the change: a conflict with its current state."""
-
-    status = 409
-    title = "Conflict"
 
 
 @dataclass(frozen=True)

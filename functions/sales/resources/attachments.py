@@ -5,6 +5,7 @@ attach its files."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -70,7 +71,7 @@ def _register_for(api: CrmApi, parent: ParentKind, resource: Resource) -> None:
     kind = resource.record.kind
     base = f"/crm/{parent.value}/<record_id>/attachments"
 
-    def create_attachment(record_id: RecordIdPath, body: AttachmentInput) -> Any:
+    def create_attachment(record_id: RecordIdPath, body: AttachmentInput) -> NewAttachment:
         principal = api.principal()
         resource.get(record_id, principal)
         attachment_id = str(uuid.uuid4())
@@ -89,12 +90,14 @@ def _register_for(api: CrmApi, parent: ParentKind, resource: Resource) -> None:
         form = files.upload_form(get_commerce_settings().require_bucket(), attachment)
         return NewAttachment(attachment=attachment, upload=Upload.model_validate(form))
 
-    def list_record_attachments(record_id: RecordIdPath, params: Annotated[ListParams, Query()]) -> Any:
+    def list_record_attachments(
+        record_id: RecordIdPath, params: Annotated[ListParams, Query()]
+    ) -> AttachmentPage:
         resource.get(record_id, api.principal())
         items, cursor = store.list_attachments(parent, record_id, limit=params.limit, cursor=params.cursor)
         return AttachmentPage(items=items, nextCursor=cursor)
 
-    def get_attachment(record_id: RecordIdPath, attachment_id: AttachmentIdPath) -> Any:
+    def get_attachment(record_id: RecordIdPath, attachment_id: AttachmentIdPath) -> AttachmentWithLink:
         resource.get(record_id, api.principal())
         attachment = store.get_attachment(parent, record_id, attachment_id)
         if attachment is None:
@@ -108,17 +111,15 @@ def _register_for(api: CrmApi, parent: ParentKind, resource: Resource) -> None:
         link = files.download_link(bucket, attachment)
         return AttachmentWithLink(attachment=attachment, download=Download.model_validate(link))
 
-    routes: list[tuple[str, str, Any, Any, dict[str, Any]]] = [
-        ("POST", base, create_attachment, NewAttachment, {"status_code": 201, "problems": [404]}),
-        ("GET", base, list_record_attachments, AttachmentPage, {"problems": [400, 404]}),
-        ("GET", f"{base}/<attachment_id>", get_attachment, AttachmentWithLink, {"problems": [404, 409]}),
+    routes: list[tuple[str, str, Callable[..., Any], dict[str, Any]]] = [
+        ("POST", base, create_attachment, {"status_code": 201, "problems": [404]}),
+        ("GET", base, list_record_attachments, {"problems": [400, 404]}),
+        ("GET", f"{base}/<attachment_id>", get_attachment, {"problems": [404, 409]}),
     ]
-    for method, rule, handler, returns, extra in routes:
-        name = handler.__name__.replace("attachments", f"{kind}_attachments").replace(
-            "attachment", f"{kind}_attachment", 1
-        )
+    for method, rule, handler, extra in routes:
+        # One handler per record kind: names (and OpenAPI operation ids) must differ.
+        name = handler.__name__.replace("attachment", f"{kind}_attachment", 1)
         handler.__name__ = name
-        handler.__annotations__["return"] = returns
         api.route(
             method,
             rule,
