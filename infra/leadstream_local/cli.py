@@ -65,8 +65,44 @@ def build_parser() -> argparse.ArgumentParser:
         help="the local stack's AWS endpoint (default port 5787)",
     )
     token.set_defaults(run=print_token)
+
+    outbox = commands.add_parser(
+        "outbox",
+        help="show the emails the running local stack sent (its embedded SES keeps them)",
+        description="List every email the local stack's functions sent through the embedded SES: the "
+        "owner notifications of handed-over leads, marketing email. Nothing leaves the machine.",
+    )
+    outbox.add_argument("--to", help="only emails to this address")
+    outbox.add_argument("--json", action="store_true", help="print JSON instead of text")
+    outbox.add_argument(
+        "--aws-url",
+        default="http://127.0.0.1:5787",
+        help="the local stack's AWS endpoint (default port 5787)",
+    )
+    outbox.set_defaults(run=print_outbox)
     admin.register(commands)
     return parser
+
+
+def print_outbox(args: argparse.Namespace) -> int:
+    import json
+    import urllib.error
+
+    from leadstream_local import outbox
+
+    try:
+        emails = outbox.read_outbox(args.aws_url, to=args.to)
+    except (urllib.error.URLError, OSError) as exc:
+        print(
+            f"leadstream outbox: cannot reach {args.aws_url} ({exc}): is `leadstream local` running?",
+            file=sys.stderr,
+        )
+        return 1
+    if args.json:
+        print(json.dumps([email.to_json() for email in emails], indent=2))
+    else:
+        outbox.print_outbox(emails, sys.stdout)
+    return 0
 
 
 def print_token(args: argparse.Namespace) -> int:
@@ -185,6 +221,9 @@ def print_banner(stack: LocalStack, out: TextIO = sys.stdout) -> None:
         f"    dynamodb scan --table-name {first_table}",
         f"  boto3.client('dynamodb', endpoint_url='{aws}', region_name='{REGION}', "
         "aws_access_key_id='local', aws_secret_access_key='local')",
+        "",
+        "Read the emails the stack sent (a handed-over lead's owner is notified):",
+        f"  leadstream outbox --aws-url {aws}",
         "",
         "Ctrl-C stops the stack (its data lives in memory only).",
         "",

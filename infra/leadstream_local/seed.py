@@ -10,17 +10,24 @@ import base64
 import http.client
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 from pydantic import HttpUrl
 
 from leadstream.sources import Form, Source
 
+if TYPE_CHECKING:
+    from leadstream_local.template import StackTemplate
+
 DEFAULT_WRITE_KEY = "local-demo-write-key"
 DEMO_SOURCE_ID = "src-demo"
 DEMO_SITE = "https://www.example.com"
 DEMO_REQUEST_FORM = "demo-request"
 NEWSLETTER_FORM = "newsletter"
+# A sales rep, so that the demo's hand-raiser has an owner who gets the "new lead" email (`leadstream
+# outbox`); `leadstream token --role sales --user sam` signs in as this rep.
+DEMO_SALES_USER = "sam"
 
 
 def seed_source(write_key: str = DEFAULT_WRITE_KEY) -> Source:
@@ -40,6 +47,13 @@ def seed_source(write_key: str = DEFAULT_WRITE_KEY) -> Source:
     )
     put_form(Form(form_id=NEWSLETTER_FORM, source_id=DEMO_SOURCE_ID, name="Newsletter"))
     return source
+
+
+def seed_sales_user(template: StackTemplate, client: Any) -> None:
+    """Create the demo sales rep in the stack's user pool (group `sales`)."""
+    from leadstream_local.auth import issue_token
+
+    issue_token(template, client, role="sales", user=DEMO_SALES_USER)
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ from types import TracebackType
 from typing import Any
 
 from leadstream_local import environment
+from leadstream_local.outbox import OutboxEmail, read_outbox
 from leadstream_local.runtime import LambdaFunction
 from leadstream_local.schedules import SCHEDULE_TYPES, Schedule, Scheduler
-from leadstream_local.seed import DEFAULT_WRITE_KEY, Sent, seed_source, send_demo_traffic
+from leadstream_local.seed import DEFAULT_WRITE_KEY, Sent, seed_sales_user, seed_source, send_demo_traffic
 from leadstream_local.server import ApiGateway, ApiServer
 from leadstream_local.streams import POLL_INTERVAL, StreamPoller, StreamSource, wait_idle
 from leadstream_local.template import REGION, TEMPLATE_PATH, StackTemplate
@@ -127,6 +128,7 @@ class LocalStack:
             )
             if self._seed:
                 seed_source(self.write_key)
+                seed_sales_user(self.template, self._client("cognito-idp"))
             if self._triggers:
                 self._start_triggers()
             if self._seed_demo:
@@ -178,6 +180,10 @@ class LocalStack:
 
     def table_names(self) -> list[str]:
         return [self.template.physical[name]["Ref"] for name in self.template.of_type("AWS::DynamoDB::Table")]
+
+    def outbox(self, to: str | None = None) -> list[OutboxEmail]:
+        """The emails the stack's functions sent through the embedded SES (only those to `to`, if given)."""
+        return read_outbox(self.aws_url, to=to)
 
     def queue_names(self) -> list[str]:
         return [

@@ -1,0 +1,122 @@
+"""The local stack's outbox: every email its functions sent through the embedded SES.
+
+moto keeps sent messages in memory and lists every model instance at `/moto-api/data.json`; this reads
+simple messages (subject and body, as the SES v2 SendEmail "Simple" content) and raw MIME messages alike,
+so `leadstream outbox` and tests see what a recipient would get.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from dataclasses import asdict, dataclass
+from email import message_from_string
+from email.message import Message
+from html.parser import HTMLParser
+from typing import Any, TextIO
+
+
+@dataclass(frozen=True)
+class OutboxEmail:
+    message_id: str
+    sender: str
+    to: tuple[str, ...]
+    subject: str
+    body: str  # plain text (an HTML-only body is turned into text)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "to": list(self.to)}
+
+
+def read_outbox(aws_url: str, *, to: str | None = None) -> list[OutboxEmail]:
+    """Every email the embedded SES accepted, oldest first (only those to `to`, if given)."""
+    with urllib.request.urlopen(f"{aws_url.rstrip('/')}/moto-api/data.json", timeout=30) as response:
+        models = json.load(response).get("ses", {})
+    emails = [_simple(item) for item in models.get("Message", [])]
+    emails += [_raw(item) for item in models.get("RawMessage", [])]
+    wanted = to.strip().lower() if to else None
+    return [
+        email for email in emails if wanted is None or wanted in (address.lower() for address in email.to)
+    ]
+
+
+def print_outbox(emails: list[OutboxEmail], out: TextIO) -> None:
+    if not emails:
+        print("The outbox is empty: no email was sent yet.", file=out)
+        return
+    for number, email in enumerate(emails, 1):
+        print(f"--- {number}/{len(emails)}  {email.message_id}", file=out)
+        print(f"From:    {email.sender}", file=out)
+        print(f"To:      {', '.join(email.to)}", file=out)
+        print(f"Subject: {email.subject}", file=out)
+        print("", file=out)
+        print(email.body.rstrip(), file=out)
+        print("", file=out)
+
+
+def _simple(item: dict[str, Any]) -> OutboxEmail:
+    destinations = item.get("destinations") or {}
+    to = tuple(destinations.get("ToAddresses", [])) if isinstance(destinations, dict) else tuple(destinations)
+    body = str(item.get("body", ""))
+    return OutboxEmail(
+        message_id=str(item.get("id", "")),
+        sender=str(item.get("source", "")),
+        to=to,
+        subject=str(item.get("subject", "")),
+        body=html_to_text(body) if _looks_like_html(body) else body,
+    )
+
+
+def _raw(item: dict[str, Any]) -> OutboxEmail:
+    message = message_from_string(str(item.get("raw_data", "")))
+    to = tuple(address.strip() for address in str(message.get("To", "")).split(",") if address.strip())
+    return OutboxEmail(
+        message_id=str(item.get("id", "")),
+        sender=str(item.get("source") or message.get("From", "")),
+        to=to or tuple(item.get("destinations") or ()),
+        subject=str(message.get("Subject", "")),
+        body=_raw_body(message),
+    )
+
+
+def _raw_body(message: Message) -> str:
+    parts = list(message.walk()) if message.is_multipart() else [message]
+    for wanted in ("text/plain", "text/html"):
+        for part in parts:
+            if part.get_content_type() == wanted:
+                payload = part.get_payload(decode=True)
+                raw = payload if isinstance(payload, bytes) else b""
+                text = raw.decode(part.get_content_charset() or "utf-8", "replace")
+                return html_to_text(text) if wanted == "text/html" else text
+    return ""
+
+
+def _looks_like_html(body: str) -> bool:
+    return body.lstrip().startswith("<")
+
+
+class _Text(HTMLParser):
+    BREAKS = frozenset({"p", "br", "tr", "div", "ul", "table", "h1", "h2", "h3"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "li":
+            self.parts.append("\n  - ")
+        elif tag in ("th", "td"):
+            self.parts.append(" ")
+        elif tag in self.BREAKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """Enough of an HTML body to read it in a terminal: text, line breaks, list items."""
+    parser = _Text()
+    parser.feed(html)
+    lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]
+    return "\n".join(line if not line.startswith("- ") else f"  {line}" for line in lines if line)
