@@ -19,8 +19,8 @@ SIGNER = LinkSigner("https://t.example.com", KEYS)
 GREETING = TemplateContent(
     name="Welcome",
     subject="Hi {{ first_name | default('there') }}",
-    html="<html><body><p>Hello {{ first_name or 'there' }} at {{ traits.company.name | default('your team') }}"
-    "</p></body></html>",
+    html="<html><body><p>Hello {{ first_name or 'there' }} at "
+    "{{ traits.company.name | default('your team') }}</p></body></html>",
 )
 
 
@@ -56,7 +56,8 @@ def test_first_name_sources_and_blank_values(traits: dict[str, object], first: s
 def test_traits_are_escaped_in_html_but_not_in_text() -> None:
     content = TemplateContent(name="x", subject="s", html="<p>{{ first_name }}</p>", text="{{ first_name }}")
     parts = render(content, _context({"firstName": "<script>alert(1)</script>"}))
-    assert "<script>" not in parts.html and "&lt;script&gt;" in parts.html
+    assert "<script>" not in parts.html
+    assert "&lt;script&gt;" in parts.html
     assert parts.text == "<script>alert(1)</script>"
 
 
@@ -141,10 +142,13 @@ def test_every_email_carries_tracking_footer_pixel_and_one_click_headers() -> No
     sent = instrument(parts, signer=SIGNER, message_id="m-9", postal_address="1 Main St", sender_name="Acme")
     assert sent.links == ("https://e.com/a?x=1&y=2", "https://e.com/b")
     assert sent.html.count("https://t.example.com/email/click/") == 2
-    assert 'href="mailto:s@e.com"' in sent.html and 'href="https://e.com/raw"' in sent.html
+    assert 'href="mailto:s@e.com"' in sent.html
+    assert 'href="https://e.com/raw"' in sent.html
     assert '<a href="https://e.com/hidden">' in sent.html  # inside a comment: untouched
-    assert "1 Main St" in sent.html and "1 Main St" in sent.text
-    assert sent.unsubscribe_url in sent.html and sent.unsubscribe_url in sent.text
+    assert "1 Main St" in sent.html
+    assert "1 Main St" in sent.text
+    assert sent.unsubscribe_url in sent.html
+    assert sent.unsubscribe_url in sent.text
     assert sent.html.index("Inside: Ada") < sent.html.index("https://t.example.com/email/click/")
     assert sent.html.rindex(sent.open_url) > sent.html.rindex(sent.unsubscribe_url)
     assert sent.text.startswith("Read https://t.example.com/email/click/")
@@ -178,7 +182,8 @@ def test_the_mime_message_keeps_the_headers_unfolded() -> None:
     assert message["From"] == "Acme News <news@example.com>"
     html_part = message.get_body(("html",))
     text_part = message.get_body(("plain",))
-    assert html_part is not None and text_part is not None
+    assert html_part is not None
+    assert text_part is not None
     assert sent.open_url in html_part.get_content()
     assert "1 Main St" in text_part.get_content()
     assert all(len(line) <= 998 for line in raw.splitlines())
