@@ -26,6 +26,7 @@ TEST_SOURCE_ID = "src-test"
 
 def _reset_caches() -> None:
     from leadstream import aws
+    from leadstream.email_config import get_email_settings
     from leadstream.settings import get_settings
     from leadstream.store import handoffs, scoring_config, sources
 
@@ -33,6 +34,7 @@ def _reset_caches() -> None:
         if callable(cache_clear := getattr(value, "cache_clear", None)):
             cache_clear()
     get_settings.cache_clear()
+    get_email_settings.cache_clear()
     sources.clear_cache()
     scoring_config.clear_cache()
     handoffs.clear_directory_cache()

@@ -54,6 +54,58 @@ def form_post(form_id: str) -> Response[str] | dict[str, Any]:
     return outcome.to_json()
 
 
+# --- marketing email links (tracking/email_tracking.py); the token in the path is signed -----------------
+@app.get("/email/open/<token>")
+def email_open(token: str) -> Response[bytes]:
+    from tracking.email_tracking import email_links
+    from tracking.pixel import NO_STORE_HEADERS, PIXEL_GIF
+
+    email_links().open(token, _visit())
+    return Response(status_code=200, content_type="image/gif", body=PIXEL_GIF, headers=NO_STORE_HEADERS)
+
+
+@app.get("/email/click/<token>")
+def email_click(token: str) -> Response[str]:
+    from tracking.email_tracking import email_links
+
+    target = email_links().click(token, _visit())
+    # no-referrer: the destination must not learn the tracking URL (its token names the email).
+    headers = {"Location": target, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    return Response(status_code=302, headers=headers)
+
+
+@app.get("/email/unsubscribe/<token>")
+def email_unsubscribe_page(token: str) -> Response[str]:
+    from tracking import email_pages
+    from tracking.email_tracking import email_links
+
+    record = email_links().unsubscribe_target(token)
+    page = email_pages.confirm_page(record.email) if record else email_pages.not_found_page()
+    return Response(200, email_pages.HTML_TYPE, page, headers=email_pages.PAGE_HEADERS)
+
+
+@app.post("/email/unsubscribe/<token>")
+def email_unsubscribe(token: str) -> Response[str]:
+    from tracking import email_pages
+    from tracking.email_tracking import email_links
+
+    one_click = b"List-Unsubscribe=One-Click" in _request().body
+    record = email_links().unsubscribe(token, _visit(), one_click=one_click)
+    if "text/html" not in (app.current_event.headers or {}).get("accept", ""):
+        return Response(200, "text/plain; charset=utf-8", "Unsubscribed." if record else "Not found.")
+    page = email_pages.done_page(record.email) if record else email_pages.not_found_page()
+    return Response(200, email_pages.HTML_TYPE, page, headers=email_pages.PAGE_HEADERS)
+
+
+def _visit() -> Any:
+    from tracking.email_tracking import Visit
+
+    event = app.current_event
+    return Visit(
+        user_agent=(event.headers or {}).get("user-agent"), source_ip=event.request_context.http.source_ip
+    )
+
+
 def _request() -> logic.HttpRequest:
     event = app.current_event
     raw = event.body or ""

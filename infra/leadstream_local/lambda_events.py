@@ -177,3 +177,77 @@ def insert_record(
             "StreamViewType": "NEW_IMAGE",
         },
     }
+
+
+# --- SQS and SNS (email sender, SES events) ---------------------------------------------------------------
+def sqs_record(message: Mapping[str, Any], *, queue_arn: str, region: str = "us-east-1") -> dict[str, Any]:
+    """One record of a Lambda SQS event, from a message as `sqs.receive_message` returns it (with
+    AttributeNames and MessageAttributeNames "All")."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": dict(message.get("Attributes", {})),
+        "messageAttributes": {
+            name: _lambda_message_attribute(value)
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+def _lambda_message_attribute(value: Mapping[str, Any]) -> dict[str, Any]:
+    """SQS's {StringValue, BinaryValue, DataType} as Lambda spells it (camelCase, binary base64)."""
+    binary = value.get("BinaryValue")
+    return {
+        "stringValue": value.get("StringValue"),
+        "binaryValue": base64.b64encode(binary).decode() if isinstance(binary, bytes) else binary,
+        "stringListValues": list(value.get("StringListValues", [])),
+        "binaryListValues": list(value.get("BinaryListValues", [])),
+        "dataType": value.get("DataType", "String"),
+    }
+
+
+def sns_record(envelope: Mapping[str, Any], *, subscription_arn: str) -> dict[str, Any]:
+    """One record of a Lambda SNS event, from the JSON envelope SNS delivers to an SQS or HTTP subscriber
+    (the same fields; Lambda spells two of the URLs differently and types every message attribute)."""
+    attributes = {
+        name: {"Type": value.get("Type", "String"), "Value": value.get("Value")}
+        for name, value in (envelope.get("MessageAttributes") or {}).items()
+    }
+    return {
+        "EventSource": "aws:sns",
+        "EventVersion": "1.0",
+        "EventSubscriptionArn": subscription_arn,
+        "Sns": {
+            "Type": envelope.get("Type", "Notification"),
+            "MessageId": envelope["MessageId"],
+            "TopicArn": envelope["TopicArn"],
+            "Subject": envelope.get("Subject"),
+            "Message": envelope["Message"],
+            "Timestamp": envelope.get("Timestamp"),
+            "SignatureVersion": envelope.get("SignatureVersion", "1"),
+            "Signature": envelope.get("Signature", ""),
+            "SigningCertUrl": envelope.get("SigningCertURL", ""),
+            "UnsubscribeUrl": envelope.get("UnsubscribeURL", ""),
+            "MessageAttributes": attributes,
+        },
+    }
+
+
+def sns_event(
+    message: str, *, topic_arn: str, message_id: str | None = None, subject: str | None = None
+) -> dict[str, Any]:
+    """A Lambda SNS event delivering one `message` published to `topic_arn` (for tests)."""
+    envelope = {
+        "Type": "Notification",
+        "MessageId": message_id or str(uuid.uuid4()),
+        "TopicArn": topic_arn,
+        "Subject": subject,
+        "Message": message,
+        "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+    }
+    return {"Records": [sns_record(envelope, subscription_arn=f"{topic_arn}:{uuid.uuid4()}")]}

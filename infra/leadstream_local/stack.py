@@ -296,7 +296,7 @@ def _env_text(value: Any) -> str:
 
 def _clear_shared_caches() -> None:
     """Forget clients and settings built for a previous environment (another stack, or a test's moto)."""
-    from leadstream import aws, settings
+    from leadstream import aws, email_config, settings
     from leadstream.store import handoffs, scoring_config, sources
 
     for value in vars(aws).values():
@@ -304,6 +304,7 @@ def _clear_shared_caches() -> None:
         if callable(cache_clear):
             cache_clear()
     settings.get_settings.cache_clear()
+    email_config.get_email_settings.cache_clear()
     sources.clear_cache()
     scoring_config.clear_cache()
     handoffs.clear_directory_cache()

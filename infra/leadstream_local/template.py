@@ -18,6 +18,9 @@ REGION = "us-east-1"
 STACK_NAME = "leadstream-local"
 # The catch-all route key of an HTTP API (an HttpApi event without Path and Method).
 DEFAULT_ROUTE = "$default"
+# What a generated secret holds locally (not a secret: the local stack is for development).
+LOCAL_SECRET_VALUE = "leadstream-local-development-key-not-secret"
+PLACEHOLDER_API_URL = "http://127.0.0.1:8787"
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,15 @@ class HttpRoute:
     @property
     def route_key(self) -> str:
         return DEFAULT_ROUTE if self.path == DEFAULT_ROUTE else f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class SesEventDestination:
+    """Where an SES configuration set publishes its events (SNS), and which ones."""
+
+    configuration_set: str
+    topic_arn: str
+    event_types: frozenset[str]  # CloudFormation names: send, delivery, bounce, complaint, ...
 
 
 @dataclass(frozen=True)
@@ -362,6 +374,50 @@ class StackTemplate:
             client.create_email_identity(EmailIdentity=identity)
             self.physical[logical] = {"Ref": identity}
 
+    def create_topics(self, client: Any) -> None:
+        """Create every AWS::SNS::Topic in `client` (moto); Ref is the topic ARN, as in CloudFormation."""
+        for logical, res in self.of_type("AWS::SNS::Topic").items():
+            props = self.resolve(res.get("Properties", {}))
+            name = str(props.get("TopicName", f"{STACK_NAME}-{logical}"))
+            if props.get("FifoTopic") and not name.endswith(".fifo"):
+                name += ".fifo"
+            attributes = {key: str(props[key]) for key in ("DisplayName",) if key in props}
+            arn = client.create_topic(Name=name, Attributes=attributes)["TopicArn"]
+            self.physical[logical] = {"Ref": arn, "TopicArn": arn, "TopicName": name}
+
+    def create_secrets(self, client: Any) -> None:
+        """Create every Secrets Manager secret in `client` (moto). A generated secret gets a fixed local
+        value instead (LOCAL_SECRET_VALUE), so what it signs stays valid from one start to the next."""
+        for logical, res in self.of_type("AWS::SecretsManager::Secret").items():
+            props = self.resolve(res.get("Properties", {}))
+            name = str(props.get("Name", f"{STACK_NAME}-{logical}"))
+            value = props.get("SecretString")
+            if value is None:
+                generate = props.get("GenerateSecretString", {})
+                value = f"{LOCAL_SECRET_VALUE}-{logical}"
+                if "GenerateStringKey" in generate:
+                    base = json.loads(generate.get("SecretStringTemplate", "{}"))
+                    value = json.dumps({**base, generate["GenerateStringKey"]: value})
+            arn = client.create_secret(Name=name, SecretString=str(value))["ARN"]
+            self.physical[logical] = {"Ref": arn, "Id": arn}
+
+    def ses_event_destinations(self) -> list[SesEventDestination]:
+        """The SNS event destinations of the template's SES configuration sets (resolved)."""
+        found = []
+        for res in self.of_type("AWS::SES::ConfigurationSetEventDestination").values():
+            props = self.resolve(res.get("Properties", {}))
+            destination = props.get("EventDestination", {})
+            topic = destination.get("SnsDestination", {}).get("TopicARN")
+            if topic and destination.get("Enabled", True):
+                found.append(
+                    SesEventDestination(
+                        configuration_set=str(props["ConfigurationSetName"]),
+                        topic_arn=str(topic),
+                        event_types=frozenset(map(str, destination.get("MatchingEventTypes", []))),
+                    )
+                )
+        return found
+
     def create_resources(self, client: Callable[[str], Any]) -> None:
         """Everything the local stack keeps in moto: tables, queues, user pools, buckets, event buses and
         email identities (`client(service)`)."""
@@ -371,6 +427,12 @@ class StackTemplate:
         self.create_buckets(client("s3"))
         self.create_event_buses(client("events"))
         self.create_email_identities(client("sesv2"))
+        self.create_topics(client("sns"))
+        self.create_secrets(client("secretsmanager"))
+        # Until the local stack binds its API and registers the real URL, the API has a placeholder one, so
+        # that a function whose environment names it (GetAtt HttpApi.ApiEndpoint) can be configured.
+        if not any(logical in self.physical for logical in self.of_type("AWS::Serverless::HttpApi")):
+            self.register_http_apis(PLACEHOLDER_API_URL)
 
     def register_functions(self) -> None:
         """Let Ref and GetAtt Arn of every function resolve (functions run in-process, nothing is created)."""

@@ -1,0 +1,178 @@
+"""Marketing email API: templates (versions, preview) and the suppression list. Thin: request in,
+logic (campaigns/templates.py, campaigns/suppressions.py) out. Every route needs the marketing policy."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+
+from leadstream.auth import MARKETING, Principal, principal_of
+from leadstream.http import create_resolver
+from leadstream.settings import get_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from campaigns.templates import Templates
+    from leadstream.email_templates import EmailTemplate
+
+logger = Logger()
+app = create_resolver(allowed_origins=get_settings().allowed_origins)
+JSON = "application/json"
+
+
+def _caller() -> Principal:
+    return principal_of(app.current_event.raw_event).require(MARKETING)
+
+
+def _templates() -> Templates:
+    from campaigns.templates import Templates, dynamo_store
+
+    return Templates(store=dynamo_store())
+
+
+def _body() -> Any:
+    from leadstream.errors import BadRequest
+
+    try:
+        return json.loads(app.current_event.decoded_body or "null")
+    except ValueError:
+        raise BadRequest("The body is not JSON; send a JSON object.") from None
+
+
+def _template_response(template: EmailTemplate, status: int = 200) -> Response[str]:
+    from campaigns.templates import etag
+
+    headers = {"ETag": etag(template)}
+    if status == 201:
+        headers["Location"] = f"/marketing/templates/{template.template_id}"
+    return Response(status, JSON, json.dumps(template.to_json()), headers=headers)
+
+
+# --- templates -------------------------------------------------------------------------------------------
+@app.get("/marketing/templates")
+def list_templates() -> dict[str, Any]:
+    from leadstream.pagination import decode_cursor, encode_cursor, parse_limit
+
+    _caller()
+    query = app.current_event.query_string_parameters or {}
+    templates, last_key = _templates().page(
+        limit=parse_limit(query.get("limit")), start_key=decode_cursor(query.get("cursor"))
+    )
+    summaries = [
+        template.model_dump(
+            by_alias=True,
+            mode="json",
+            include={"template_id", "name", "subject", "version", "updated_at", "updated_by"},
+        )
+        for template in templates
+    ]
+    return {"templates": summaries, "nextCursor": encode_cursor(last_key)}
+
+
+@app.post("/marketing/templates")
+def create_template() -> Response[str]:
+    from leadstream.email_templates import TemplateContent
+
+    caller = _caller()
+    content = TemplateContent.model_validate(_body())
+    return _template_response(_templates().create(content, user=caller.user_id), status=201)
+
+
+@app.get("/marketing/templates/<template_id>")
+def get_template(template_id: str) -> Response[str]:
+    _caller()
+    raw_version = (app.current_event.query_string_parameters or {}).get("version")
+    return _template_response(_templates().get(template_id, _version(raw_version)))
+
+
+@app.put("/marketing/templates/<template_id>")
+def update_template(template_id: str) -> Response[str]:
+    from leadstream.email_templates import TemplateContent
+
+    caller = _caller()
+    content = TemplateContent.model_validate(_body())
+    if_match = app.current_event.headers.get("if-match")
+    return _template_response(
+        _templates().update(template_id, content, if_match=if_match, user=caller.user_id)
+    )
+
+
+@app.delete("/marketing/templates/<template_id>")
+def archive_template(template_id: str) -> Response[str]:
+    caller = _caller()
+    _templates().archive(template_id, if_match=app.current_event.headers.get("if-match"), user=caller.user_id)
+    return Response(204, JSON, "")
+
+
+@app.post("/marketing/templates/<template_id>/preview")
+def preview_template(template_id: str) -> dict[str, Any]:
+    from campaigns.templates import PreviewRequest
+    from leadstream.email_config import get_email_settings
+    from leadstream.email_links import LinkSigner, link_keys
+
+    _caller()
+    request = PreviewRequest.model_validate(_body() or {})
+    settings = get_email_settings()
+    signer = LinkSigner(_public_base_url(), link_keys())
+    return _templates().preview(
+        template_id,
+        request,
+        signer=signer,
+        postal_address=settings.postal_address or "(postal address not configured)",
+        sender=settings.from_name,
+    )
+
+
+def _version(raw: str | None) -> int | None:
+    from leadstream.errors import BadRequest
+
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise BadRequest("`version` must be a version number (1, 2, ...).")
+    return int(raw)
+
+
+def _public_base_url() -> str:
+    """Where this API is reached, for the preview's links (the function cannot be told its own URL: the
+    API's definition refers to the function, so the reverse would be a circular reference)."""
+    headers = app.current_event.headers or {}
+    scheme = headers.get("x-forwarded-proto", "https").split(",")[0].strip()
+    host = headers.get("host") or app.current_event.request_context.domain_name
+    return f"{scheme}://{host}"
+
+
+# --- suppression list --------------------------------------------------------------------------------------
+@app.get("/marketing/suppressions/<email>")
+def get_suppression(email: str) -> dict[str, Any]:
+    from campaigns import suppressions
+
+    _caller()
+    return suppressions.to_json(suppressions.lookup(email))
+
+
+@app.put("/marketing/suppressions/<email>")
+def add_suppression(email: str) -> dict[str, Any]:
+    from campaigns import suppressions
+
+    caller = _caller()
+    body = suppressions.ManualSuppression.model_validate(_body() or {})
+    return suppressions.to_json(suppressions.add_manual(email, body, user=caller.username or caller.user_id))
+
+
+@app.delete("/marketing/suppressions/<email>")
+def remove_suppression(email: str) -> dict[str, Any]:
+    from campaigns import suppressions
+
+    _caller()
+    return suppressions.to_json(suppressions.remove_manual(email))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

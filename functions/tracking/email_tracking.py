@@ -1,0 +1,132 @@
+"""The links in marketing email: the open pixel, click redirects and unsubscribe (docs/email.md).
+
+Every link carries a signed token (leadstream.email_links); a token that does not verify is a 400 and
+nothing is recorded or redirected. The email it belongs to is looked up by its message id, which names the
+recipient for the event. Opens and clicks that look like a link scanner's are recorded with
+`scanner: true` (leadstream.email_events.scanner_reason) so that scoring can skip them. Unsubscribing is a
+POST (RFC 8058 one-click from the mail client, or the button on the page a GET shows): a GET never
+unsubscribes, because security gateways fetch every link of every email.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from leadstream import email_events as ev
+from leadstream.email_config import EmailSettings
+from leadstream.email_links import LinkKeys, LinkKind, verify
+from leadstream.events import TrackedEvent
+from leadstream.sends import SendRecord
+from leadstream.suppression import SuppressionReason
+
+
+@dataclass(frozen=True)
+class EmailTrackingStore:
+    get_send: Callable[[str], SendRecord | None]
+    suppress: Callable[..., None]
+    store_events: Callable[[Sequence[TrackedEvent]], None]
+
+
+@cache
+def dynamo_store() -> EmailTrackingStore:
+    from leadstream.store import events, sends, suppression
+
+    return EmailTrackingStore(
+        get_send=sends.get_send, suppress=suppression.suppress, store_events=events.store_events
+    )
+
+
+@dataclass(frozen=True)
+class Visit:
+    """Who followed a link, and when."""
+
+    user_agent: str | None = None
+    source_ip: str | None = None
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class EmailLinks:
+    settings: EmailSettings
+    keys: LinkKeys
+    store: EmailTrackingStore
+
+    def open(self, token: str, visit: Visit) -> SendRecord | None:
+        """Record "Email Opened" (when the email is one we sent)."""
+        claims = verify(token, LinkKind.OPEN, self.keys)
+        record = self.store.get_send(claims.message_id)
+        if record is not None and record.email:
+            self.store.store_events([self._engagement(ev.EMAIL_OPENED, record, visit, {})])
+        return record
+
+    def click(self, token: str, visit: Visit) -> str:
+        """Record "Email Link Clicked" and return where the link goes (only ever a URL we signed)."""
+        claims = verify(token, LinkKind.CLICK, self.keys)
+        assert claims.url is not None
+        record = self.store.get_send(claims.message_id)
+        if record is not None and record.email:
+            properties = {"link_url": claims.url, "link_id": claims.index}
+            self.store.store_events([self._engagement(ev.EMAIL_LINK_CLICKED, record, visit, properties)])
+        return claims.url
+
+    def unsubscribe_target(self, token: str) -> SendRecord | None:
+        """The email an unsubscribe link belongs to (None: not one we sent, e.g. a preview)."""
+        claims = verify(token, LinkKind.UNSUBSCRIBE, self.keys)
+        record = self.store.get_send(claims.message_id)
+        return record if record is not None and record.email else None
+
+    def unsubscribe(self, token: str, visit: Visit, *, one_click: bool) -> SendRecord | None:
+        """Suppress the recipient and record "Unsubscribed" (idempotent: a second POST changes nothing)."""
+        record = self.unsubscribe_target(token)
+        if record is None or record.email is None:
+            return None
+        how = "one-click" if one_click else "unsubscribe page"
+        self.store.suppress(
+            record.email, SuppressionReason.UNSUBSCRIBED, visit.at, message_id=record.message_id, detail=how
+        )
+        event = ev.email_event(
+            ev.UNSUBSCRIBED,
+            email=record.email,
+            at=visit.at,
+            properties={**ev.send_properties(record, record.message_id), "method": how},
+            event_id=f"unsubscribe-{record.message_id}",
+            user_agent=visit.user_agent,
+            source_ip=visit.source_ip,
+        )
+        self.store.store_events([event])
+        return record
+
+    def _engagement(
+        self, name: str, record: SendRecord, visit: Visit, properties: dict[str, Any]
+    ) -> TrackedEvent:
+        assert record.email is not None
+        reason = ev.scanner_reason(
+            user_agent=visit.user_agent,
+            source_ip=visit.source_ip,
+            at=visit.at,
+            record=record,
+            window_seconds=self.settings.scanner_window_seconds,
+            ip_ranges=self.settings.scanner_ip_ranges,
+        )
+        flags: dict[str, Any] = {"tracked_by": "leadstream", "scanner": reason is not None}
+        if reason:
+            flags["scanner_reason"] = reason
+        return ev.email_event(
+            name,
+            email=record.email,
+            at=visit.at,
+            properties={**ev.send_properties(record, record.message_id), **properties, **flags},
+            user_agent=visit.user_agent,
+            source_ip=visit.source_ip,
+        )
+
+
+def email_links() -> EmailLinks:
+    from leadstream.email_config import get_email_settings
+    from leadstream.email_links import link_keys
+
+    return EmailLinks(settings=get_email_settings(), keys=link_keys(), store=dynamo_store())

@@ -1,0 +1,207 @@
+"""The marketing email API through the template's routes and JWT authorizer: templates (versions, If-Match,
+sandbox refusals, preview for a person) and the suppression list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from email_support import person
+
+from leadstream.email_links import LinkKind, link_keys, verify
+from leadstream_local.inprocess import Call
+from leadstream_local.template import StackTemplate
+
+TokenFor = Callable[..., str]
+TEMPLATE: dict[str, Any] = {
+    "name": "Welcome",
+    "subject": "Welcome, {{ first_name | default('there') }}",
+    "html": "<p>Hi {{ first_name | default('there') }} from {{ company | default('your team') }}</p>"
+    '<a href="https://example.com/start">Start</a>',
+    "preheader": "Getting started",
+}
+
+
+@pytest.fixture
+def marketer(token_for: TokenFor) -> str:
+    return token_for("marketing", user="mia")
+
+
+def _create(call_api: Call, token: str, body: dict[str, Any] = TEMPLATE) -> dict[str, Any]:
+    reply = call_api("POST", "/marketing/templates", body=body, token=token)
+    assert reply.status == 201, reply.body
+    return reply.json()  # type: ignore[no-any-return]
+
+
+def test_create_read_and_list(call_api: Call, marketer: str) -> None:
+    created = _create(call_api, marketer)
+    assert created["version"] == 1
+    assert created["templateId"].startswith("tpl-")
+    reply = call_api("GET", f"/marketing/templates/{created['templateId']}", token=marketer)
+    assert reply.status == 200
+    assert reply.headers["etag"] == '"1"'
+    assert reply.json()["subject"] == TEMPLATE["subject"]
+    listed = call_api("GET", "/marketing/templates", token=marketer).json()
+    assert [item["templateId"] for item in listed["templates"]] == [created["templateId"]]
+    assert "html" not in listed["templates"][0]
+
+
+def test_changes_make_versions_and_need_if_match(call_api: Call, marketer: str) -> None:
+    template_id = _create(call_api, marketer)["templateId"]
+    path = f"/marketing/templates/{template_id}"
+    changed = {**TEMPLATE, "subject": "Hello again"}
+
+    assert call_api("PUT", path, body=changed, token=marketer).status == 428
+    reply = call_api("PUT", path, body=changed, token=marketer, headers=[("if-match", '"1"')])
+    assert reply.status == 200
+    assert reply.json()["version"] == 2
+    assert reply.headers["etag"] == '"2"'
+    stale = call_api("PUT", path, body=changed, token=marketer, headers=[("if-match", '"1"')])
+    assert stale.status == 412
+    assert "version 2" in stale.json()["detail"]
+
+    first = call_api("GET", path, query="version=1", token=marketer).json()
+    assert first["subject"] == TEMPLATE["subject"]
+    assert first["version"] == 1
+    assert call_api("GET", path, query="version=9", token=marketer).status == 404
+
+
+def test_archived_templates_leave_the_list_but_keep_their_versions(call_api: Call, marketer: str) -> None:
+    template_id = _create(call_api, marketer)["templateId"]
+    path = f"/marketing/templates/{template_id}"
+    assert call_api("DELETE", path, token=marketer, headers=[("if-match", '"1"')]).status == 204
+    assert call_api("GET", "/marketing/templates", token=marketer).json()["templates"] == []
+    assert call_api("GET", path, query="version=1", token=marketer).status == 200
+    edit = call_api("PUT", path, body=TEMPLATE, token=marketer, headers=[("if-match", '"1"')])
+    assert edit.status == 404
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "{{ ''.__class__.__mro__ }}",
+        "{{ cycler.__init__.__globals__.os }}",
+        "{{ self.__dict__ }}",
+        "{{ traits['__class__'] }}",
+        "{% include 'x' %}",
+    ],
+)
+def test_unsafe_templates_are_refused_on_save(call_api: Call, marketer: str, html: str) -> None:
+    reply = call_api("POST", "/marketing/templates", body={**TEMPLATE, "html": html}, token=marketer)
+    assert reply.status == 422
+    assert reply.headers["content-type"] == "application/problem+json"
+    assert reply.json()["errors"][0]["field"] == "html"
+
+
+def test_a_syntax_error_is_a_422_naming_the_line(call_api: Call, marketer: str) -> None:
+    reply = call_api(
+        "POST", "/marketing/templates", body={**TEMPLATE, "subject": "Hi {{ name"}, token=marketer
+    )
+    assert reply.status == 422
+    assert reply.json()["errors"][0]["message"].startswith("subject, line 1")
+
+
+def test_bad_bodies_say_what_to_fix(call_api: Call, marketer: str) -> None:
+    missing = call_api("POST", "/marketing/templates", body={"name": "x"}, token=marketer)
+    assert missing.status == 422
+    assert {error["field"] for error in missing.json()["errors"]} == {"subject", "html"}
+    assert call_api("POST", "/marketing/templates", body=b"{", token=marketer).status == 400
+
+
+def test_the_preview_renders_for_a_profile(call_api: Call, marketer: str, aws: StackTemplate) -> None:
+    template_id = _create(call_api, marketer)["templateId"]
+    ada = person("ada@example.com", traits={"firstName": "Ada", "company": "Engines"})
+    reply = call_api(
+        "POST",
+        f"/marketing/templates/{template_id}/preview",
+        body={"profileId": ada.profile_id},
+        token=marketer,
+        headers=[("host", "api.example.com"), ("x-forwarded-proto", "https")],
+    )
+    assert reply.status == 200, reply.body
+    preview = reply.json()
+    assert preview["subject"] == "Welcome, Ada"
+    assert preview["to"] == "ada@example.com"
+    assert "Hi Ada from Engines" in preview["html"]
+    assert "Getting started" in preview["html"]
+    assert "Leadstream Inc." in preview["text"]
+    assert preview["links"] == ["https://example.com/start"]
+    assert preview["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    click = preview["html"].split("https://api.example.com/email/click/", 1)[1].split('"', 1)[0]
+    assert verify(click, LinkKind.CLICK, link_keys()).url == "https://example.com/start"
+
+
+def test_the_preview_falls_back_for_missing_traits(call_api: Call, marketer: str, aws: StackTemplate) -> None:
+    template_id = _create(call_api, marketer)["templateId"]
+    nameless = person("n@example.com", traits={})
+    by_email = call_api(
+        "POST", f"/marketing/templates/{template_id}/preview", body={"email": "N@example.com"}, token=marketer
+    ).json()
+    assert by_email["subject"] == "Welcome, there"
+    assert "from your team" in by_email["html"]
+    assert nameless.email == by_email["to"]
+    typed = call_api(
+        "POST",
+        f"/marketing/templates/{template_id}/preview",
+        body={"traits": {"name": "Grace Hopper"}},
+        token=marketer,
+    ).json()
+    assert typed["subject"] == "Welcome, Grace"
+    missing = call_api(
+        "POST", f"/marketing/templates/{template_id}/preview", body={"profileId": "nope"}, token=marketer
+    )
+    assert missing.status == 404
+
+
+def test_a_preview_that_fails_for_this_person_is_a_422(
+    call_api: Call, marketer: str, aws: StackTemplate
+) -> None:
+    template_id = _create(call_api, marketer, {**TEMPLATE, "subject": "In {{ traits.age + 1 }} years"})[
+        "templateId"
+    ]
+    reply = call_api(
+        "POST", f"/marketing/templates/{template_id}/preview", body={"traits": {"age": "old"}}, token=marketer
+    )
+    assert reply.status == 422
+    assert reply.json()["errors"][0]["field"] == "subject"
+
+
+@pytest.mark.parametrize("role", ["sales", None])
+def test_only_marketing_may_use_the_api(call_api: Call, token_for: TokenFor, role: str | None) -> None:
+    token = token_for(role) if role else None
+    reply = call_api("GET", "/marketing/templates", token=token)
+    assert reply.status == (403 if role else 401)
+
+
+def test_admins_may_use_it(call_api: Call, token_for: TokenFor) -> None:
+    assert call_api("GET", "/marketing/templates", token=token_for("admin")).status == 200
+
+
+def test_the_suppression_list(call_api: Call, marketer: str) -> None:
+    path = "/marketing/suppressions/Someone@Example.com"
+    assert call_api("GET", path, token=marketer).status == 404
+    added = call_api("PUT", path, body={"detail": "asked by phone"}, token=marketer)
+    assert added.status == 200
+    assert added.json()["suppressed"] is True
+    assert set(added.json()["reasons"]) == {"manual"}
+    assert call_api("GET", path, token=marketer).json()["email"] == "someone@example.com"
+    removed = call_api("DELETE", path, token=marketer).json()
+    assert removed["suppressed"] is False
+    assert call_api("GET", "/marketing/suppressions/not-an-address", token=marketer).status == 422
+
+
+def test_removing_a_manual_entry_keeps_an_unsubscribe(
+    call_api: Call, marketer: str, aws: StackTemplate
+) -> None:
+    from datetime import UTC, datetime
+
+    from leadstream.store.suppression import suppress
+    from leadstream.suppression import SuppressionReason
+
+    suppress("u@example.com", SuppressionReason.UNSUBSCRIBED, datetime.now(UTC))
+    path = "/marketing/suppressions/u@example.com"
+    call_api("PUT", path, body={}, token=marketer)
+    remaining = call_api("DELETE", path, token=marketer).json()
+    assert remaining["suppressed"] is True
+    assert set(remaining["reasons"]) == {"unsubscribed"}
