@@ -7,7 +7,7 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from bench import coldstart, ingestion
+from bench import coldstart, crm, ingestion, scoring
 from leadstream_local.template import REPO_ROOT
 
 COMMAND = "make bench"
@@ -18,7 +18,17 @@ def main() -> int:
     imports = coldstart.measure()
     print("ingestion ...", flush=True)
     ingest = ingestion.measure()
-    report = render(imports, ingest)
+    print("crm api ...", flush=True)
+    crm_results = crm.measure()
+    print("scoring ...", flush=True)
+    scores = scoring.measure()
+    report = (
+        render(imports, ingest)
+        + "\n".join(crm.render(crm_results))
+        + "\n"
+        + "\n".join(scoring.render(scores))
+        + "\n"
+    )
     (REPO_ROOT / "docs" / "benchmarks.md").write_text(report)
     print(report)
     return 0
