@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     outbox.add_argument("--to", help="only emails to this address")
     outbox.add_argument("--json", action="store_true", help="print JSON instead of text")
     outbox.add_argument(
+        "--html",
+        metavar="DIR",
+        help="also write each email's HTML part to DIR (open the files in a browser; links work)",
+    )
+    outbox.add_argument(
         "--aws-url",
         default="http://127.0.0.1:5787",
         help="the local stack's AWS endpoint (default port 5787)",
@@ -102,6 +107,11 @@ def print_outbox(args: argparse.Namespace) -> int:
         print(json.dumps([email.to_json() for email in emails], indent=2))
     else:
         outbox.print_outbox(emails, sys.stdout)
+    if args.html:
+        from pathlib import Path
+
+        for path in outbox.save_html(emails, Path(args.html)):
+            print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

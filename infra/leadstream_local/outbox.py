@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from email import message_from_string
 from email.message import Message
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any, TextIO
 
 
@@ -23,6 +24,8 @@ class OutboxEmail:
     to: tuple[str, ...]
     subject: str
     body: str  # plain text (an HTML-only body is turned into text)
+    html: str = ""  # the HTML part as sent (tracking links and all), when there is one
+    unsubscribe: str = ""  # the List-Unsubscribe header (marketing email carries one)
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "to": list(self.to)}
@@ -49,6 +52,8 @@ def print_outbox(emails: list[OutboxEmail], out: TextIO) -> None:
         print(f"From:    {email.sender}", file=out)
         print(f"To:      {', '.join(email.to)}", file=out)
         print(f"Subject: {email.subject}", file=out)
+        if email.unsubscribe:
+            print(f"List-Unsubscribe: {email.unsubscribe}", file=out)
         print("", file=out)
         print(email.body.rstrip(), file=out)
         print("", file=out)
@@ -64,6 +69,7 @@ def _simple(item: dict[str, Any]) -> OutboxEmail:
         to=to,
         subject=str(item.get("subject", "")),
         body=html_to_text(body) if _looks_like_html(body) else body,
+        html=body if _looks_like_html(body) else "",
     )
 
 
@@ -76,19 +82,41 @@ def _raw(item: dict[str, Any]) -> OutboxEmail:
         to=to or tuple(item.get("destinations") or ()),
         subject=str(message.get("Subject", "")),
         body=_raw_body(message),
+        html=_part(message, "text/html") or "",
+        unsubscribe=str(message.get("List-Unsubscribe", "")),
     )
 
 
 def _raw_body(message: Message) -> str:
+    text = _part(message, "text/plain")
+    if text is not None:
+        return text
+    html = _part(message, "text/html")
+    return html_to_text(html) if html is not None else ""
+
+
+def _part(message: Message, wanted: str) -> str | None:
+    """The decoded text of the message's first `wanted` part (None: it has none)."""
     parts = list(message.walk()) if message.is_multipart() else [message]
-    for wanted in ("text/plain", "text/html"):
-        for part in parts:
-            if part.get_content_type() == wanted:
-                payload = part.get_payload(decode=True)
-                raw = payload if isinstance(payload, bytes) else b""
-                text = raw.decode(part.get_content_charset() or "utf-8", "replace")
-                return html_to_text(text) if wanted == "text/html" else text
-    return ""
+    for part in parts:
+        if part.get_content_type() == wanted:
+            payload = part.get_payload(decode=True)
+            raw = payload if isinstance(payload, bytes) else b""
+            return raw.decode(part.get_content_charset() or "utf-8", "replace")
+    return None
+
+
+def save_html(emails: list[OutboxEmail], directory: Path) -> list[Path]:
+    """Write each email's HTML part to `directory` (one file per email, numbered as listed) to open in a
+    browser: the rendered email, with its real tracking links pointing at the local stack."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for number, email in enumerate(emails, 1):
+        if email.html:
+            path = directory / f"{number:03d}-{email.message_id[:40]}.html"
+            path.write_text(email.html, encoding="utf-8")
+            written.append(path)
+    return written
 
 
 def _looks_like_html(body: str) -> bool:

@@ -21,10 +21,12 @@ from typing import Any
 
 from leadstream_local import environment
 from leadstream_local.outbox import OutboxEmail, read_outbox
+from leadstream_local.queues import QueuePoller, QueueSource, subscribe_function
 from leadstream_local.runtime import LambdaFunction
 from leadstream_local.schedules import SCHEDULE_TYPES, Schedule, Scheduler
 from leadstream_local.seed import DEFAULT_WRITE_KEY, Sent, seed_sales_user, seed_source, send_demo_traffic
 from leadstream_local.server import ApiGateway, ApiServer
+from leadstream_local.ses_events import SesEventPublisher
 from leadstream_local.streams import POLL_INTERVAL, StreamPoller, StreamSource, wait_idle
 from leadstream_local.template import REGION, TEMPLATE_PATH, StackTemplate
 
@@ -93,6 +95,8 @@ class LocalStack:
         self._moto: Any = None
         self._api: ApiServer | None = None
         self._pollers: list[StreamPoller] = []
+        self._queue_pollers: list[QueuePoller] = []  # SQS event sources and SNS subscriptions
+        self._ses_events: SesEventPublisher | None = None
         self._scheduler: Scheduler | None = None
         self._werkzeug_level: int | None = None
         self._holds_lock = False
@@ -148,6 +152,12 @@ class LocalStack:
         for poller in self._pollers:
             poller.stop()
         self._pollers = []
+        for queue_poller in self._queue_pollers:
+            queue_poller.stop()
+        self._queue_pollers = []
+        if self._ses_events is not None:
+            self._ses_events.stop()
+            self._ses_events = None
         if self._api is not None:
             self._api.stop()
             self._api = None
@@ -169,8 +179,11 @@ class LocalStack:
 
     # --- what tests and benchmarks use -----------------------------------------------------------
     def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Wait until every stream record written so far has been delivered (False on timeout)."""
-        return wait_idle(self._pollers, timeout)
+        """Wait until every stream record, visible queue message and SES event so far has been delivered
+        (False on timeout). A queue message waiting out its visibility timeout after a failure is not
+        visible, so it is not waited for."""
+        ses = [self._ses_events] if self._ses_events is not None else []
+        return wait_idle([*self._pollers, *self._queue_pollers, *ses], timeout)
 
     def trigger_schedule(self, function: str, event_name: str | None = None) -> Any:
         """Run a scheduled function now, as its schedule would, and return the handler's result."""
@@ -193,6 +206,11 @@ class LocalStack:
     @property
     def stream_sources(self) -> list[StreamSource]:
         return [poller.source for poller in self._pollers]
+
+    @property
+    def queue_sources(self) -> list[QueueSource]:
+        """The SQS event sources and SNS subscriptions the stack delivers."""
+        return [poller.source for poller in self._queue_pollers]
 
     # --- steps -----------------------------------------------------------------------------------
     def _start_aws(self) -> None:
@@ -243,7 +261,8 @@ class LocalStack:
             self.functions[spec.logical_id] = LambdaFunction(spec, environment_layer=layers[spec.logical_id])
 
     def _start_triggers(self) -> None:
-        streams, sqs = self._client("dynamodbstreams"), self._client("sqs")
+        streams, sqs, sns = self._client("dynamodbstreams"), self._client("sqs"), self._client("sns")
+        poll = self._poll_interval
         schedules: dict[Schedule, Callable[[Any], Any]] = {}
         for spec in self.template.functions():
             function = self.functions[spec.logical_id]
@@ -259,6 +278,24 @@ class LocalStack:
                         poll_interval=self._poll_interval,
                     )
                 )
+            for name, props in spec.events_of_type("SQS").items():
+                resolved = self.template.resolve(props)
+                queue_url = sqs.get_queue_url(QueueName=str(resolved["Queue"]).rsplit(":", 1)[1])["QueueUrl"]
+                queue = QueueSource.from_properties(spec.logical_id, name, resolved, queue_url=queue_url)
+                self._queue_pollers.append(
+                    QueuePoller(queue, function.invoke, sqs_client=sqs, poll_interval=poll)
+                )
+            for name, props in spec.events_of_type("SNS").items():
+                subscription = subscribe_function(
+                    function=spec.logical_id,
+                    event_name=name,
+                    props=self.template.resolve(props),
+                    sns_client=sns,
+                    sqs_client=sqs,
+                )
+                self._queue_pollers.append(
+                    QueuePoller(subscription, function.invoke, sqs_client=sqs, poll_interval=poll)
+                )
             for event_type in SCHEDULE_TYPES:
                 for name, props in spec.events_of_type(event_type).items():
                     resolved = self.template.resolve(props)
@@ -267,6 +304,12 @@ class LocalStack:
                     )
         for poller in self._pollers:
             poller.start()
+        for queue_poller in self._queue_pollers:
+            queue_poller.start()
+        destinations = self.template.ses_event_destinations()
+        if destinations:  # moto's SES publishes no events: the stack does (leadstream_local.ses_events)
+            self._ses_events = SesEventPublisher(destinations, sns_client=sns, poll_interval=poll)
+            self._ses_events.start()
         self._scheduler = Scheduler(schedules)
         self._scheduler.start()
 

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from leadstream_local.filters import Pattern, compile_filters, passes
 from leadstream_local.lambda_events import stream_record
@@ -386,7 +386,14 @@ def _first_failure(response: Any, batch: Sequence[dict[str, Any]]) -> int | None
     return min(indexes)
 
 
-def wait_idle(pollers: Sequence[StreamPoller], timeout: float) -> bool:
+class Pollable(Protocol):
+    """What wait_idle reads of a poller (stream, queue or SES events)."""
+
+    idle_cycle_started: float
+    activity: int
+
+
+def wait_idle(pollers: Sequence[Pollable], timeout: float) -> bool:
     """Wait until every record written to the pollers' streams so far has been delivered.
 
     Done when, for some moment T, every poller has since completed a cycle that found nothing to read or
