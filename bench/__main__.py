@@ -7,7 +7,7 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from bench import coldstart, crm, ingestion
+from bench import coldstart, crm, ingestion, scoring
 from leadstream_local.template import REPO_ROOT
 
 COMMAND = "make bench"
@@ -20,7 +20,15 @@ def main() -> int:
     ingest = ingestion.measure()
     print("crm api ...", flush=True)
     crm_results = crm.measure()
-    report = render(imports, ingest) + "\n".join(crm.render(crm_results)) + "\n"
+    print("scoring ...", flush=True)
+    scores = scoring.measure()
+    report = (
+        render(imports, ingest)
+        + "\n".join(crm.render(crm_results))
+        + "\n"
+        + "\n".join(scoring.render(scores))
+        + "\n"
+    )
     (REPO_ROOT / "docs" / "benchmarks.md").write_text(report)
     print(report)
     return 0
