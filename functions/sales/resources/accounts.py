@@ -140,6 +140,24 @@ def _check_parent(account_id: str, parent_id: str) -> None:
     )
 
 
+# Records that belong to an account and would be left pointing at nothing (their GSI3 lists).
+DEPENDENT_KINDS = ("account", "contact", "deal")
+
+
+def refuse_delete_with_dependents(account: Account, principal: Principal) -> None:
+    """An account with child accounts, contacts or deals is not deleted (409): move or delete them first.
+    One Query with Limit 1 per kind."""
+    from leadstream import keys
+    from leadstream.errors import Conflict
+
+    for kind in DEPENDENT_KINDS:
+        index, partition = keys.record_list_partition(kind, account_id=account.account_id)
+        items, _ = store.query_page(store.ListQuery(index, partition, limit=1))
+        if items:
+            what = "child accounts" if kind == "account" else f"{kind}s"
+            raise Conflict(f"The account still has {what}; move or delete them before deleting the account.")
+
+
 ACCOUNTS = Resource(
     record=ACCOUNT,
     create_model=AccountFields,
@@ -149,6 +167,7 @@ ACCOUNTS = Resource(
     write=CRM_WRITE,
     tag="accounts",
     prepare=prepare,
+    before_delete=refuse_delete_with_dependents,
 )
 
 

@@ -108,6 +108,19 @@ def test_delete_and_history_that_outlives_the_record(sales: Crm) -> None:
     }
 
 
+def test_an_account_with_contacts_is_not_deleted(sales: Crm) -> None:
+    account = sales.created("/crm/accounts", {"name": "Acme"})
+    contact = sales.created("/crm/contacts", {"lastName": "Lovelace", "accountId": account["accountId"]})
+
+    refused = sales.delete(f"/crm/accounts/{account['accountId']}", if_match='"1"')
+    sales.delete(f"/crm/contacts/{contact['contactId']}", if_match='"1"')
+    deleted = sales.delete(f"/crm/accounts/{account['accountId']}", if_match='"1"')
+
+    assert refused.status == 409
+    assert "contacts" in refused.json()["detail"]
+    assert deleted.status == 204
+
+
 def test_a_patch_that_changes_nothing_keeps_the_version(sales: Crm) -> None:
     account = sales.created("/crm/accounts", {"name": "Acme"})
     path = f"/crm/accounts/{account['accountId']}"
