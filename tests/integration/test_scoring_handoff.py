@@ -295,3 +295,26 @@ def test_a_poison_record_does_not_hold_back_a_handoff(aws: Any, stream: Stream) 
     assert response == {"batchItemFailures": [{"itemIdentifier": poison["dynamodb"]["SequenceNumber"]}]}
     assert person("fast@corp.io").stage is Stage.MQL
     assert len(sent_emails()) == 1
+
+
+def test_a_merge_moves_tags_and_engagement_to_the_known_person(stream: Stream) -> None:
+    from leadstream.store.profile_lists import by_tag
+
+    stream.deliver([tracked("identify", userId="u8", anonymousId="laptop", traits={"email": "m@corp.io"})])
+    stream.deliver([visit("phone", "/pricing", 1)])  # an anonymous visitor: 25 points, a tag
+    [anonymous] = by_tag("interest:pricing", limit=10, cursor=None)[0]
+    assert anonymous.merged_into is None
+    assert not anonymous.is_known
+
+    stream.deliver([tracked("identify", userId="u8", anonymousId="phone", at=T0 + timedelta(minutes=2))])
+    person = person_of_user("u8")
+    [tagged] = by_tag("interest:pricing", limit=10, cursor=None)[0]
+    assert tagged.profile_id == person.profile_id != anonymous.profile_id
+    assert person.score.engagement_at(T0 + timedelta(minutes=1)) == pytest.approx(25)
+    assert person.score.absorbed == [anonymous.profile_id]
+
+
+def person_of_user(user_id: str) -> Profile:
+    profile = profile_store.profile_of(IdentityRef(kind="user", value=user_id))
+    assert profile is not None
+    return profile
