@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from contextlib import suppress
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
@@ -17,6 +18,7 @@ from pydantic import TypeAdapter
 from leadstream import keys
 from leadstream.aws import dynamodb
 from leadstream.errors import Conflict, NotFound
+from leadstream.profiles import iso_utc
 from leadstream.scoring_rules import (
     DEFAULT_ENGAGEMENT_RULES,
     DEFAULT_FIT_RULES,
@@ -175,11 +177,9 @@ def _save(key: dict[str, str], fields: dict[str, Any], *, by: str, create: bool 
     """Put an item; create=True: it must not exist (409), False: it must exist (404), None: either."""
     from botocore.exceptions import ClientError
 
-    from leadstream.profiles import iso_utc
-
     request: dict[str, Any] = {
         "TableName": get_settings().main_table,
-        "Item": serialize({**key, **fields, "updatedAt": iso_utc(_now()), "updatedBy": by}),
+        "Item": serialize({**key, **fields, "updatedAt": iso_utc(datetime.now(UTC)), "updatedBy": by}),
     }
     if create is not None:
         request["ConditionExpression"] = "attribute_not_exists(pk)" if create else "attribute_exists(pk)"
@@ -209,9 +209,3 @@ def _delete(key: dict[str, str], missing: str) -> None:
             raise
         raise NotFound(missing) from None
     clear_cache()
-
-
-def _now() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
