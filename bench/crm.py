@@ -228,9 +228,8 @@ def render(results: list[RouteResult]) -> list[str]:
     ]
     for result in results:
         route = f"{result.route.label}: `{result.route.method} {_template(result.route.path)}`"
-        timing = (
-            f"{result.median_ms:.1f} | {result.p95_ms:.1f} | {result.storage_ms:.1f} | {result.ours_ms:.1f}"
-        )
+        split = f"{result.mean_ms:.1f} = {result.storage_ms:.1f} + {result.ours_ms:.1f}"
+        timing = f"{result.median_ms:.1f} | {result.p95_ms:.1f} | {split}"
         lines.append(f"| {route} | {timing} | {result.calls_per_request} |")
     lines += [
         "",
