@@ -162,6 +162,9 @@ class CrmApi:
         anything; None when the request may proceed (or matches no route: the resolver answers 404)."""
         http = event.get("requestContext", {}).get("http", {})
         method, path = str(http.get("method", "")).upper(), str(http.get("path") or event.get("rawPath", ""))
+        stage = str(event.get("requestContext", {}).get("stage") or "$default")
+        if stage != "$default" and path.startswith(f"/{stage}/"):
+            path = path.removeprefix(f"/{stage}")  # a named stage prefixes the path, as the resolver knows
         policy = next(
             (
                 rule.policy

@@ -141,3 +141,22 @@ def test_a_forbidden_request_is_a_problem_before_its_body_is_looked_at(crm_as: C
     assert reply.status == 403
     assert reply.headers["content-type"] == "application/problem+json"
     assert reply.json()["detail"] == "This needs the admin or sales role; you have marketing."
+
+
+def test_the_policy_check_reads_paths_under_a_named_stage(aws: Any) -> None:
+    from sales.handler import api
+
+    claims = {"sub": "u-1", "cognito:groups": "[marketing]"}
+    event = {
+        "requestContext": {
+            "stage": "prod",
+            "http": {"method": "GET", "path": "/prod/crm/deals"},
+            "authorizer": {"jwt": {"claims": claims}},
+        },
+        "headers": {},
+    }
+
+    denied = api.denial(event)
+
+    assert denied is not None
+    assert denied["statusCode"] == 403
