@@ -278,16 +278,18 @@ def render(result: ScoringResult) -> list[str]:
         "transaction items are the items inside those TransactWriteItems calls (the profiles themselves,",
         "tag memberships, handoff records).",
         "",
-        "| batch | records/s with moto | records/s, handler alone | reads | writes | transaction items "
+        "| batch | records/s with moto | records/s, handler alone | reads | writes | writes/record "
+        "| transaction items "
         "| target writes |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     targets = {id(cost): f"≤ {cost.profiles}" for cost in result.steady}
     targets |= {id(result.replay): "0", id(result.handoff): "≤ 10 + 8 (below)"}
     for cost in [*result.steady, result.replay, result.handoff]:
         lines.append(
             f"| {cost.label} | {cost.records_per_second:,.0f} | {cost.own_records_per_second:,.0f} "
-            f"| {cost.reads:.1f} | {cost.writes:.1f} | {cost.transaction_items:.1f} | {targets[id(cost)]} |"
+            f"| {cost.reads:.1f} | {cost.writes:.1f} | {cost.writes / BATCH_SIZE:.2f} "
+            f"| {cost.transaction_items:.1f} | {targets[id(cost)]} |"
         )
     calls = ", ".join(f"{name} {count:.0f}" for name, count in sorted(result.handoff.calls.items()))
     lines += [
