@@ -156,6 +156,14 @@ def event_identity(kind: str, value: str) -> str:
 #
 # The date is the kind's own: deals sort by close date, activities by due time, the rest by creation.
 # Other filters (stage, status, type ...) are filter expressions on the chosen index's query.
+#
+# Per kind (the RecordType in functions/sales/resources/ says which fields feed the indexes):
+# - account: GSI1 all accounts; GSI2 an owner's; GSI3 a parent account's children (`parentId`).
+# - contact, deal, activity: GSI1 all; GSI2 an owner's; GSI3 an account's. Deals by close date
+#   (the forecast reads GSI1 or GSI2 with the close-date range), activities by due time.
+# - note: GSI1 all; GSI3 an account's (no owner list: the author is `createdBy`).
+# - lead: lead_indexes above (GSI1 and GSI2 only, and only while sales may see the lead).
+# - pipeline: GSI1 only. Quotes, orders, contracts, tickets, products: docs/commerce.md.
 HISTORY_PREFIX = "HISTORY#"
 TIMELINE_PREFIX = "TIMELINE#"
 CRM_INDEXES = ("GSI1", "GSI2", "GSI3")
