@@ -8,6 +8,7 @@ import base64
 import http.client
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -46,15 +47,24 @@ def _token(stack: LocalStack, role: str, user: str) -> str:
 def test_a_visitor_who_asks_for_a_demo_reaches_a_sales_rep(local_stack: LocalStack, capsys: Any) -> None:
     visitor, email = f"visitor-{uuid.uuid4().hex[:8]}", f"lin-{uuid.uuid4().hex[:6]}@fabrikam.io"
     site = "https://www.example.com"
+    # A minute of browsing, a second apart: the timeline's order is then the visit's, not a tie-break.
+    start = datetime.now(UTC) - timedelta(minutes=1)
     pages = [
-        {"type": "page", "anonymousId": visitor, "name": name, "context": {"page": {"url": f"{site}{path}"}}}
-        for name, path in (("Home", "/"), ("Pricing", "/pricing"), ("Docs", "/docs/api"))
+        {
+            "type": "page",
+            "anonymousId": visitor,
+            "name": name,
+            "context": {"page": {"url": f"{site}{path}"}},
+            "timestamp": (start + timedelta(seconds=second)).isoformat(),
+        }
+        for second, (name, path) in enumerate((("Home", "/"), ("Pricing", "/pricing"), ("Docs", "/docs/api")))
     ]
     download = {
         "type": "track",
         "anonymousId": visitor,
         "event": "Content Downloaded",
         "properties": {"asset": "rfp"},
+        "timestamp": (start + timedelta(seconds=10)).isoformat(),
     }
     basic = base64.b64encode(f"{local_stack.write_key}:".encode()).decode()
     status, _ = _send(
