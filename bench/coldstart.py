@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from leadstream_local.template import REPO_ROOT, StackTemplate
 
-RUNS = 15
+RUNS = 11
 
 
 @dataclass(frozen=True)
@@ -21,11 +21,26 @@ class ImportCost:
     ratio: float
 
 
-def _environment() -> dict[str, str]:
-    """What Lambda would set: the template's variables (table names are placeholders; nothing connects)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "functions"), "AWS_DEFAULT_REGION": "us-east-1"}
-    env.update(EVENTS_TABLE="EventsTable", MAIN_TABLE="MainTable", RETENTION_DAYS="395", ALLOWED_ORIGINS="*")
-    return env
+def _environments() -> dict[str, dict[str, str]]:
+    """What Lambda would set for each function: its template variables, resolved against an empty moto
+    (names and ARNs only; nothing connects during an import)."""
+    import boto3
+    from moto import mock_aws
+
+    base = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "functions"), "AWS_DEFAULT_REGION": "us-east-1"}
+    with mock_aws():
+        template = StackTemplate.load()
+        template.create_resources(boto3.client)
+        template.register_functions()
+        template.register_http_apis("http://127.0.0.1")
+        return {
+            spec.logical_id: base | {key: _text(value) for key, value in spec.environment.items()}
+            for spec in template.functions()
+        }
+
+
+def _text(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _fresh_import_seconds(statement: str, env: dict[str, str]) -> float:
@@ -40,17 +55,19 @@ def handler_modules() -> dict[str, str]:
 
 
 def measure(runs: int = RUNS) -> list[ImportCost]:
-    env = _environment()
-    statements = {"import boto3 (baseline)": "import boto3"}
+    environments = _environments()
+    plain = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    statements: dict[str, tuple[str, dict[str, str]]] = {"import boto3 (baseline)": ("import boto3", plain)}
     for name, module in handler_modules().items():
-        statements[f"{name} ({module})"] = f"import {module}"
+        env = environments[name]
+        statements[f"{name} ({module})"] = (f"import {module}", env)
         # boto3 is imported lazily, on the first call to AWS: a cold invocation pays for both.
-        statements[f"{name} + boto3, as a first request pays"] = f"import {module}; import boto3"
-    for statement in statements.values():  # compile bytecode once so no run pays for it
+        statements[f"{name} + boto3, as a first request pays"] = (f"import {module}; import boto3", env)
+    for statement, env in statements.values():  # compile bytecode once so no run pays for it
         _fresh_import_seconds(statement, env)
     samples: dict[str, list[float]] = {label: [] for label in statements}
     for _ in range(runs):  # interleaved, so a noisy moment hits every statement alike
-        for label, statement in statements.items():
+        for label, (statement, env) in statements.items():
             samples[label].append(_fresh_import_seconds(statement, env))
     medians = {label: statistics.median(values) for label, values in samples.items()}
     baseline = medians["import boto3 (baseline)"]
