@@ -24,6 +24,7 @@ def main() -> int:
     scores = scoring.measure()
     report = (
         render(imports, ingest)
+        + "\n"
         + "\n".join(crm.render(crm_results))
         + "\n"
         + "\n".join(scoring.render(scores))

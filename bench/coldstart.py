@@ -30,7 +30,7 @@ def _environments() -> dict[str, dict[str, str]]:
     base = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "functions"), "AWS_DEFAULT_REGION": "us-east-1"}
     with mock_aws():
         template = StackTemplate.load()
-        template.create_resources(boto3.client)
+        template.create_resources(lambda service: boto3.client(service, region_name="us-east-1"))
         template.register_functions()
         template.register_http_apis("http://127.0.0.1")
         return {
