@@ -232,6 +232,10 @@ def print_banner(stack: LocalStack, out: TextIO = sys.stdout) -> None:
         f"  boto3.client('dynamodb', endpoint_url='{aws}', region_name='{REGION}', "
         "aws_access_key_id='local', aws_secret_access_key='local')",
         "",
+        "Call the CRM and marketing APIs with a token (roles sales, marketing, admin):",
+        f'  curl -H "Authorization: Bearer $(leadstream token --role sales --aws-url {aws})" \\',
+        f"    {stack.url}/crm/leads",
+        "",
         "Read the emails the stack sent (a handed-over lead's owner is notified):",
         f"  leadstream outbox --aws-url {aws}",
         "",
