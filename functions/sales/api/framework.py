@@ -333,6 +333,14 @@ class Resource:
             raise NotFound(f"No {self.record.kind} {record_id}.")
         return found
 
+    def get_for_action(self, record_id: str, principal: Principal, if_match: str | None) -> Any:
+        """The record an action route works on: 404 if the caller may not see it; 412 if If-Match is sent
+        and stale (actions check it only when sent: their own state machine refuses a repeat)."""
+        record = self.get(record_id, principal)
+        if if_match is not None:
+            check_if_match(if_match, self.record.version(record))
+        return record
+
     def new(self, body: BaseModel, principal: Principal, record_id: str) -> Any:
         """The record a create body describes (not stored): id, owner (default: the caller), bookkeeping."""
         document: dict[str, Any] = {**self.defaults, **body.model_dump(by_alias=True, exclude_none=True)}

@@ -107,9 +107,7 @@ def register(api: CrmApi) -> None:
         record_id: RecordIdPath, body: Termination, if_match: IfMatch = None
     ) -> Response[Contract]:
         principal = api.principal()
-        before: Contract = CONTRACTS.get(record_id, principal)
-        if if_match is not None:
-            check_if_match(if_match, before.version)
+        before: Contract = CONTRACTS.get_for_action(record_id, principal, if_match)
         ended = contracts.terminate(before, body, now=utc_now())
         after: Contract = CONTRACTS.save(before, ended, principal, action="terminated")
         timers().set(record_id, None)  # if this fails, the job drops the timer when it fires

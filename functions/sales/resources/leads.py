@@ -29,7 +29,6 @@ from sales.api.framework import (
     IfMatch,
     RecordIdPath,
     Resource,
-    check_if_match,
     record_response,
     register_resource,
 )
@@ -181,7 +180,5 @@ def register(api: CrmApi) -> None:
 
 def lead_for_action(record_id: str, if_match: str | None, principal: Principal) -> Lead:
     """The lead an action works on: 404 if the caller may not see it; 412 if If-Match is sent and stale."""
-    lead: Lead = LEADS.get(record_id, principal)
-    if if_match is not None:
-        check_if_match(if_match, lead.version)
+    lead: Lead = LEADS.get_for_action(record_id, principal, if_match)
     return lead

@@ -20,7 +20,6 @@ from sales.api.framework import (
     IfMatch,
     RecordIdPath,
     Resource,
-    check_if_match,
     record_response,
     referenced,
     register_resource,
@@ -121,9 +120,7 @@ def register(api: CrmApi) -> None:
         record_id: RecordIdPath, body: OrderTransition, if_match: IfMatch = None
     ) -> Response[Order]:
         principal = api.principal()
-        before: Order = ORDERS.get(record_id, principal)
-        if if_match is not None:
-            check_if_match(if_match, before.version)
+        before: Order = ORDERS.get_for_action(record_id, principal, if_match)
         moved = orders.transition(before, body.status, now=utc_now(), reason=body.reason)
         after: Order = ORDERS.save(before, moved, principal, action=body.status.value)
         return record_response(after, after.version)

@@ -18,7 +18,6 @@ from sales.api.framework import (
     IfMatch,
     RecordIdPath,
     Resource,
-    check_if_match,
     record_response,
     referenced,
     register_resource,
@@ -97,9 +96,7 @@ def register(api: CrmApi) -> None:
         record_id: RecordIdPath, body: TicketTransition, if_match: IfMatch = None
     ) -> Response[Ticket]:
         principal = api.principal()
-        before: Ticket = TICKETS.get(record_id, principal)
-        if if_match is not None:
-            check_if_match(if_match, before.version)
+        before: Ticket = TICKETS.get_for_action(record_id, principal, if_match)
         moved = tickets.transition(before, body, now=utc_now())
         after: Ticket = TICKETS.save(before, moved, principal, action=body.status.value)
         return record_response(after, after.version)
