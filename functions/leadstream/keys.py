@@ -292,3 +292,38 @@ def contract_timer_index(due: str, contract_id: str) -> dict[str, str]:
 def digest_claim_key(owner_id: str, day: str) -> dict[str, str]:
     """The daily digest of one owner on one day: claimed before it is sent, so it is sent once."""
     return {"pk": f"DIGEST#{owner_id}", "sk": f"DAY#{day}"}
+
+
+# --- Campaigns and reports (docs/campaigns.md) ---------------------------------------------------------
+CAMPAIGN_LIST = "CAMPAIGNS"
+CONVERSION_GOALS_PK = "CONVERSIONGOALS"
+
+
+def campaign_key(campaign_id: str) -> dict[str, str]:
+    return {"pk": f"CAMPAIGN#{campaign_id}", "sk": "CAMPAIGN"}
+
+
+def campaign_list_index(updated_at: str, campaign_id: str) -> dict[str, str]:
+    """GSI1 entry of a campaign that is not deleted, listed last changed first."""
+    return {"gsi1pk": CAMPAIGN_LIST, "gsi1sk": f"{updated_at}#{campaign_id}"}
+
+
+def conversion_goal_key(campaign_id: str) -> dict[str, str]:
+    """A started campaign's conversion goal, in one small partition that conversions read whole (cached);
+    it expires by TTL when the campaign's conversion window is over."""
+    return {"pk": CONVERSION_GOALS_PK, "sk": f"CAMPAIGN#{campaign_id}"}
+
+
+def report_key(kind: str, owner_id: str, group: str) -> dict[str, str]:
+    """The counters of one report group: a campaign's variant, or a journey's step. One Query per report."""
+    return {"pk": f"REPORT#{kind}#{owner_id}", "sk": f"GROUP#{group}"}
+
+
+def report_partition(kind: str, owner_id: str) -> str:
+    return f"REPORT#{kind}#{owner_id}"
+
+
+def send_profile_index(profile_id: str, at: str, message_id: str) -> dict[str, str]:
+    """GSI1 entry of a send record: a person's emails by time, so a conversion finds the emails that
+    preceded it within a window with one Query."""
+    return {"gsi1pk": f"PROFILESENDS#{profile_id}", "gsi1sk": f"{at}#{message_id}"}

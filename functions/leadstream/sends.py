@@ -38,6 +38,8 @@ class SendRequest(BaseModel):
     campaign_id: str | None = Field(default=None, alias="campaignId", max_length=200)
     journey_id: str | None = Field(default=None, alias="journeyId", max_length=200)
     step_id: str | None = Field(default=None, alias="stepId", max_length=200)
+    # The A/B variant of a campaign this email is ("A", "B", ...): reports count per variant.
+    variant: str | None = Field(default=None, max_length=20, pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class SendStatus(StrEnum):
@@ -73,6 +75,7 @@ class SendRecord(BaseModel):
     campaign_id: str | None = Field(default=None, alias="campaignId")
     journey_id: str | None = Field(default=None, alias="journeyId")
     step_id: str | None = Field(default=None, alias="stepId")
+    variant: str | None = None
     subject: str | None = None
     claim_token: str | None = Field(default=None, alias="claimToken")
     claimed_at: UtcTime | None = Field(default=None, alias="claimedAt")
@@ -82,6 +85,12 @@ class SendRecord(BaseModel):
     delivered_at: UtcTime | None = Field(default=None, alias="deliveredAt")
     bounced_at: UtcTime | None = Field(default=None, alias="bouncedAt")
     complained_at: UtcTime | None = Field(default=None, alias="complainedAt")
+    # First human (not scanner) open and click, the unsubscribe and the conversion: each set once, in the
+    # same transaction that counts it in the report (leadstream.store.reports).
+    opened_at: UtcTime | None = Field(default=None, alias="openedAt")
+    clicked_at: UtcTime | None = Field(default=None, alias="clickedAt")
+    unsubscribed_at: UtcTime | None = Field(default=None, alias="unsubscribedAt")
+    converted_at: UtcTime | None = Field(default=None, alias="convertedAt")
     updated_at: UtcTime = Field(alias="updatedAt")
 
     @classmethod

@@ -41,7 +41,12 @@ class ClaimOutcome(StrEnum):
 
 
 def record_item(record: SendRecord) -> dict[str, Any]:
-    return {**keys.send_key(record.message_id), **record.model_dump(by_alias=True, exclude_none=True)}
+    at = iso_utc(record.claimed_at or record.updated_at)
+    return {
+        **keys.send_key(record.message_id),
+        **keys.send_profile_index(record.profile_id, at, record.message_id),
+        **record.model_dump(by_alias=True, exclude_none=True),
+    }
 
 
 def get_send(message_id: str) -> SendRecord | None:
