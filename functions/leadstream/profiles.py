@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
 
+from leadstream.activity import merge as merge_activity
 from leadstream.events import TrackedEvent
 from leadstream.scores import ScoreState, Stage, StageChange
 
@@ -103,6 +104,8 @@ class Profile(BaseModel):
     stage: Stage | None = None
     stage_history: list[StageChange] = Field(default_factory=list, alias="stageHistory")
     score: ScoreState = Field(default_factory=ScoreState)
+    # Behaviour counts per activity key and UTC day, kept by the Scorer (leadstream/activity.py).
+    activity: dict[str, dict[str, int]] = Field(default_factory=dict)
 
     @property
     def is_known(self) -> bool:
@@ -149,6 +152,8 @@ class Profile(BaseModel):
             self.set_email(other.email, other.email_stamp)
         for identity in other.identities:
             self.add_identity(identity)
+        if other.profile_id not in self.score.absorbed:  # added once, like the scores just below
+            self.activity = merge_activity(self.activity, other.activity)
         self.score.absorb(other.score, other.profile_id)
         self.tags = sorted({*self.tags, *other.tags})
         if other.stage is not None and other.stage.is_after(self.stage):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from leadstream.activity import count_event
 from leadstream.events import TrackedEvent
 from leadstream.leads import handoff_lead_id
 from leadstream.profiles import Profile, iso_utc
@@ -38,6 +39,7 @@ class Scorer:
         fresh = not score.has_applied(fingerprint) and not score.is_stale(received)
         if fresh:
             self._apply_rules(profile, event)
+            profile.activity = count_event(profile.activity, event)
             # Every scored event is remembered, not only those that earned something: a redelivered one
             # must not even be looked at again (it would decide on a later state than the first time).
             score.remember(fingerprint, received)
