@@ -5,6 +5,8 @@ notifications (`notificationType`) have the same shape and are accepted too. Eac
 
 - Send: confirms a send claim that the sender did not get to record (closes the crash window).
 - Delivery: notes `deliveredAt` (link scanners click within seconds of it) and records "Email Delivered".
+  Delivery, a permanent bounce and a complaint are each counted once in the email's report
+  (leadstream.store.reports.note_first).
 - Bounce: a permanent (hard) bounce suppresses the address; every bounce records "Email Bounced".
 - Complaint: suppresses the address and records "Email Marked as Spam".
 - Open / Click (only when the configuration set tracks them): "Email Opened" / "Email Link Clicked",
@@ -27,6 +29,7 @@ from campaigns.mime import MESSAGE_ID_HEADER
 from leadstream import email_events as ev
 from leadstream.email_config import EmailSettings
 from leadstream.events import TrackedEvent
+from leadstream.reports import Metric
 from leadstream.sends import SendRecord
 from leadstream.suppression import SuppressionReason
 
@@ -114,18 +117,18 @@ class SesNotification(_Model):
 @dataclass(frozen=True)
 class FeedbackStore:
     suppress: Callable[..., None]
-    note: Callable[[str, str, datetime], SendRecord | None]
+    note: Callable[[str, Metric, datetime], SendRecord | None]
     confirm_sent: Callable[..., bool]
     get_send: Callable[[str], SendRecord | None]
     store_events: Callable[[Sequence[TrackedEvent]], None]
 
 
 def dynamo_store() -> FeedbackStore:
-    from leadstream.store import events, sends, suppression
+    from leadstream.store import events, reports, sends, suppression
 
     return FeedbackStore(
         suppress=suppression.suppress,
-        note=sends.note,
+        note=reports.note_first,
         confirm_sent=sends.confirm_sent,
         get_send=sends.get_send,
         store_events=events.store_events,
@@ -171,7 +174,7 @@ class Feedback:
     def _delivery(self, notification: SesNotification, notification_id: str, handled: Handled) -> None:
         assert notification.delivery is not None
         delivery = notification.delivery
-        record = self._note(notification, "deliveredAt", delivery.timestamp)
+        record = self._note(notification, Metric.DELIVERED, delivery.timestamp)
         recipients = delivery.recipients or notification.mail.destination
         for index, address in enumerate(recipients):
             handled.events.append(
@@ -190,7 +193,7 @@ class Feedback:
         assert notification.bounce is not None
         bounce = notification.bounce
         permanent = bounce.bounce_type == "Permanent"
-        record = self._note(notification, "bouncedAt", bounce.timestamp) if permanent else None
+        record = self._note(notification, Metric.BOUNCED, bounce.timestamp) if permanent else None
         record = record or self._record(notification)
         for index, recipient in enumerate(bounce.bounced_recipients):
             if permanent:
@@ -223,7 +226,7 @@ class Feedback:
     def _complaint(self, notification: SesNotification, notification_id: str, handled: Handled) -> None:
         assert notification.complaint is not None
         complaint = notification.complaint
-        record = self._note(notification, "complainedAt", complaint.timestamp)
+        record = self._note(notification, Metric.COMPLAINED, complaint.timestamp)
         for index, recipient in enumerate(complaint.complained_recipients):
             self.store.suppress(
                 recipient.email_address,
@@ -292,9 +295,10 @@ class Feedback:
             )
 
     # --- helpers --------------------------------------------------------------------------------------
-    def _note(self, notification: SesNotification, attribute: str, at: datetime) -> SendRecord | None:
+    def _note(self, notification: SesNotification, metric: Metric, at: datetime) -> SendRecord | None:
+        """Mark and count `metric` once for the message (its report: delivered, bounced, complained)."""
         message_id = notification.message_id
-        return self.store.note(message_id, attribute, at) if message_id else None
+        return self.store.note(message_id, metric, at) if message_id else None
 
     def _record(self, notification: SesNotification) -> SendRecord | None:
         message_id = notification.message_id

@@ -37,6 +37,7 @@ from leadstream.email_config import EmailSettings
 from leadstream.email_links import LinkKeys, LinkSigner
 from leadstream.email_templates import EmailTemplate
 from leadstream.profiles import Profile
+from leadstream.reports import group_of
 from leadstream.sends import (
     FINAL_STATUSES,
     SendRecord,
@@ -356,7 +357,12 @@ class Sender:
                 return Outcome.FAILED
             raise SesTemporaryError(exc.reason) from exc
         self.store.mark_sent(
-            request.message_id, token, ses_message_id=ses_message_id, subject=email.subject, at=self.now()
+            request.message_id,
+            token,
+            ses_message_id=ses_message_id,
+            subject=email.subject,
+            at=self.now(),
+            report=group_of(request),
         )
         return Outcome.SENT
 

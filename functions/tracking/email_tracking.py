@@ -6,6 +6,10 @@ recipient for the event. Opens and clicks that look like a link scanner's are re
 `scanner: true` (leadstream.email_events.scanner_reason) so that scoring can skip them. Unsubscribing is a
 POST (RFC 8058 one-click from the mail client, or the button on the page a GET shows): a GET never
 unsubscribes, because security gateways fetch every link of every email.
+
+A person's first open, first click and the unsubscribe are marked on the send record (`openedAt`,
+`clickedAt`, `unsubscribedAt`) and counted once in the email's report (leadstream.store.reports); scanner
+hits are recorded as events but neither marked nor counted.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from leadstream import email_events as ev
 from leadstream.email_config import EmailSettings
 from leadstream.email_links import LinkKeys, LinkKind, verify
 from leadstream.events import TrackedEvent
+from leadstream.reports import Metric
 from leadstream.sends import SendRecord
 from leadstream.suppression import SuppressionReason
 
@@ -29,14 +34,19 @@ class EmailTrackingStore:
     get_send: Callable[[str], SendRecord | None]
     suppress: Callable[..., None]
     store_events: Callable[[Sequence[TrackedEvent]], None]
+    # Marks openedAt/clickedAt/unsubscribedAt once and counts it in the email's report.
+    count_first: Callable[[SendRecord, Metric, datetime], bool]
 
 
 @cache
 def dynamo_store() -> EmailTrackingStore:
-    from leadstream.store import events, sends, suppression
+    from leadstream.store import events, reports, sends, suppression
 
     return EmailTrackingStore(
-        get_send=sends.get_send, suppress=suppression.suppress, store_events=events.store_events
+        get_send=sends.get_send,
+        suppress=suppression.suppress,
+        store_events=events.store_events,
+        count_first=reports.count_first,
     )
 
 
@@ -60,7 +70,9 @@ class EmailLinks:
         claims = verify(token, LinkKind.OPEN, self.keys)
         record = self.store.get_send(claims.message_id)
         if record is not None and record.email:
-            self.store.store_events([self._engagement(ev.EMAIL_OPENED, record, visit, {})])
+            event = self._engagement(ev.EMAIL_OPENED, record, visit, {})
+            self.store.store_events([event])
+            self._count_person(event, record, visit, Metric.OPENED)
         return record
 
     def click(self, token: str, visit: Visit) -> str:
@@ -70,7 +82,10 @@ class EmailLinks:
         record = self.store.get_send(claims.message_id)
         if record is not None and record.email:
             properties = {"link_url": claims.url, "link_id": claims.index}
-            self.store.store_events([self._engagement(ev.EMAIL_LINK_CLICKED, record, visit, properties)])
+            event = self._engagement(ev.EMAIL_LINK_CLICKED, record, visit, properties)
+            self.store.store_events([event])
+            # A person who clicked opened it, even when their client blocked the pixel.
+            self._count_person(event, record, visit, Metric.OPENED, Metric.CLICKED)
         return claims.url
 
     def unsubscribe_target(self, token: str) -> SendRecord | None:
@@ -98,7 +113,18 @@ class EmailLinks:
             source_ip=visit.source_ip,
         )
         self.store.store_events([event])
+        if record.unsubscribed_at is None:
+            self.store.count_first(record, Metric.UNSUBSCRIBED, visit.at)
         return record
+
+    def _count_person(self, event: TrackedEvent, record: SendRecord, visit: Visit, *metrics: Metric) -> None:
+        """Count a person's first open or click in the report; a scanner's hit counts nothing. The record
+        as read tells whether it was counted before, so a repeated open costs no write."""
+        if event.properties.get("scanner"):
+            return
+        for metric in metrics:
+            if getattr(record, f"{metric.value}_at") is None:
+                self.store.count_first(record, metric, visit.at)
 
     def _engagement(
         self, name: str, record: SendRecord, visit: Visit, properties: dict[str, Any]

@@ -24,10 +24,12 @@ from leadstream.aws import dynamodb
 from leadstream.profiles import iso_utc
 from leadstream.sends import SendRecord, SendStatus
 from leadstream.settings import get_settings
-from leadstream.store.dynamo import batch_get, deserialize, get_item, serialize
+from leadstream.store.dynamo import batch_get, get_item, serialize
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef, UpdateTypeDef
+
+    from leadstream.reports import ReportGroup
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 # A counter outlives its week by this much (TTL deletes it lazily, so reads never depend on it).
@@ -154,7 +156,17 @@ def reclaim(record: SendRecord, *, new_token: str, at: datetime, email: str | No
     )
 
 
-def mark_sent(message_id: str, token: str, *, ses_message_id: str, subject: str, at: datetime) -> bool:
+def mark_sent(
+    message_id: str,
+    token: str,
+    *,
+    ses_message_id: str,
+    subject: str,
+    at: datetime,
+    report: ReportGroup | None = None,
+) -> bool:
+    """The claim holder records that SES accepted the email, and counts it "sent" in its report group in
+    the same transaction (the change from `sending` happens once per message, so it counts once)."""
     return _update(
         message_id,
         "SET #status = :sent, sesMessageId = :ses, sentAt = if_not_exists(sentAt, :at), "
@@ -168,6 +180,7 @@ def mark_sent(message_id: str, token: str, *, ses_message_id: str, subject: str,
             ":token": token,
             ":at": iso_utc(at),
         },
+        report=report,
     )
 
 
@@ -189,7 +202,12 @@ def release(message_id: str, token: str, *, status: SendStatus, reason: str, at:
 
 def confirm_sent(message_id: str, *, ses_message_id: str, at: datetime) -> bool:
     """SES's "Send" event for a message still claimed as sending: it was sent (the sender died before
-    recording it). A no-op for a message already marked sent."""
+    recording it), and is counted "sent" now. A no-op for a message already marked sent."""
+    from leadstream.reports import group_of
+
+    record = get_send(message_id)
+    if record is None or record.status is not SendStatus.SENDING:
+        return False  # the usual case: the sender recorded it already
     return _update(
         message_id,
         "SET #status = :sent, sesMessageId = :ses, sentAt = if_not_exists(sentAt, :at), updatedAt = :at",
@@ -200,29 +218,8 @@ def confirm_sent(message_id: str, *, ses_message_id: str, at: datetime) -> bool:
             ":ses": ses_message_id,
             ":at": iso_utc(at),
         },
+        report=group_of(record),
     )
-
-
-def note(message_id: str, attribute: str, at: datetime) -> SendRecord | None:
-    """Record when something first happened to a sent email (deliveredAt, bouncedAt, complainedAt) and
-    return the record; None when there is no record of that message."""
-    from botocore.exceptions import ClientError
-
-    try:
-        response = dynamodb().update_item(
-            TableName=get_settings().main_table,
-            Key=serialize(keys.send_key(message_id)),
-            UpdateExpression="SET #at = if_not_exists(#at, :at)",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames={"#at": attribute},
-            ExpressionAttributeValues=serialize({":at": iso_utc(at)}),
-            ReturnValues="ALL_NEW",
-        )
-    except ClientError as exc:
-        if _code(exc) == CONDITION_FAILED:
-            return None
-        raise
-    return SendRecord.model_validate(deserialize(response["Attributes"]))
 
 
 def _put_new(item: dict[str, Any]) -> bool:
@@ -241,18 +238,43 @@ def _put_new(item: dict[str, Any]) -> bool:
     return True
 
 
-def _update(message_id: str, expression: str, condition: str, values: dict[str, Any]) -> bool:
+def _update(
+    message_id: str,
+    expression: str,
+    condition: str,
+    values: dict[str, Any],
+    *,
+    report: ReportGroup | None = None,
+) -> bool:
+    """A conditional update of a send record; with `report`, in one transaction with the report's "sent"
+    counter (both or neither)."""
     from botocore.exceptions import ClientError
 
+    update: UpdateTypeDef = {
+        "TableName": get_settings().main_table,
+        "Key": serialize(keys.send_key(message_id)),
+        "UpdateExpression": expression,
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": serialize(values),
+    }
+    client = dynamodb()
+    if report is not None:
+        from leadstream.reports import Metric
+        from leadstream.store.reports import counter_update
+
+        try:
+            client.transact_write_items(
+                TransactItems=[{"Update": update}, counter_update(report, Metric.SENT)]
+            )
+        except client.exceptions.TransactionCanceledException as exc:
+            reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return False
+            raise
+        return True
     try:
-        dynamodb().update_item(
-            TableName=get_settings().main_table,
-            Key=serialize(keys.send_key(message_id)),
-            UpdateExpression=expression,
-            ConditionExpression=condition,
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=serialize(values),
-        )
+        client.update_item(**update)
     except ClientError as exc:
         if _code(exc) == CONDITION_FAILED:
             return False
