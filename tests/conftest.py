@@ -25,19 +25,9 @@ TEST_SOURCE_ID = "src-test"
 
 
 def _reset_caches() -> None:
-    from leadstream import aws
-    from leadstream.email_config import get_email_settings
-    from leadstream.settings import get_settings
-    from leadstream.store import handoffs, scoring_config, sources
+    from leadstream import caches
 
-    for value in vars(aws).values():  # every AWS client: each test has its own moto
-        if callable(cache_clear := getattr(value, "cache_clear", None)):
-            cache_clear()
-    get_settings.cache_clear()
-    get_email_settings.cache_clear()
-    sources.clear_cache()
-    scoring_config.clear_cache()
-    handoffs.clear_directory_cache()
+    caches.clear_all()  # each test has its own moto
 
 
 @pytest.fixture

@@ -56,3 +56,17 @@ def cognito_idp() -> Any:
     import boto3
 
     return boto3.client("cognito-idp")
+
+
+@cache
+def sqs() -> Any:
+    import boto3
+
+    return boto3.client("sqs")
+
+
+@cache
+def scheduler() -> Any:
+    import boto3
+
+    return boto3.client("scheduler")

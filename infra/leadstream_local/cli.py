@@ -85,6 +85,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="the local stack's AWS endpoint (default port 5787)",
     )
     outbox.set_defaults(run=print_outbox)
+
+    clock = commands.add_parser(
+        "clock",
+        help="show or move the running local stack's clock (journey waits, scheduled campaigns)",
+        description="The local stack's clock is real time plus an offset. `advance` moves it forward; "
+        "every journey wait, segment expiry and scheduled campaign that came due fires at once.",
+    )
+    clock.add_argument("action", nargs="?", choices=["show", "advance"], default="show")
+    clock.add_argument("duration", nargs="?", help="how far to move it: 90s, 15m, 2h, 2d, 1w")
+    clock.add_argument(
+        "--aws-url",
+        default="http://127.0.0.1:5787",
+        help="the local stack's AWS endpoint (default port 5787)",
+    )
+    clock.set_defaults(run=move_clock)
     admin.register(commands)
     return parser
 
@@ -112,6 +127,43 @@ def print_outbox(args: argparse.Namespace) -> int:
 
         for path in outbox.save_html(emails, Path(args.html)):
             print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def move_clock(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    import boto3
+    from botocore.exceptions import BotoCoreError
+
+    from leadstream_local.timers import parse_duration, read_offset, write_offset
+
+    ssm = boto3.client(
+        "ssm",
+        endpoint_url=args.aws_url,
+        region_name=REGION,
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+    try:
+        offset = read_offset(ssm)
+        if args.action == "advance":
+            if not args.duration:
+                print("leadstream clock advance: say how far, e.g. 2d", file=sys.stderr)
+                return 2
+            offset += parse_duration(args.duration)
+            write_offset(ssm, offset)
+    except ValueError as exc:
+        print(f"leadstream clock: {exc}", file=sys.stderr)
+        return 2
+    except BotoCoreError as exc:
+        print(
+            f"leadstream clock: cannot reach {args.aws_url} ({exc}): is `leadstream local` running?",
+            file=sys.stderr,
+        )
+        return 1
+    local = datetime.now(UTC) + offset
+    print(f"local time {local.isoformat(timespec='seconds')} (real time + {offset})")
     return 0
 
 

@@ -15,6 +15,7 @@ import sys
 import threading
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -29,6 +30,7 @@ from leadstream_local.server import ApiGateway, ApiServer
 from leadstream_local.ses_events import SesEventPublisher
 from leadstream_local.streams import POLL_INTERVAL, StreamPoller, StreamSource, wait_idle
 from leadstream_local.template import REGION, TEMPLATE_PATH, StackTemplate
+from leadstream_local.timers import OneTimeSchedules
 
 log = logging.getLogger("leadstream_local")
 
@@ -98,6 +100,7 @@ class LocalStack:
         self._queue_pollers: list[QueuePoller] = []  # SQS event sources and SNS subscriptions
         self._ses_events: SesEventPublisher | None = None
         self._scheduler: Scheduler | None = None
+        self._timers: OneTimeSchedules | None = None
         self._werkzeug_level: int | None = None
         self._holds_lock = False
         self.template = StackTemplate.load(template_path)
@@ -149,6 +152,9 @@ class LocalStack:
         if self._scheduler is not None:
             self._scheduler.stop()
             self._scheduler = None
+        if self._timers is not None:
+            self._timers.stop()
+            self._timers = None
         for poller in self._pollers:
             poller.stop()
         self._pollers = []
@@ -183,7 +189,21 @@ class LocalStack:
         (False on timeout). A queue message waiting out its visibility timeout after a failure is not
         visible, so it is not waited for."""
         ses = [self._ses_events] if self._ses_events is not None else []
-        return wait_idle([*self._pollers, *self._queue_pollers, *ses], timeout)
+        timers = [self._timers] if self._timers is not None else []
+        return wait_idle([*self._pollers, *self._queue_pollers, *ses, *timers], timeout)
+
+    def advance_clock(self, delta: timedelta) -> datetime:
+        """Move the local clock forward (functions' `leadstream.clock.now()` and the one-time schedules)
+        and fire the timers that came due; returns the new local time. Wait with `wait_idle` for what
+        they set off."""
+        if self._timers is None:
+            raise RuntimeError("the stack is not running")
+        self._timers.advance(delta)
+        return self._timers.now()
+
+    def now(self) -> datetime:
+        """The local clock: real time, plus however far `advance_clock` moved it."""
+        return self._timers.now() if self._timers is not None else datetime.now(UTC)
 
     def trigger_schedule(self, function: str, event_name: str | None = None) -> Any:
         """Run a scheduled function now, as its schedule would, and return the handler's result."""
@@ -312,6 +332,18 @@ class LocalStack:
             self._ses_events.start()
         self._scheduler = Scheduler(schedules)
         self._scheduler.start()
+        self._timers = OneTimeSchedules(
+            sqs_client=sqs,
+            ssm_client=self._client("ssm"),
+            on_offset=self._set_clock_offset,
+            poll_interval=poll,
+        )
+        self._timers.start()
+
+    def _set_clock_offset(self, offset: timedelta) -> None:
+        from leadstream import clock  # the functions' package: importable once the stack has started
+
+        self._env.set(clock.OFFSET_VARIABLE, repr(offset.total_seconds()) if offset else None)
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -339,15 +371,6 @@ def _env_text(value: Any) -> str:
 
 def _clear_shared_caches() -> None:
     """Forget clients and settings built for a previous environment (another stack, or a test's moto)."""
-    from leadstream import aws, email_config, settings
-    from leadstream.store import handoffs, scoring_config, sources
+    from leadstream import caches
 
-    for value in vars(aws).values():
-        cache_clear = getattr(value, "cache_clear", None)
-        if callable(cache_clear):
-            cache_clear()
-    settings.get_settings.cache_clear()
-    email_config.get_email_settings.cache_clear()
-    sources.clear_cache()
-    scoring_config.clear_cache()
-    handoffs.clear_directory_cache()
+    caches.clear_all()

@@ -429,10 +429,25 @@ class StackTemplate:
         self.create_email_identities(client("sesv2"))
         self.create_topics(client("sns"))
         self.create_secrets(client("secretsmanager"))
+        self.create_schedule_groups(client("scheduler"))
+        self.register_roles()
         # Until the local stack binds its API and registers the real URL, the API has a placeholder one, so
         # that a function whose environment names it (GetAtt HttpApi.ApiEndpoint) can be configured.
         if not any(logical in self.physical for logical in self.of_type("AWS::Serverless::HttpApi")):
             self.register_http_apis(PLACEHOLDER_API_URL)
+
+    def create_schedule_groups(self, client: Any) -> None:
+        """Create every AWS::Scheduler::ScheduleGroup in `client` (moto); Ref is its name."""
+        for logical, res in self.of_type("AWS::Scheduler::ScheduleGroup").items():
+            name = str(self.resolve(res.get("Properties", {}).get("Name", logical)))
+            arn = client.create_schedule_group(Name=name)["ScheduleGroupArn"]
+            self.physical[logical] = {"Ref": name, "Arn": arn}
+
+    def register_roles(self) -> None:
+        """Let Ref and GetAtt Arn of every IAM role resolve (nothing checks permissions locally)."""
+        for logical in self.of_type("AWS::IAM::Role"):
+            name = f"{STACK_NAME}-{logical}"
+            self.physical[logical] = {"Ref": name, "Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"}
 
     def register_functions(self) -> None:
         """Let Ref and GetAtt Arn of every function resolve (functions run in-process, nothing is created)."""

@@ -1,0 +1,1 @@
+"""Audiences: segment membership kept per person from the profile stream, and the per-person timers."""
