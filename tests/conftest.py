@@ -24,6 +24,21 @@ TEST_WRITE_KEY = "test-write-key-0001"
 TEST_SOURCE_ID = "src-test"
 
 
+def _reuse_cognito_signing_key() -> None:
+    """moto parses the same bundled RSA key for every user pool it creates (about 0.3 s each), and every
+    test creates the template's pool: parse it once. Only moto's user pool model sees the cached key."""
+    from types import SimpleNamespace
+
+    from joserfc import jwk
+    from moto.cognitoidp import models
+
+    key = jwk.RSAKey.import_key(models.load_resource("cognitoidp/resources/jwks-private.json"))
+    models.jwk = SimpleNamespace(RSAKey=SimpleNamespace(import_key=lambda _data: key))  # type: ignore[assignment]
+
+
+_reuse_cognito_signing_key()
+
+
 def _reset_caches() -> None:
     from leadstream import caches
 
