@@ -60,12 +60,7 @@ def reject_lead(
     Rejecting a rejected lead returns it unchanged. Raises InvalidInput (no reason), NotFound, Conflict
     (the lead was accepted or converted meanwhile), PreconditionFailed.
     """
-    reason = reason.strip()
-    if not reason or len(reason) > MAX_REASON_LENGTH:
-        raise InvalidInput(
-            f"Say why the lead is rejected (1 to {MAX_REASON_LENGTH} characters).",
-            errors=[{"field": "reason", "message": "required, at most 1000 characters"}],
-        )
+    reason = _required_reason(reason, "rejected")
 
     def change(lead: Lead, profile: Profile | None, at: str) -> tuple[Lead, Profile | None] | None:
         if lead.status == LeadStatus.REJECTED:
@@ -76,6 +71,30 @@ def reject_lead(
             profile.move_to(Stage.LEAD, at=at, by=f"sales:{by}", reason=f"lead rejected: {reason}")
             profile.score.reset_engagement()
         return rejected, profile
+
+    return _change_lead(lead_id, change, expected_version=expected_version, now=now)
+
+
+def disqualify_lead(
+    lead_id: str, *, reason: str, by: str, expected_version: int | None = None, now: datetime | None = None
+) -> Lead:
+    """Sales disqualifies the lead (not a buyer: a student, a competitor, no budget ever): the lead leaves
+    every sales view and its profile's stage becomes `other`, outside the funnel, so scoring (which only
+    moves stages forward inside the funnel) never hands the person over again; marketing may still email
+    them. Open and accepted leads can be disqualified; disqualifying a disqualified lead returns it.
+    Raises InvalidInput (no reason), NotFound, Conflict, PreconditionFailed.
+    """
+    reason = _required_reason(reason, "disqualified")
+
+    def change(lead: Lead, profile: Profile | None, at: str) -> tuple[Lead, Profile | None] | None:
+        if lead.status == LeadStatus.DISQUALIFIED:
+            return None
+        if lead.status not in (*OPEN_STATUSES, LeadStatus.ACCEPTED):
+            raise Conflict(f"The lead is {lead.status.value}; it can no longer be disqualified.")
+        disqualified = lead.model_copy(update={"status": LeadStatus.DISQUALIFIED, "status_reason": reason})
+        if profile is not None:
+            profile.move_to(Stage.OTHER, at=at, by=f"sales:{by}", reason=f"lead disqualified: {reason}")
+        return disqualified, profile
 
     return _change_lead(lead_id, change, expected_version=expected_version, now=now)
 
@@ -123,6 +142,16 @@ def _is_backward(current: Stage | None, wanted: Stage) -> bool:
 
 
 # --- shared steps -----------------------------------------------------------------------------------------
+def _required_reason(reason: str, action: str) -> str:
+    reason = reason.strip()
+    if not reason or len(reason) > MAX_REASON_LENGTH:
+        raise InvalidInput(
+            f"Say why the lead is {action} (1 to {MAX_REASON_LENGTH} characters).",
+            errors=[{"field": "reason", "message": f"required, at most {MAX_REASON_LENGTH} characters"}],
+        )
+    return reason
+
+
 def _require_open(lead: Lead, action: str) -> None:
     if lead.status not in OPEN_STATUSES:
         raise Conflict(f"The lead is {lead.status.value}; only a new or working lead can be {action}ed.")

@@ -12,7 +12,7 @@ from scoring_support import T0, Stream, add_sales_user, bus_events, sent_emails,
 
 from leadstream.aws import dynamodb
 from leadstream.leads import LeadStatus, handoff_lead_id
-from leadstream.lifecycle import accept_lead, change_stage, reject_lead
+from leadstream.lifecycle import accept_lead, change_stage, disqualify_lead, reject_lead
 from leadstream.profiles import IdentityRef, Profile
 from leadstream.scores import Stage
 from leadstream.scoring_rules import AssignmentRule, Condition, ScoringSettings
@@ -270,6 +270,28 @@ def test_a_rejected_lead_goes_back_to_nurture_and_qualifies_again_only_afresh(
     assert profile.score.handoff.number == 2
     assert get_lead(handoff_lead_id(profile.profile_id, 2)) is not None
     assert len(sent_emails()) == 2
+
+
+def test_a_disqualified_lead_leaves_the_funnel_and_is_never_handed_over_again(
+    aws: Any, stream: Stream
+) -> None:
+    rep = add_sales_user(aws, "sam@leadstream.test")
+    stream.deliver([form("d1", "dee@rival.io", hand_raiser=True)])
+    lead_id = handoff_lead_id(person("dee@rival.io").profile_id, 1)
+
+    disqualified = disqualify_lead(lead_id, reason="a competitor", by=rep)
+
+    assert (disqualified.status, disqualified.status_reason) == (LeadStatus.DISQUALIFIED, "a competitor")
+    assert disqualify_lead(lead_id, reason="again", by=rep) == get_lead(lead_id)  # nothing to do
+    profile = person("dee@rival.io")
+    assert profile.stage is Stage.OTHER
+    assert profile.stage_history[-1].reason == "lead disqualified: a competitor"
+    stream.deliver([form("d1", "dee@rival.io", hand_raiser=True, minutes=5)])  # raises a hand again
+    again = person("dee@rival.io")
+    assert again.stage is Stage.OTHER
+    assert again.score.handoff is not None
+    assert again.score.handoff.number == 1
+    assert len(sent_emails()) == 1
 
 
 def test_an_admin_may_move_a_stage_back_marketing_only_forward(stream: Stream) -> None:

@@ -162,20 +162,20 @@ def register(api: CrmApi) -> None:
         "POST",
         "/crm/leads/<record_id>/disqualify",
         policy=CRM_WRITE,
-        summary="Disqualify a lead (not a buyer): out of every sales view",
+        summary="Disqualify a lead (not a buyer): out of every sales view, its person's stage becomes other",
         tag="leads",
         problems=[404, 409, 412],
     )
     def disqualify_lead(record_id: RecordIdPath, body: Reason, if_match: IfMatch = None) -> Response[Lead]:
+        from leadstream import lifecycle
+
         principal = api.principal()
         before = lead_for_action(record_id, if_match, principal)
-        if before.status is LeadStatus.DISQUALIFIED:
-            return record_response(before, before.version)
-        if before.status not in (*WORKING_STATUSES, LeadStatus.ACCEPTED):
-            raise Conflict(f"The lead is {before.status.value}; it can no longer be disqualified.")
-        after = before.model_copy(update={"status": LeadStatus.DISQUALIFIED, "status_reason": body.reason})
-        saved = LEADS.save(before, after, principal, action="disqualified")
-        return record_response(saved, saved.version)
+        after = lifecycle.disqualify_lead(
+            record_id, reason=body.reason, by=principal.user_id, expected_version=before.version
+        )
+        store.record_history(LEAD, before, after, principal, action="disqualified")
+        return record_response(after, after.version)
 
 
 def lead_for_action(record_id: str, if_match: str | None, principal: Principal) -> Lead:
