@@ -327,3 +327,65 @@ def send_profile_index(profile_id: str, at: str, message_id: str) -> dict[str, s
     """GSI1 entry of a send record: a person's emails by time, so a conversion finds the emails that
     preceded it within a window with one Query."""
     return {"gsi1pk": f"PROFILESENDS#{profile_id}", "gsi1sk": f"{at}#{message_id}"}
+
+
+# --- Journeys (docs/journeys.md) -------------------------------------------------------------------------
+# A journey is a head item plus one immutable item per version, and per-step counters (sharded by person,
+# so a big journey spreads its counter writes); each (journey, person) has a partition of its own with the
+# enrollment (re-entry bookkeeping), one item per run and the claims of its owner notifications.
+JOURNEY_LIST = "JOURNEYS"
+LIVE_JOURNEYS = "JOURNEYS#LIVE"
+JOURNEY_VERSION_PREFIX = "VERSION#"
+JOURNEY_STATS_PREFIX = "STATS#"
+JOURNEY_RUN_PREFIX = "RUN#"
+
+
+def journey_key(journey_id: str) -> dict[str, str]:
+    return {"pk": f"JOURNEY#{journey_id}", "sk": "JOURNEY"}
+
+
+def journey_version_key(journey_id: str, version: int) -> dict[str, str]:
+    return {"pk": f"JOURNEY#{journey_id}", "sk": f"{JOURNEY_VERSION_PREFIX}{version:010d}"}
+
+
+def journey_list_index(updated_at: str, journey_id: str) -> dict[str, str]:
+    """GSI1 entry of a journey that is not archived, listed last changed first."""
+    return {"gsi1pk": JOURNEY_LIST, "gsi1sk": f"{updated_at}#{journey_id}"}
+
+
+def live_journey_index(journey_id: str) -> dict[str, str]:
+    """GSI3 entry of a live journey (sparse): the stream reads every live trigger with one Query."""
+    return {"gsi3pk": LIVE_JOURNEYS, "gsi3sk": journey_id}
+
+
+def journey_stats_key(journey_id: str, step_id: str, shard: int) -> dict[str, str]:
+    """One shard of a step's counters (reached, waiting, exited); a report reads them with one Query."""
+    return {"pk": f"JOURNEY#{journey_id}", "sk": f"{JOURNEY_STATS_PREFIX}{step_id}#{shard}"}
+
+
+def journey_person_partition(journey_id: str, profile_id: str) -> str:
+    return f"JRUN#{journey_id}#{profile_id}"
+
+
+def enrollment_key(journey_id: str, profile_id: str) -> dict[str, str]:
+    return {"pk": journey_person_partition(journey_id, profile_id), "sk": "ENROLLMENT"}
+
+
+def journey_run_key(journey_id: str, profile_id: str, entry: int) -> dict[str, str]:
+    return {"pk": journey_person_partition(journey_id, profile_id), "sk": f"{JOURNEY_RUN_PREFIX}{entry:06d}"}
+
+
+def journey_run_list_index(journey_id: str, entered_at: str, run_id: str) -> dict[str, str]:
+    """GSI1 entry of every run of a journey, newest first."""
+    return {"gsi1pk": f"JOURNEYRUNS#{journey_id}", "gsi1sk": f"{entered_at}#{run_id}"}
+
+
+def waiting_run_index(profile_id: str, run_id: str) -> dict[str, str]:
+    """GSI2 entry of a run waiting for an event of this person (only while it waits): a profile change
+    finds the runs it may wake with one Query, never a scan."""
+    return {"gsi2pk": f"JWAIT#{profile_id}", "gsi2sk": run_id}
+
+
+def journey_notify_key(journey_id: str, profile_id: str, entry: int, seq: int) -> dict[str, str]:
+    """The claim of one owner notification of a run's step, so it is sent at most once."""
+    return {"pk": journey_person_partition(journey_id, profile_id), "sk": f"NOTIFY#{entry:06d}#{seq:06d}"}

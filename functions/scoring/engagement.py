@@ -16,6 +16,7 @@ from datetime import datetime
 
 from leadstream.activity import count_event
 from leadstream.events import TrackedEvent
+from leadstream.journey_actions import action_of
 from leadstream.leads import handoff_lead_id
 from leadstream.profiles import Profile, iso_utc
 from leadstream.scores import Handoff, ScoreState, Stage, event_fingerprint, grade_for
@@ -39,6 +40,7 @@ class Scorer:
         fresh = not score.has_applied(fingerprint) and not score.is_stale(received)
         if fresh:
             self._apply_rules(profile, event)
+            apply_journey_action(profile, event)
             profile.activity = count_event(profile.activity, event)
             # Every scored event is remembered, not only those that earned something: a redelivered one
             # must not even be looked at again (it would decide on a later state than the first time).
@@ -113,6 +115,22 @@ class Scorer:
             form_id=str(form_id) if form_id else None,
         )
         profile.move_to(Stage.MQL, at=at, by=SCORING, reason=reason)
+
+
+def apply_journey_action(profile: Profile, event: TrackedEvent) -> None:
+    """A journey's tag, score or stage step (leadstream.journey_actions), applied like a rule would be:
+    stages only move forward, and only for a known person."""
+    action = action_of(event)
+    if action is None:
+        return
+    if action.action == "add_tag" and action.tag:
+        profile.tags = sorted({*profile.tags, action.tag})
+    elif action.action == "remove_tag" and action.tag:
+        profile.tags = [tag for tag in profile.tags if tag != action.tag]
+    elif action.action == "change_score" and action.points:
+        profile.score.add_points(action.points, event.timestamp)
+    elif action.stage is not None and profile.is_known and action.stage.is_after(profile.stage):
+        profile.move_to(action.stage, at=iso_utc(event.timestamp), by=f"journey:{action.journey_id}")
 
 
 def _latest(profile: Profile, event: TrackedEvent) -> datetime:

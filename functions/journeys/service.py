@@ -1,0 +1,257 @@
+"""Journey definitions through the API: create, change (a new immutable version each time), publish a
+version, pause, archive, and read runs and the report.
+
+Saving checks the fields (pydantic: a 422 per field), the graph (leadstream.journeys.graph_problems) and
+that every email step names a template (and version) that exists. Changes need the version they are based
+on (`If-Match`), as templates do. Publishing pins each email step's template version.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadstream import clock
+from leadstream.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from leadstream.journeys import Journey, JourneyDefinition, JourneyStatus, JourneyVersion, Run, graph_problems
+from leadstream.store import journeys as store
+
+
+def etag(version: JourneyVersion) -> str:
+    return f'"{version.version}"'
+
+
+def journey_json(journey: Journey, version: JourneyVersion) -> dict[str, Any]:
+    """A journey as the API shows it: the head (status, latest and live version) and one version."""
+    return {
+        **journey.summary(),
+        **version.definition.model_dump(by_alias=True, mode="json", exclude_none=True),
+        "version": version.version,
+        "versionCreatedAt": version.model_dump(by_alias=True, mode="json")["createdAt"],
+        "versionCreatedBy": version.created_by,
+        **({"pins": version.pins} if version.pins is not None else {}),
+    }
+
+
+@dataclass(frozen=True)
+class Journeys:
+    now: Callable[[], datetime] = clock.now
+
+    def create(self, definition: JourneyDefinition, *, user: str) -> tuple[Journey, JourneyVersion]:
+        check(definition)
+        now = self.now()
+        journey_id = f"jrn-{uuid.uuid4().hex[:16]}"
+        journey = Journey(
+            journey_id=journey_id,
+            name=definition.name,
+            latest_version=1,
+            created_at=now,
+            created_by=user,
+            updated_at=now,
+            updated_by=user,
+        )
+        version = JourneyVersion(
+            journey_id=journey_id, version=1, definition=definition, created_at=now, created_by=user
+        )
+        if not store.create(journey, version):
+            raise RuntimeError(f"new journey id {journey_id} was taken")  # a uuid: a bug
+        return journey, version
+
+    def get(self, journey_id: str, version: int | None = None) -> tuple[Journey, JourneyVersion]:
+        journey = self._journey(journey_id)
+        number = version if version is not None else journey.latest_version
+        found = store.get_version(journey_id, number)
+        if found is None:
+            raise NotFound(f"Journey {journey_id!r} has no version {number}.")
+        return journey, found
+
+    def update(
+        self, journey_id: str, definition: JourneyDefinition, *, if_match: str | None, user: str
+    ) -> tuple[Journey, JourneyVersion]:
+        journey = self._live_for_change(journey_id, if_match)
+        check(definition)
+        now = self.now()
+        version = JourneyVersion(
+            journey_id=journey_id,
+            version=journey.latest_version + 1,
+            definition=definition,
+            created_at=now,
+            created_by=user,
+        )
+        if not store.add_version(version, name=definition.name):
+            raise _stale(self._journey(journey_id))
+        return self._journey(journey_id), version
+
+    def archive(self, journey_id: str, *, if_match: str | None, user: str) -> None:
+        journey = self._live_for_change(journey_id, if_match)
+        if not store.set_status(
+            journey_id,
+            JourneyStatus.ARCHIVED,
+            at=self.now(),
+            user=user,
+            expected_version=journey.latest_version,
+        ):
+            raise _stale(self._journey(journey_id))
+
+    def publish(self, journey_id: str, version_number: int, *, user: str) -> tuple[Journey, JourneyVersion]:
+        journey, version = self.get(journey_id, version_number)
+        if journey.status is JourneyStatus.ARCHIVED:
+            raise Conflict(f"Journey {journey_id!r} is archived; create a new journey instead.")
+        pins = version.pins if version.pins is not None else template_pins(version.definition)
+        definition = version.definition
+        if not store.publish(
+            journey_id,
+            version.version,
+            pins=pins,
+            trigger=definition.trigger,
+            reentry=definition.reentry,
+            at=self.now(),
+            user=user,
+        ):
+            raise Conflict(f"Journey {journey_id!r} was archived meanwhile.")
+        return self.get(journey_id, version.version)
+
+    def pause(self, journey_id: str, *, user: str) -> Journey:
+        journey = self._journey(journey_id)
+        if not store.set_status(journey_id, JourneyStatus.PAUSED, at=self.now(), user=user):
+            raise Conflict(
+                f"Journey {journey_id!r} is {self._journey(journey_id).status.value}: only a live journey "
+                "can be paused."
+            )
+        return journey.model_copy(update={"status": JourneyStatus.PAUSED})
+
+    def runs(
+        self, journey_id: str, *, profile_id: str | None, limit: int, start_key: dict[str, Any] | None
+    ) -> tuple[list[Run], Any]:
+        self._journey(journey_id)
+        if profile_id:
+            return store.runs_of(journey_id, profile_id, limit=limit, start_key=start_key)
+        return store.list_runs(journey_id, limit=limit, start_key=start_key)
+
+    def report(self, journey_id: str) -> dict[str, Any]:
+        """Per step of the latest version (then any other step that counted something): how many runs
+        reached it, wait there now and exited there, and the email counters of its sends."""
+        from leadstream.reports import Counters
+        from leadstream.store.reports import report_for
+
+        journey, version = self.get(journey_id)
+        counts = store.step_counts(journey_id)
+        emails = report_for("journey", journey_id)
+        order = [
+            *version.definition.steps,
+            *sorted((set(counts) | set(emails)) - set(version.definition.steps)),
+        ]
+        steps = []
+        for step_id in order:
+            step = version.definition.steps.get(step_id)
+            row: dict[str, Any] = {
+                "stepId": step_id,
+                "type": step.type if step is not None else None,
+                **counts.get(step_id, {"reached": 0, "waiting": 0, "exited": 0}),
+            }
+            if step_id in emails or (step is not None and step.type == "send_email"):
+                row["email"] = emails.get(step_id, Counters()).to_json()
+            steps.append(row)
+        return {"journeyId": journey_id, "status": journey.status.value, "steps": steps}
+
+    def _journey(self, journey_id: str) -> Journey:
+        journey = store.get_journey(journey_id)
+        if journey is None:
+            raise NotFound(f"There is no journey {journey_id!r}.")
+        return journey
+
+    def _live_for_change(self, journey_id: str, if_match: str | None) -> Journey:
+        from campaigns.templates import expected_version
+
+        expected = expected_version(if_match)
+        journey = self._journey(journey_id)
+        if journey.status is JourneyStatus.ARCHIVED:
+            raise NotFound(f"Journey {journey_id!r} is archived.")
+        if journey.latest_version != expected:
+            raise _stale(journey)
+        return journey
+
+
+def _stale(journey: Journey) -> PreconditionFailed:
+    return PreconditionFailed(
+        f"The journey changed meanwhile: it is at version {journey.latest_version} now "
+        f'(ETag "{journey.latest_version}"). Read it again and re-apply your change.'
+    )
+
+
+def check(definition: JourneyDefinition) -> None:
+    """The checks beyond single fields: the graph, and that the templates exist."""
+    problems = graph_problems(definition)
+    if not problems:
+        problems = _template_problems(definition)
+    if problems:
+        raise InvalidInput(
+            "The journey is not valid: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5]),
+            errors=problems,
+        )
+
+
+def _template_problems(definition: JourneyDefinition) -> list[dict[str, str]]:
+    from leadstream.store.email_templates import versions
+
+    sends = list(definition.send_steps())
+    if not sends:
+        return []
+    heads = _template_heads({step.template_id for _, step in sends})
+    pinned = versions(
+        {(s.template_id, s.template_version) for _, s in sends if s.template_version is not None}
+    )
+    problems = []
+    for step_id, step in sends:
+        field = f"steps.{step_id}"
+        head = heads.get(step.template_id)
+        if head is None or head.archived:
+            problems.append(
+                {"field": f"{field}.templateId", "message": f"no live template {step.template_id!r}"}
+            )
+        elif step.template_version is not None and (step.template_id, step.template_version) not in pinned:
+            problems.append(
+                {
+                    "field": f"{field}.templateVersion",
+                    "message": f"template {step.template_id!r} has no version {step.template_version}",
+                }
+            )
+    return problems
+
+
+def _template_heads(template_ids: set[str]) -> dict[str, Any]:
+    from leadstream import keys
+    from leadstream.email_templates import EmailTemplate
+    from leadstream.settings import get_settings
+    from leadstream.store.dynamo import batch_get
+
+    items = batch_get(
+        get_settings().main_table, [keys.template_key(template_id) for template_id in template_ids]
+    )
+    heads = (EmailTemplate.model_validate(item) for item in items)
+    return {head.template_id: head for head in heads}
+
+
+def template_pins(definition: JourneyDefinition) -> dict[str, int]:
+    """Each email step's template version: its own, else the template's latest now (422 if gone)."""
+    problems = _template_problems(definition)
+    if problems:
+        raise InvalidInput("A template this journey sends is gone; fix the steps listed.", errors=problems)
+    heads = _template_heads({step.template_id for _, step in definition.send_steps()})
+    return {
+        step_id: step.template_version or heads[step.template_id].version
+        for step_id, step in definition.send_steps()
+    }
+
+
+class PublishRequest(BaseModel):
+    """The body of POST .../publish: which saved version goes live."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1)
