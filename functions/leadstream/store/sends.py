@@ -24,7 +24,7 @@ from leadstream.aws import dynamodb
 from leadstream.profiles import iso_utc
 from leadstream.sends import SendRecord, SendStatus
 from leadstream.settings import get_settings
-from leadstream.store.dynamo import batch_get, get_item, serialize
+from leadstream.store.dynamo import batch_get, deserialize, get_item, serialize
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef, UpdateTypeDef
@@ -120,6 +120,25 @@ def claim(record: SendRecord, *, weekly_cap: int) -> ClaimOutcome:
             return ClaimOutcome.CAPPED
         raise
     return ClaimOutcome.CLAIMED
+
+
+def sends_of_profile(profile_id: str, since: datetime) -> list[SendRecord]:
+    """A person's send records claimed at or after `since`, oldest first: one Query on the by-profile
+    index (GSI1), however many emails other people got."""
+    partition = keys.send_profile_index(profile_id, "", "")["gsi1pk"]
+    request: dict[str, Any] = {
+        "TableName": get_settings().main_table,
+        "IndexName": "GSI1",
+        "KeyConditionExpression": "gsi1pk = :pk AND gsi1sk >= :since",
+        "ExpressionAttributeValues": serialize({":pk": partition, ":since": iso_utc(since)}),
+    }
+    records: list[SendRecord] = []
+    while True:
+        response = dynamodb().query(**request)
+        records.extend(SendRecord.model_validate(deserialize(item)) for item in response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return records
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 def emails_this_week(profile_id: str, at: datetime) -> int:

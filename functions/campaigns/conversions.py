@@ -1,0 +1,109 @@
+"""Campaign conversions, from the profile stream (audience.stream calls `on_profile_changes`).
+
+A conversion is a campaign's goal activity (an event name, "Form Submitted:<formId>" ...) done by a person
+within the goal's window after the campaign's email was sent to them. For each changed profile:
+
+1. `activity_increases(old, new)`: what the person just did (nothing: done, no read at all);
+2. the live goals of started campaigns (one small partition, cached per container for a minute): none
+   of them among those activities → done;
+3. one Query on the person's send records by time (the by-profile index), back to the oldest window
+   start among the matching goals;
+4. each sent email of a matching campaign inside its window is marked `convertedAt` and counted in its
+   variant's report, once (leadstream.store.reports.count_first), so a redelivered stream record, or
+   the same goal done twice, converts nothing twice.
+
+Journey emails have no conversion goal here: "converted" stays 0 in journey reports.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from leadstream import caches, clock
+from leadstream.activity import activity_increases
+from leadstream.reports import Metric
+from leadstream.sends import SendRecord, SendStatus
+
+if TYPE_CHECKING:
+    from audience.stream import ProfileChange
+    from leadstream.store.campaigns import GoalEntry
+
+GOALS_CACHE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class ConversionStore:
+    goals: Callable[[], list[GoalEntry]]
+    sends_of_profile: Callable[[str, datetime], list[SendRecord]]
+    count_first: Callable[[SendRecord, Metric, datetime], bool]
+
+
+@dataclass
+class _GoalsCache:
+    expires: float = 0.0
+    goals: list[GoalEntry] | None = None
+
+    def clear(self) -> None:
+        self.expires, self.goals = 0.0, None
+
+
+_goals_cache = _GoalsCache()
+
+
+def cached_goals() -> list[GoalEntry]:
+    """The live goals, read at most once a minute per container: a goal published by a campaign that
+    just started is seen within a minute (its first emails are still being sent by then)."""
+    from leadstream.store.campaigns import conversion_goals
+
+    if _goals_cache.goals is None or time.monotonic() >= _goals_cache.expires:
+        _goals_cache.goals = conversion_goals()
+        _goals_cache.expires = time.monotonic() + GOALS_CACHE_SECONDS
+    return _goals_cache.goals
+
+
+caches.register(_goals_cache.clear)
+
+
+def dynamo_store() -> ConversionStore:
+    from leadstream.store import reports, sends
+
+    return ConversionStore(
+        goals=cached_goals, sends_of_profile=sends.sends_of_profile, count_first=reports.count_first
+    )
+
+
+def on_profile_changes(changes: Sequence[ProfileChange], store: ConversionStore | None = None) -> int:
+    """Count the conversions these profile changes make; returns how many were counted now."""
+    active = store
+    counted = 0
+    for change in changes:
+        profile = change.new
+        if profile is None or profile.merged_into:
+            continue
+        done = activity_increases(change.old, profile)
+        if not done:
+            continue
+        active = active or dynamo_store()
+        counted += _convert(active, profile.profile_id, done, clock.now())
+    return counted
+
+
+def _convert(store: ConversionStore, profile_id: str, done: set[str], at: datetime) -> int:
+    goals = {goal.campaign_id: goal for goal in store.goals() if goal.activity_key in done}
+    if not goals:
+        return 0
+    since = min(goal.window_start(at) for goal in goals.values())
+    counted = 0
+    for record in store.sends_of_profile(profile_id, since):
+        goal = goals.get(record.campaign_id or "")
+        if goal is None or record.status is not SendStatus.SENT or record.converted_at is not None:
+            continue
+        if record.sent_at is None or not goal.window_start(at) <= record.sent_at <= at:
+            continue
+        if store.count_first(record, Metric.CONVERTED, at):
+            counted += 1
+    return counted

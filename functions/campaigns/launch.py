@@ -1,0 +1,478 @@
+"""Campaign lifecycle: create, edit, delete, send (now or scheduled), cancel, the A/B decision, the report.
+
+Starting a campaign is a status change (draft/scheduled → sending, or testing with an A/B test phase)
+saved on the version it was read at, followed by steps that are each safe to repeat: publish the
+conversion goal (a Put of the same item), schedule the decision timer (one schedule per key), and put
+page 0 of the first phase on the FanoutQueue (the fan-out runs each page once: campaigns.fanout). A
+retried request or a repeated timer finds the campaign started and repeats only those steps (`resume`),
+so nothing is lost after a crash between them and nothing runs twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from leadstream import abtest, clock
+from leadstream.campaigns import (
+    EDITABLE,
+    STARTED,
+    AbDecision,
+    ArmResult,
+    Campaign,
+    CampaignContent,
+    CampaignStatus,
+    FanoutPage,
+    Variant,
+)
+from leadstream.email_templates import EmailTemplate
+from leadstream.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from leadstream.reports import Counters, ReportKind, total
+from leadstream.timers import Timer
+
+# A start must be at least this far ahead (a time in the past, or now, is "send now").
+MIN_SCHEDULE_AHEAD = timedelta(minutes=1)
+# What the list shows of each campaign.
+SUMMARY_FIELDS = frozenset(
+    {"campaign_id", "name", "status", "segment_id", "version", "updated_at", "scheduled_at", "started_at"}
+)
+# Conflicting writers (API, timer, fan-out) re-read and retry this many times before giving up (a 409
+# or a retried message).
+MAX_ATTEMPTS = 5
+
+
+class SendBody(BaseModel):
+    """The body of POST /marketing/campaigns/{id}/send: `{}` sends now, `{"at": "..."}` schedules."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at: AwareDatetime | None = None
+
+
+@dataclass(frozen=True)
+class CampaignStore:
+    get: Callable[[str], Campaign | None]
+    save: Callable[..., bool]
+    page: Callable[..., tuple[list[Campaign], dict[str, Any] | None]]
+    template: Callable[[str], EmailTemplate | None]
+    template_version: Callable[[str, int], EmailTemplate | None]
+    report_for: Callable[[ReportKind, str], dict[str, Counters]]
+    put_conversion_goal: Callable[..., None]
+    segment_exists: Callable[[str], bool]
+    enqueue_page: Callable[[FanoutPage], None]
+    schedule: Callable[[Timer], None]
+    cancel_timer: Callable[[str, str], None]
+
+
+def dynamo_store() -> CampaignStore:
+    from leadstream import timers
+    from leadstream.store import campaigns, email_templates, reports
+
+    return CampaignStore(
+        get=campaigns.get_campaign,
+        save=campaigns.save,
+        page=campaigns.list_campaigns,
+        template=email_templates.get_template,
+        template_version=email_templates.get_version,
+        report_for=reports.report_for,
+        put_conversion_goal=campaigns.put_conversion_goal,
+        segment_exists=segment_exists,
+        enqueue_page=enqueue_page,
+        schedule=timers.schedule,
+        cancel_timer=timers.cancel,  # type: ignore[arg-type]
+    )
+
+
+def segment_exists(segment_id: str) -> bool:
+    from leadstream.store.segments import get_segment
+
+    segment = get_segment(segment_id)
+    return segment is not None and not segment.archived
+
+
+def enqueue_page(page: FanoutPage) -> None:
+    import os
+
+    from leadstream.aws import sqs
+
+    sqs().send_message(
+        QueueUrl=os.environ["FANOUT_QUEUE_URL"], MessageBody=page.model_dump_json(by_alias=True)
+    )
+
+
+def start_timer_key(campaign_id: str) -> str:
+    return f"{campaign_id}:start"
+
+
+def decide_timer_key(campaign_id: str) -> str:
+    return f"{campaign_id}:decide"
+
+
+def etag(campaign: Campaign) -> str:
+    return f'"{campaign.version}"'
+
+
+@dataclass(frozen=True)
+class Campaigns:
+    store: CampaignStore
+    now: Callable[[], datetime] = clock.now
+
+    # --- the API -------------------------------------------------------------------------------------
+    def create(self, content: CampaignContent, *, user: str) -> Campaign:
+        self._check_references(content)
+        now = self.now()
+        campaign = Campaign.model_validate(
+            {
+                **content.model_dump(by_alias=True),
+                "campaignId": f"cmp-{uuid.uuid4().hex[:16]}",
+                "createdAt": now,
+                "updatedAt": now,
+                "createdBy": user,
+                "updatedBy": user,
+            }
+        )
+        if not self.store.save(campaign, previous_version=None):
+            raise RuntimeError(f"new campaign id {campaign.campaign_id} was taken")  # a uuid: a bug
+        return campaign
+
+    def get(self, campaign_id: str) -> Campaign:
+        campaign = self.store.get(campaign_id)
+        if campaign is None or campaign.deleted:
+            raise NotFound(f"There is no campaign {campaign_id!r}.")
+        return campaign
+
+    def update(
+        self, campaign_id: str, content: CampaignContent, *, if_match: str | None, user: str
+    ) -> Campaign:
+        from campaigns.templates import expected_version
+
+        expected = expected_version(if_match)
+        current = self.get(campaign_id)
+        self._check_version(current, expected)
+        self._check_editable(current, "changed")
+        self._check_references(content)
+        changed = Campaign.model_validate(
+            {
+                **current.model_dump(by_alias=True, exclude=set(CampaignContent.model_fields)),
+                **content.model_dump(by_alias=True),
+            }
+        )
+        return self._save(current, changed, user=user)
+
+    def delete(self, campaign_id: str, *, if_match: str | None, user: str) -> None:
+        from campaigns.templates import expected_version
+
+        expected = expected_version(if_match)
+        current = self.get(campaign_id)
+        self._check_version(current, expected)
+        if current.status not in EDITABLE | {CampaignStatus.CANCELLED}:
+            raise Conflict(
+                f"Campaign {campaign_id!r} is {current.status}: a started campaign is kept for its report "
+                "(cancel it to stop sending)."
+            )
+        self._save(current, current.model_copy(update={"deleted": True}), user=user)
+        self.store.cancel_timer("campaign", start_timer_key(campaign_id))
+
+    def send(self, campaign_id: str, body: SendBody, *, user: str) -> Campaign:
+        """Send now (`at` missing or not in the future) or schedule. Repeating it is safe: a started
+        campaign resumes its idempotent steps, a scheduled one is rescheduled."""
+        for _ in range(MAX_ATTEMPTS):
+            current = self.get(campaign_id)
+            if current.status in STARTED:
+                self.resume(current)
+                return current
+            self._check_editable(current, "sent")
+            now = self.now()
+            if body.at is not None and body.at >= now + MIN_SCHEDULE_AHEAD:
+                result = self._schedule(current, body.at, user=user)
+            else:
+                result = self._start(current, user=user)
+            if result is not None:
+                return result
+        raise Conflict(f"Campaign {campaign_id!r} kept changing while it was being sent; try again.")
+
+    def cancel(self, campaign_id: str, *, user: str) -> Campaign:
+        for _ in range(MAX_ATTEMPTS):
+            current = self.get(campaign_id)
+            if current.status is CampaignStatus.CANCELLED:
+                return current
+            if current.status not in {CampaignStatus.SCHEDULED} | STARTED:
+                raise Conflict(f"Campaign {campaign_id!r} is {current.status}: there is nothing to cancel.")
+            cancelled = current.model_copy(
+                update={"status": CampaignStatus.CANCELLED, "cancelled_at": self.now()}
+            )
+            if self.store.save(self._next(current, cancelled, user), previous_version=current.version):
+                self.store.cancel_timer("campaign", start_timer_key(campaign_id))
+                self.store.cancel_timer("campaign", decide_timer_key(campaign_id))
+                return self._next(current, cancelled, user)
+        raise Conflict(f"Campaign {campaign_id!r} kept changing while it was being cancelled; try again.")
+
+    def report(self, campaign_id: str) -> dict[str, Any]:
+        campaign = self.get(campaign_id)
+        groups = self.store.report_for("campaign", campaign_id)
+        variants = [
+            {
+                "variant": variant.id,
+                "templateId": variant.template_id,
+                "templateVersion": variant.template_version,
+                **groups.get(variant.id, Counters()).to_json(),
+            }
+            for variant in campaign.arms()
+        ]
+        report: dict[str, Any] = {
+            "campaignId": campaign_id,
+            "status": campaign.status.value,
+            "variants": variants,
+            "total": total(groups).to_json(),
+        }
+        if campaign.ab_test is not None:
+            report["abTest"] = self._ab_summary(campaign)
+        return report
+
+    # --- timers --------------------------------------------------------------------------------------
+    def on_timer(self, timer: Timer) -> None:
+        """A scheduled start or an A/B decision came due; stale and repeated firings change nothing."""
+        campaign = self.store.get(str(timer.payload.get("campaignId", "")))
+        if campaign is None or campaign.deleted:
+            return
+        action = timer.payload.get("action")
+        if action == "start":
+            self._start_scheduled(campaign, timer)
+        elif action == "decide":
+            self._decide(campaign)
+
+    def _start_scheduled(self, campaign: Campaign, timer: Timer) -> None:
+        for _ in range(MAX_ATTEMPTS):
+            if campaign.status in STARTED:
+                self.resume(campaign)
+                return
+            if campaign.status is not CampaignStatus.SCHEDULED or campaign.scheduled_at != timer.at:
+                return  # cancelled, edited back, or rescheduled: this firing is stale
+            try:
+                if self._start(campaign, user="scheduler") is not None:
+                    return
+            except (InvalidInput, Conflict) as exc:  # e.g. the template was archived since
+                failed = campaign.model_copy(
+                    update={
+                        "status": CampaignStatus.CANCELLED,
+                        "cancelled_at": self.now(),
+                        "error": exc.detail,
+                    }
+                )
+                if self.store.save(
+                    self._next(campaign, failed, "scheduler"), previous_version=campaign.version
+                ):
+                    return
+            campaign = self.get(campaign.campaign_id)
+        raise RuntimeError(f"campaign {campaign.campaign_id} kept changing while starting")  # retried
+
+    def _decide(self, campaign: Campaign) -> None:
+        for _ in range(MAX_ATTEMPTS):
+            if campaign.status is CampaignStatus.SENDING and campaign.decision is not None:
+                self.store.enqueue_page(FanoutPage(campaign_id=campaign.campaign_id, phase="rest", page=0))
+                return
+            if campaign.status is not CampaignStatus.TESTING or campaign.ab_test is None:
+                return  # cancelled, or already finished: nothing to decide
+            decided = campaign.model_copy(
+                update={"status": CampaignStatus.SENDING, "decision": self.decision(campaign)}
+            )
+            if self.store.save(self._next(campaign, decided, "scheduler"), previous_version=campaign.version):
+                self.store.enqueue_page(FanoutPage(campaign_id=campaign.campaign_id, phase="rest", page=0))
+                return
+            campaign = self.get(campaign.campaign_id)
+        raise RuntimeError(f"campaign {campaign.campaign_id} kept changing while deciding")
+
+    def decision(self, campaign: Campaign) -> AbDecision:
+        """The A/B decision from the report counters as they are now."""
+        assert campaign.ab_test is not None
+        test = campaign.ab_test
+        groups = self.store.report_for("campaign", campaign.campaign_id)
+        arms = [
+            abtest.Arm(
+                variant=variant.id,
+                successes=groups.get(variant.id, Counters()).count(test.metric.counter),
+                trials=groups.get(variant.id, Counters()).delivered,
+            )
+            for variant in campaign.arms()
+        ]
+        decided = abtest.decide(arms, level=test.confidence_level, min_sample=test.min_sample)
+        return AbDecision(
+            metric=test.metric,
+            winner=decided.winner,
+            sent_to_rest=decided.chosen,
+            confidence=_rounded(decided.confidence),
+            p_value=_rounded(decided.p_value),
+            z=_rounded(decided.z),
+            confidence_level=test.confidence_level,
+            reason=decided.reason,
+            decided_at=self.now(),
+            arms=[
+                ArmResult(variant=arm.variant, successes=arm.successes, trials=arm.trials, rate=arm.rate)
+                for arm in arms
+            ],
+        )
+
+    # --- the fan-out's end ---------------------------------------------------------------------------
+    def finish_phase(self, campaign_id: str, phase: str) -> None:
+        """The last page of a phase was enqueued: the whole send (all, rest) makes the campaign sent; the
+        test phase leaves it testing until the decision."""
+        if phase == "test":
+            return
+        for _ in range(MAX_ATTEMPTS):
+            campaign = self.get(campaign_id)
+            if campaign.status is not CampaignStatus.SENDING:
+                return
+            sent = campaign.model_copy(update={"status": CampaignStatus.SENT, "finished_at": self.now()})
+            if self.store.save(self._next(campaign, sent, "fanout"), previous_version=campaign.version):
+                return
+        raise RuntimeError(f"campaign {campaign_id} kept changing while finishing")
+
+    # --- starting ------------------------------------------------------------------------------------
+    def _schedule(self, current: Campaign, at: datetime, *, user: str) -> Campaign | None:
+        self._frozen_variants(current)  # fail now, not at the scheduled time, when a template is gone
+        scheduled = self._next(
+            current,
+            current.model_copy(update={"status": CampaignStatus.SCHEDULED, "scheduled_at": at}),
+            user,
+        )
+        if not self.store.save(scheduled, previous_version=current.version):
+            return None
+        self.store.schedule(
+            Timer(
+                kind="campaign",
+                key=start_timer_key(current.campaign_id),
+                at=at,
+                payload={"campaignId": current.campaign_id, "action": "start"},
+            )
+        )
+        return scheduled
+
+    def _start(self, current: Campaign, *, user: str) -> Campaign | None:
+        status = CampaignStatus.TESTING if current.ab_test is not None else CampaignStatus.SENDING
+        started = self._next(
+            current,
+            current.model_copy(
+                update={
+                    "status": status,
+                    "started_at": self.now(),
+                    "sent_variants": self._frozen_variants(current),
+                }
+            ),
+            user,
+        )
+        if not self.store.save(started, previous_version=current.version):
+            return None
+        self.store.cancel_timer("campaign", start_timer_key(current.campaign_id))
+        self.resume(started)
+        return started
+
+    def resume(self, campaign: Campaign) -> None:
+        """The steps after the start, each safe to repeat."""
+        assert campaign.started_at is not None
+        if campaign.conversion is not None:
+            hours = campaign.ab_test.decide_after_hours if campaign.ab_test else 0
+            # The rest is sent after the decision; its emails convert up to the window after that.
+            until = campaign.started_at + timedelta(hours=hours, days=campaign.conversion.window_days + 1)
+            self.store.put_conversion_goal(campaign, until=until)
+        decide_at = campaign.decision_at()
+        if decide_at is not None and campaign.decision is None:
+            self.store.schedule(
+                Timer(
+                    kind="campaign",
+                    key=decide_timer_key(campaign.campaign_id),
+                    at=decide_at,
+                    payload={"campaignId": campaign.campaign_id, "action": "decide"},
+                )
+            )
+        self.store.enqueue_page(
+            FanoutPage(campaign_id=campaign.campaign_id, phase=campaign.first_phase, page=0)
+        )
+        if campaign.decision is not None:
+            self.store.enqueue_page(FanoutPage(campaign_id=campaign.campaign_id, phase="rest", page=0))
+
+    def _frozen_variants(self, campaign: Campaign) -> list[Variant]:
+        """The variants with their template versions fixed (the latest when none was named)."""
+        frozen: list[Variant] = []
+        for variant in campaign.arms():
+            template = self.store.template(variant.template_id)
+            if template is None or template.archived:
+                raise Conflict(
+                    f"Template {variant.template_id!r} of variant {variant.id} is missing or archived; "
+                    "change the campaign to use a live template."
+                )
+            version = variant.template_version or template.version
+            frozen.append(variant.model_copy(update={"template_version": version}))
+        return frozen
+
+    # --- helpers -------------------------------------------------------------------------------------
+    def _check_references(self, content: CampaignContent) -> None:
+        wanted: list[tuple[str, str, int | None]] = (
+            [(f"variants.{i}", v.template_id, v.template_version) for i, v in enumerate(content.variants)]
+            if content.variants is not None
+            else [("templateId", content.template_id or "", content.template_version)]
+        )
+        errors = []
+        for field, template_id, version in wanted:
+            template = (
+                self.store.template_version(template_id, version)
+                if version is not None
+                else self.store.template(template_id)
+            )
+            if template is None or (version is None and template.archived):
+                which = f"version {version} of " if version is not None else ""
+                errors.append({"field": field, "message": f"there is no {which}template {template_id!r}"})
+        if not self.store.segment_exists(content.segment_id):
+            errors.append({"field": "segmentId", "message": f"there is no segment {content.segment_id!r}"})
+        if errors:
+            raise InvalidInput("The campaign names a segment or templates that do not exist.", errors=errors)
+
+    def _check_version(self, current: Campaign, expected: int) -> None:
+        if current.version != expected:
+            raise PreconditionFailed(
+                f"Campaign {current.campaign_id!r} is at version {current.version}, not {expected}: "
+                "someone changed it meanwhile. GET it and apply your change again."
+            )
+
+    def _check_editable(self, current: Campaign, what: str) -> None:
+        if current.status not in EDITABLE:
+            raise Conflict(
+                f"Campaign {current.campaign_id!r} is {current.status}; it can be {what} only while "
+                "draft or scheduled."
+            )
+
+    def _next(self, current: Campaign, changed: Campaign, user: str) -> Campaign:
+        return changed.model_copy(
+            update={"version": current.version + 1, "updated_at": self.now(), "updated_by": user}
+        )
+
+    def _save(self, current: Campaign, changed: Campaign, *, user: str) -> Campaign:
+        saved = self._next(current, changed, user)
+        if not self.store.save(saved, previous_version=current.version):
+            raise PreconditionFailed(
+                f"Campaign {current.campaign_id!r} was changed meanwhile. GET it and apply your change again."
+            )
+        return saved
+
+    def _ab_summary(self, campaign: Campaign) -> dict[str, Any]:
+        assert campaign.ab_test is not None
+        if campaign.decision is not None:
+            return {"status": "decided", **campaign.decision.model_dump(by_alias=True, mode="json")}
+        decide_at = campaign.decision_at()
+        return {
+            "status": "pending",
+            "metric": campaign.ab_test.metric.value,
+            "decideAt": decide_at.isoformat() if decide_at else None,
+        }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def campaigns() -> Campaigns:
+    return Campaigns(store=dynamo_store())
