@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
 from leadstream.profiles import Profile
@@ -65,4 +66,17 @@ def react(changes: list[ProfileChange]) -> None:
     """Everything a batch of profile changes sets off, in order (segments first: journeys read them)."""
     if not changes:
         return
-    logger.debug("profile changes", count=len(changes))
+    from audience import membership
+
+    segment_changes = membership.apply(changes)
+    if segment_changes:
+        metrics.add_metric(
+            name="SegmentEntries", unit=MetricUnit.Count, value=sum(c.entered for c in segment_changes)
+        )
+        metrics.add_metric(
+            name="SegmentExits", unit=MetricUnit.Count, value=sum(not c.entered for c in segment_changes)
+        )
+    from journeys.triggers import on_profile_changes as journeys_react
+
+    journeys_react(changes, segment_changes)
+    logger.debug("profile changes", count=len(changes), segmentChanges=len(segment_changes))

@@ -389,3 +389,36 @@ def waiting_run_index(profile_id: str, run_id: str) -> dict[str, str]:
 def journey_notify_key(journey_id: str, profile_id: str, entry: int, seq: int) -> dict[str, str]:
     """The claim of one owner notification of a run's step, so it is sent at most once."""
     return {"pk": journey_person_partition(journey_id, profile_id), "sk": f"NOTIFY#{entry:06d}#{seq:06d}"}
+
+
+# --- Segments (docs/segments.md) ---------------------------------------------------------------------------
+# A segment's partition holds its definition, one item per member (a page of members is one Query, in
+# profile id order) and its member count, sharded like the profile indexes (each entry or exit adds to one
+# shard in the same transaction as the member item; the count is the sum of one Query). Live segments are
+# listed on GSI1, newest changed first: the API's list and the evaluator's one Query for every definition.
+SEGMENT_LIST = "SEGMENTS"
+SEGMENT_MEMBER_PREFIX = "MEMBER#"
+SEGMENT_COUNT_PREFIX = "COUNT#"
+
+
+def segment_key(segment_id: str) -> dict[str, str]:
+    return {"pk": f"SEGMENT#{segment_id}", "sk": "SEGMENT"}
+
+
+def segment_list_index(updated_at: str, segment_id: str) -> dict[str, str]:
+    """GSI1 entry of a live (not archived) segment."""
+    return {"gsi1pk": SEGMENT_LIST, "gsi1sk": f"{updated_at}#{segment_id}"}
+
+
+def segment_member_key(segment_id: str, profile_id: str) -> dict[str, str]:
+    return {"pk": f"SEGMENT#{segment_id}", "sk": f"{SEGMENT_MEMBER_PREFIX}{profile_id}"}
+
+
+def segment_count_key(segment_id: str, shard: int) -> dict[str, str]:
+    return {"pk": f"SEGMENT#{segment_id}", "sk": f"{SEGMENT_COUNT_PREFIX}{shard}"}
+
+
+def segment_timer_key(profile_id: str) -> dict[str, str]:
+    """When the person's one segment timer is set for (absent: none), next to the profile: the stream
+    reads it with the memberships and calls the scheduler only when the time changes."""
+    return {"pk": f"PROFILE#{profile_id}", "sk": "SEGMENT-TIMER"}

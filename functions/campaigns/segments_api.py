@@ -1,0 +1,131 @@
+"""Segment routes under /marketing/segments (a Router included by campaigns/api.py). Thin: request in,
+audience.definitions out. Every route needs the marketing policy (marketing or admin)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from leadstream.auth import MARKETING, Principal, principal_of
+
+if TYPE_CHECKING:
+    from leadstream.segments import Segment, SegmentContent
+
+router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # its __init__ has no annotations
+JSON = "application/json"
+
+
+def _caller() -> Principal:
+    return principal_of(router.current_event.raw_event).require(MARKETING)
+
+
+def _content() -> SegmentContent:
+    from leadstream.errors import BadRequest
+    from leadstream.segments import SegmentContent
+
+    try:
+        body = json.loads(router.current_event.decoded_body or "null")
+    except ValueError:
+        raise BadRequest("The body is not JSON; send a JSON object.") from None
+    return SegmentContent.model_validate(body)
+
+
+def _expected() -> int:
+    from campaigns.templates import expected_version
+
+    return expected_version(router.current_event.headers.get("if-match"))
+
+
+def _query() -> dict[str, str]:
+    return dict(router.current_event.query_string_parameters or {})
+
+
+def _segment_response(segment: Segment, status: int = 200) -> Response[str]:
+    from audience.definitions import etag
+
+    headers = {"ETag": etag(segment)}
+    if status == 201:
+        headers["Location"] = f"/marketing/segments/{segment.segment_id}"
+    return Response(status, JSON, json.dumps(segment.to_json()), headers=headers)
+
+
+@router.get("/marketing/segments")
+def list_segments() -> dict[str, Any]:
+    from audience.definitions import summary
+    from leadstream.pagination import decode_cursor, encode_cursor, parse_limit
+    from leadstream.store.segments import list_segments
+
+    _caller()
+    query = _query()
+    segments, last_key = list_segments(
+        limit=parse_limit(query.get("limit")), start_key=decode_cursor(query.get("cursor"))
+    )
+    return {"segments": [summary(segment) for segment in segments], "nextCursor": encode_cursor(last_key)}
+
+
+@router.post("/marketing/segments")
+def create_segment() -> Response[str]:
+    from audience import definitions
+
+    caller = _caller()
+    return _segment_response(definitions.create(_content(), user=caller.user_id), status=201)
+
+
+@router.get("/marketing/segments/<segment_id>")
+def get_segment(segment_id: str) -> Response[str]:
+    from audience import definitions
+
+    _caller()
+    return _segment_response(definitions.get(segment_id))
+
+
+@router.put("/marketing/segments/<segment_id>")
+def update_segment(segment_id: str) -> Response[str]:
+    from audience import definitions
+
+    caller = _caller()
+    content = _content()
+    return _segment_response(
+        definitions.update(segment_id, content, expected=_expected(), user=caller.user_id)
+    )
+
+
+@router.delete("/marketing/segments/<segment_id>")
+def archive_segment(segment_id: str) -> Response[str]:
+    from audience import definitions
+
+    caller = _caller()
+    definitions.archive(segment_id, expected=_expected(), user=caller.user_id)
+    return Response(204, JSON, "")
+
+
+@router.get("/marketing/segments/<segment_id>/members")
+def list_members(segment_id: str) -> dict[str, Any]:
+    from audience import definitions
+    from leadstream.pagination import parse_limit
+
+    _caller()
+    query = _query()
+    return definitions.members_page(
+        segment_id, limit=parse_limit(query.get("limit")), cursor=query.get("cursor")
+    )
+
+
+@router.get("/marketing/segments/<segment_id>/count")
+def count_members(segment_id: str) -> dict[str, Any]:
+    from audience import definitions
+    from leadstream.store.segments import member_count
+
+    _caller()
+    segment = definitions.get(segment_id)
+    backfill = segment.backfill
+    return {
+        "segmentId": segment_id,
+        "count": member_count(segment_id),
+        # Until the backfill of the current condition is done, people who existed before it are still
+        # being added: the count is exact for what has been evaluated so far.
+        "complete": backfill is None or backfill.done,
+    }
