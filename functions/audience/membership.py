@@ -160,13 +160,9 @@ def _tell_journeys(made: list[SegmentChange]) -> None:
     """Entries made by time (a timer, a backfill) reach the journeys' segment triggers like the stream's."""
     if not made:
         return
-    import importlib.util
+    from journeys.triggers import on_profile_changes
 
-    if importlib.util.find_spec("journeys.triggers") is None:
-        return  # journeys not deployed in this build
-    from journeys import triggers  # type: ignore[import-not-found,unused-ignore]
-
-    triggers.on_profile_changes([], made)
+    on_profile_changes([], made)
 
 
 # --- backfill ----------------------------------------------------------------------------------------------
