@@ -13,7 +13,6 @@ from aws_lambda_powertools.logging import correlation_paths
 from campaigns.campaigns_api import router as campaigns_router
 from campaigns.segments_api import router as segments_router
 from journeys.api import router as journeys_router
-from journeys.api import router as journeys_router
 from leadstream.auth import MARKETING, Principal, principal_of
 from leadstream.http import create_resolver
 from leadstream.settings import get_settings
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
 
 logger = Logger()
 app = create_resolver(allowed_origins=get_settings().allowed_origins)
-app.include_router(journeys_router)
 app.include_router(campaigns_router)
 app.include_router(segments_router)
 app.include_router(journeys_router)
