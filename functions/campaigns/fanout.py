@@ -155,7 +155,10 @@ def run_page_once(
         key_prefix="campaign-fanout",
     )
     def once(message: dict[str, Any]) -> dict[str, Any]:
-        return active.run_page(FanoutPage.model_validate(message))
+        result = active.run_page(FanoutPage.model_validate(message))
+        # Counted here, where the page really runs (a repeat returns the stored result).
+        metrics.add_metric(name="FanoutSendRequests", unit=MetricUnit.Count, value=result.get("enqueued", 0))
+        return result
 
     result: dict[str, Any] = once(message=page.model_dump(by_alias=True))
     return result
@@ -165,7 +168,6 @@ def handle_record(record: SQSRecord, context: LambdaContext | None) -> None:
     page = FanoutPage.model_validate_json(record.body)
     result = run_page_once(page, context)
     logger.info("fan-out page", extra={"page": page.model_dump(by_alias=True), "result": result})
-    metrics.add_metric(name="FanoutSendRequests", unit=MetricUnit.Count, value=result.get("enqueued", 0))
 
 
 @metrics.log_metrics

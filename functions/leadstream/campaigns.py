@@ -134,12 +134,12 @@ class AbDecision(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     metric: AbMetric
-    winner: str | None
+    winner: str | None = None
     # What the rest of the segment got: the winner, or the control (the first variant) without one.
     sent_to_rest: str = Field(alias="sentToRest")
-    confidence: float | None
-    p_value: float | None = Field(alias="pValue")
-    z: float | None
+    confidence: float | None = None
+    p_value: float | None = Field(default=None, alias="pValue")
+    z: float | None = None
     confidence_level: float = Field(alias="confidenceLevel")
     reason: str
     decided_at: UtcTime = Field(alias="decidedAt")
