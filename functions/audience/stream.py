@@ -79,4 +79,7 @@ def react(changes: list[ProfileChange]) -> None:
     from journeys.triggers import on_profile_changes as journeys_react
 
     journeys_react(changes, segment_changes)
+    from campaigns.conversions import on_profile_changes as count_conversions
+
+    count_conversions(changes)
     logger.debug("profile changes", count=len(changes), segmentChanges=len(segment_changes))
