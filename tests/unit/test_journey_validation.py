@@ -24,7 +24,13 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 def journey(steps: dict[str, Any], start: str = "hello", **fields: Any) -> JourneyDefinition:
     return JourneyDefinition.model_validate(
-        {"name": "Welcome", "trigger": {"type": "form", "formId": "newsletter"}, "start": start, "steps": steps, **fields}
+        {
+            "name": "Welcome",
+            "trigger": {"type": "form", "formId": "newsletter"},
+            "start": start,
+            "steps": steps,
+            **fields,
+        }
     )
 
 
@@ -59,8 +65,13 @@ def test_the_start_step_must_exist() -> None:
 def test_every_next_must_name_a_step() -> None:
     steps = nurture()
     steps["opened"] = {"type": "branch", "email": "opened", "yes": "a", "no": "missing"}
-    steps["pause"] = {"type": "wait_for_event", "event": "Demo Booked", "timeout": {"days": 1}, "next": "opened",
-                      "timeoutNext": "gone"}
+    steps["pause"] = {
+        "type": "wait_for_event",
+        "event": "Demo Booked",
+        "timeout": {"days": 1},
+        "next": "opened",
+        "timeoutNext": "gone",
+    }
     assert fields_of(graph_problems(journey(steps))) == ["steps.pause.timeoutNext", "steps.opened.no"]
 
 
@@ -87,8 +98,12 @@ def test_every_path_must_be_able_to_end() -> None:
 def test_a_loop_needs_a_wait() -> None:
     steps = {
         "hello": {"type": "send_email", "templateId": "tpl-1", "next": "check"},
-        "check": {"type": "branch", "condition": {"type": "tag", "op": "has", "tag": "done"}, "yes": "bye",
-                  "no": "hello"},
+        "check": {
+            "type": "branch",
+            "condition": {"type": "tag", "op": "has", "tag": "done"},
+            "yes": "bye",
+            "no": "hello",
+        },
         "bye": {"type": "exit"},
     }
     problems = graph_problems(journey(steps))
@@ -120,8 +135,10 @@ def test_at_most_100_steps() -> None:
     ("step", "path"),
     [
         ({"type": "branch", "yes": "done"}, "steps.x.branch"),
-        ({"type": "branch", "email": "opened", "condition": {"type": "tag", "op": "has", "tag": "a"}},
-         "steps.x.branch"),
+        (
+            {"type": "branch", "email": "opened", "condition": {"type": "tag", "op": "has", "tag": "a"}},
+            "steps.x.branch",
+        ),
         ({"type": "wait", "duration": {"days": 0}}, "steps.x.wait.duration"),
         ({"type": "wait", "duration": {"days": 400}}, "steps.x.wait.duration.days"),
         ({"type": "change_score", "points": 0}, "steps.x.change_score.points"),
