@@ -72,6 +72,8 @@ def _one_of_operator(op: str, value: object, values: list[Any] | None, many: str
 
 
 def _scalar(value: Any) -> Any:
+    if isinstance(value, Decimal):  # as DynamoDB gives numbers back
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, str) and len(value) > MAX_TEXT:
         raise ValueError(f"at most {MAX_TEXT} characters")
     if not isinstance(value, str | int | float | bool):
