@@ -291,6 +291,11 @@ def print_banner(stack: LocalStack, out: TextIO = sys.stdout) -> None:
         "Read the emails the stack sent (a handed-over lead's owner is notified):",
         f"  leadstream outbox --aws-url {aws}",
         "",
+        "Email marketing (role marketing): segments, campaigns and journeys under /marketing/...",
+        "  (examples in docs/segments.md, docs/campaigns.md, docs/journeys.md); journey waits and",
+        "  scheduled campaigns run on the local clock, which you can move forward:",
+        f"  leadstream clock advance 2d --aws-url {aws}",
+        "",
         "Ctrl-C stops the stack (its data lives in memory only).",
         "",
     ]
