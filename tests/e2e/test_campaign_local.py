@@ -1,0 +1,168 @@
+"""An A/B campaign on the local stack, end to end: a segment of known people, the campaign created and sent
+through the API, the test group's emails in the outbox (sent by the FanoutFunction and the sender from
+their queues), a person opens and clicks, the decision timer fires when the local clock passes it, the rest
+get the control (too few people for a winner), and the report counts it all once."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+
+from leadstream import abtest, keys
+from leadstream.profiles import IdentityRef, iso_utc
+from leadstream.segments import Segment
+from leadstream.settings import get_settings
+from leadstream.store.dynamo import batch_put, serialize
+from leadstream.store.profiles import profile_of
+from leadstream.store.segments import save_segment
+from leadstream_local.auth import issue_token
+from leadstream_local.stack import LocalStack
+from leadstream_local.template import REGION
+
+pytestmark = pytest.mark.e2e
+BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Safari/605.1.15"
+
+
+def _http(
+    stack: LocalStack, method: str, path: str, body: Any = None, **headers: str
+) -> tuple[int, Any, bytes]:
+    address = urlsplit(stack.url)
+    connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=30)
+    payload = json.dumps(body).encode() if body is not None else None
+    if payload is not None:
+        headers["Content-Type"] = "application/json"
+    try:
+        connection.request(method, path, body=payload, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+def _known_person(stack: LocalStack, email: str) -> str:
+    basic = base64.b64encode(f"{stack.write_key}:".encode()).decode()
+    event = {"userId": f"u-{uuid.uuid4().hex[:8]}", "traits": {"email": email, "firstName": "Kim"}}
+    status, _, _ = _http(stack, "POST", "/v1/identify", event, Authorization=f"Basic {basic}")
+    assert status == 200
+    assert stack.wait_idle(timeout=30)
+    profile = profile_of(IdentityRef(kind="email", value=email))
+    assert profile is not None
+    return profile.profile_id
+
+
+def _segment(profile_ids: list[str]) -> str:
+    """The segment's definition and members, as the segment store lays them out."""
+    segment_id = f"seg-{uuid.uuid4().hex[:8]}"
+    now = datetime.now(UTC)
+    save_segment(
+        Segment.model_validate(
+            {
+                "segmentId": segment_id,
+                "name": "Launch list",
+                "condition": {"type": "tag", "op": "has", "tag": "launch"},
+                "version": 1,
+                "createdAt": now,
+                "updatedAt": now,
+            }
+        )
+    )
+    members = [
+        {**keys.segment_member_key(segment_id, pid), "segmentId": segment_id, "profileId": pid}
+        for pid in profile_ids
+    ]
+    batch_put(get_settings().main_table, members)
+    return segment_id
+
+
+def _age(message_id: str) -> None:
+    """Make an email look sent half an hour ago, as it is when a person (not a scanner) opens it."""
+    long_ago = iso_utc(datetime.now(UTC) - timedelta(minutes=30))
+    boto3.client("dynamodb").update_item(
+        TableName=get_settings().main_table,
+        Key=serialize(keys.send_key(message_id)),
+        UpdateExpression="SET sentAt = :at, deliveredAt = :at",
+        ExpressionAttributeValues=serialize({":at": long_ago}),
+    )
+
+
+def test_an_ab_campaign_from_segment_to_report(local_stack: LocalStack) -> None:
+    cognito = boto3.client("cognito-idp", endpoint_url=local_stack.aws_url, region_name=REGION)
+    auth = {
+        "Authorization": f"Bearer {issue_token(local_stack.template, cognito, role='marketing', user='mia')}"
+    }
+    run = uuid.uuid4().hex[:6]
+    people = {f"kim{n}-{run}@example.org": "" for n in range(6)}
+    for address in people:
+        people[address] = _known_person(local_stack, address)
+    segment_id = _segment(list(people.values()))
+    templates = []
+    for subject in ("Our launch", "You are invited"):
+        html = f'<p>{subject}</p><a href="https://example.com/launch">Read more</a>'
+        status, _, raw = _http(
+            local_stack,
+            "POST",
+            "/marketing/templates",
+            {"name": subject, "subject": subject, "html": html},
+            **auth,
+        )
+        assert status == 201, raw
+        templates.append(json.loads(raw)["templateId"])
+
+    body = {
+        "name": f"Launch {run}",
+        "segmentId": segment_id,
+        "variants": [{"templateId": templates[0]}, {"templateId": templates[1]}],
+        "abTest": {"testPercentage": 50, "metric": "click", "decideAfterHours": 2},
+    }
+    status, _, raw = _http(local_stack, "POST", "/marketing/campaigns", body, **auth)
+    assert status == 201, raw
+    campaign_id = json.loads(raw)["campaignId"]
+    status, _, raw = _http(local_stack, "POST", f"/marketing/campaigns/{campaign_id}/send", {}, **auth)
+    assert status == 202, raw
+    assert local_stack.wait_idle(timeout=60)
+
+    in_test = {a for a, pid in people.items() if abtest.bucket(campaign_id, pid) < 50}
+    sent = {a: local_stack.outbox(to=a) for a in people}
+    assert {a for a, emails in sent.items() if emails} == in_test
+    assert all(len(sent[a]) == 1 for a in in_test)
+    assert {email.subject for a in in_test for email in sent[a]} <= {"Our launch", "You are invited"}
+
+    if in_test:  # one person of the test group opens and clicks (after the scanner window)
+        reader = sorted(in_test)[0]
+        (email,) = sent[reader]
+        from leadstream.sends import message_id_for
+
+        _age(message_id_for("campaign", campaign_id, people[reader]))
+        opened = email.html.split(f"{local_stack.url}/email/open/", 1)[1].split('"', 1)[0]
+        clicked = email.html.split(f"{local_stack.url}/email/click/", 1)[1].split('"', 1)[0]
+        for _ in range(2):  # twice: counted once
+            assert _http(local_stack, "GET", f"/email/open/{opened}", **{"User-Agent": BROWSER})[0] == 200
+            assert _http(local_stack, "GET", f"/email/click/{clicked}", **{"User-Agent": BROWSER})[0] == 302
+        assert local_stack.wait_idle(timeout=30)
+
+    local_stack.advance_clock(timedelta(hours=3))  # past the decision
+    assert local_stack.wait_idle(timeout=60)
+
+    for address in people:
+        assert len(local_stack.outbox(to=address)) == 1  # the rest got theirs; nobody got two
+    rest_subjects = {local_stack.outbox(to=a)[0].subject for a in people if a not in in_test}
+    assert rest_subjects <= {"Our launch"}  # the control: too few people for a winner
+
+    status, _, raw = _http(local_stack, "GET", f"/marketing/campaigns/{campaign_id}/report", **auth)
+    assert status == 200, raw
+    report = json.loads(raw)
+    assert report["status"] == "sent"
+    assert report["total"]["sent"] == len(people)
+    assert report["total"]["delivered"] == len(people)
+    assert report["total"]["opened"] == report["total"]["clicked"] == (1 if in_test else 0)
+    decision = report["abTest"]
+    assert (decision["status"], decision["winner"], decision["sentToRest"]) == ("decided", None, "A")
+    assert "too few" in decision["reason"]
