@@ -7,7 +7,7 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from bench import coldstart, crm, ingestion, scoring
+from bench import coldstart, crm, fanout, ingestion, scoring, segments
 from leadstream_local.template import REPO_ROOT
 
 COMMAND = "make bench"
@@ -22,12 +22,20 @@ def main() -> int:
     crm_results = crm.measure()
     print("scoring ...", flush=True)
     scores = scoring.measure()
+    print("segments ...", flush=True)
+    segment_costs = segments.measure()
+    print("campaign fan-out ...", flush=True)
+    fanout_costs = fanout.measure()
     report = (
         render(imports, ingest)
         + "\n"
         + "\n".join(crm.render(crm_results))
         + "\n"
         + "\n".join(scoring.render(scores))
+        + "\n"
+        + "\n".join(segments.render(segment_costs))
+        + "\n"
+        + "\n".join(fanout.render(fanout_costs))
         + "\n"
     )
     (REPO_ROOT / "docs" / "benchmarks.md").write_text(report)
