@@ -42,8 +42,6 @@ def save_segment(segment: Segment) -> bool:
     """Store `segment` as its new version: version 1 only if it does not exist, version n only if the
     stored one is still n-1 and live (False otherwise: someone else saved meanwhile). An update sets the
     definition's attributes only, so a running backfill's progress is never overwritten."""
-    from botocore.exceptions import ClientError
-
     attributes = _definition(segment)
     names = {f"#a{n}": name for n, name in enumerate(attributes)}
     values = {f":a{n}": value for n, value in enumerate(attributes.values())}
@@ -56,15 +54,21 @@ def save_segment(segment: Segment) -> bool:
         condition = "#version = :previous AND #archived = :false"
         names |= {"#version": "version", "#archived": "archived"}
         values |= {":previous": segment.version - 1, ":false": False}
+    return _update_if(
+        Key=serialize(keys.segment_key(segment.segment_id)),
+        UpdateExpression=update,
+        ConditionExpression=condition,
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=serialize(values),
+    )
+
+
+def _update_if(**request: Any) -> bool:
+    """One conditional UpdateItem on the main table; False when its condition did not hold."""
+    from botocore.exceptions import ClientError
+
     try:
-        dynamodb().update_item(
-            TableName=_table(),
-            Key=serialize(keys.segment_key(segment.segment_id)),
-            UpdateExpression=update,
-            ConditionExpression=condition,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=serialize(values),
-        )
+        dynamodb().update_item(TableName=_table(), **request)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
             return False
@@ -108,26 +112,17 @@ def live_segments() -> list[Segment]:
 def save_backfill(segment_id: str, backfill: Backfill, *, expected_page: int | None) -> bool:
     """Record backfill progress. `expected_page`: only if the stored pass (same version) is still at that
     page; None: start a pass (replacing any older one). False when the condition did not hold."""
-    from botocore.exceptions import ClientError
-
     values: dict[str, Any] = {":backfill": backfill.model_dump(by_alias=True, mode="json", exclude_none=True)}
     condition = "attribute_exists(pk)"
     if expected_page is not None:
         condition += " AND backfill.version = :version AND backfill.page = :page"
         values |= {":version": backfill.version, ":page": expected_page}
-    try:
-        dynamodb().update_item(
-            TableName=_table(),
-            Key=serialize(keys.segment_key(segment_id)),
-            UpdateExpression="SET backfill = :backfill",
-            ConditionExpression=condition,
-            ExpressionAttributeValues=serialize(values),
-        )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return _update_if(
+        Key=serialize(keys.segment_key(segment_id)),
+        UpdateExpression="SET backfill = :backfill",
+        ConditionExpression=condition,
+        ExpressionAttributeValues=serialize(values),
+    )
 
 
 # --- members ---------------------------------------------------------------------------------------------
