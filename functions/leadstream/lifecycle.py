@@ -2,9 +2,10 @@
 moving a profile's stage. Scoring moves stages automatically (always forward); these are the other moves.
 
 The CRM routes (`/crm/leads/...`) and the marketing API call these functions; they hold no HTTP or auth
-logic (the routes check the caller's role first). A lead and its profile change in one transaction, so a
-lead is never accepted without its person becoming sales-qualified, nor rejected without going back to
-nurture. Each function is safe to retry: repeating a change that is already made returns the current state.
+logic (the routes check the caller's role first). A lead, its profile and the lead's history entry change
+in one transaction, so a lead is never accepted without its person becoming sales-qualified (nor rejected
+without going back to nurture), and never changes without its history saying who changed it. Each
+function is safe to retry: repeating a change that is already made returns the current state.
 
 Signatures are a contract with the CRM code: keep them stable.
 """
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from leadstream.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from leadstream.leads import Lead, LeadStatus
 from leadstream.profiles import Profile, iso_utc
+from leadstream.records import Actor
 from leadstream.scores import Stage
 
 MAX_ATTEMPTS = 4
@@ -29,11 +31,11 @@ type LeadChange = Callable[[Lead, Profile | None, str], tuple[Lead, Profile | No
 
 
 def accept_lead(
-    lead_id: str, *, by: str, expected_version: int | None = None, now: datetime | None = None
+    lead_id: str, *, by: Actor, expected_version: int | None = None, now: datetime | None = None
 ) -> Lead:
     """Sales accepts the lead: it becomes `accepted` and its profile `sales-qualified` (forward only).
 
-    `by` is the accepting user's id (token `sub`). Accepting an accepted lead returns it unchanged.
+    `by` is the accepting user (a Principal). Accepting an accepted lead returns it unchanged.
     Raises NotFound, Conflict (the lead is rejected, converted ...), PreconditionFailed (the lead is not
     at `expected_version`).
     """
@@ -44,14 +46,14 @@ def accept_lead(
         _require_open(lead, "accept")
         accepted = lead.model_copy(update={"status": LeadStatus.ACCEPTED, "status_reason": None})
         if profile is not None and Stage.SQL.is_after(profile.stage):
-            profile.move_to(Stage.SQL, at=at, by=f"sales:{by}", reason="lead accepted")
+            profile.move_to(Stage.SQL, at=at, by=f"sales:{by.user_id}", reason="lead accepted")
         return accepted, profile
 
-    return _change_lead(lead_id, change, expected_version=expected_version, now=now)
+    return _change_lead(lead_id, change, by, "accepted", expected_version=expected_version, now=now)
 
 
 def reject_lead(
-    lead_id: str, *, reason: str, by: str, expected_version: int | None = None, now: datetime | None = None
+    lead_id: str, *, reason: str, by: Actor, expected_version: int | None = None, now: datetime | None = None
 ) -> Lead:
     """Sales rejects the lead with a reason: the lead leaves every sales view (status `rejected`) and its
     profile goes back to nurture (stage `lead`, engagement reset to zero). Scoring hands the person over
@@ -68,15 +70,15 @@ def reject_lead(
         _require_open(lead, "reject")
         rejected = lead.model_copy(update={"status": LeadStatus.REJECTED, "status_reason": reason})
         if profile is not None and profile.stage in (Stage.MQL, Stage.SQL):
-            profile.move_to(Stage.LEAD, at=at, by=f"sales:{by}", reason=f"lead rejected: {reason}")
+            profile.move_to(Stage.LEAD, at=at, by=f"sales:{by.user_id}", reason=f"lead rejected: {reason}")
             profile.score.reset_engagement()
         return rejected, profile
 
-    return _change_lead(lead_id, change, expected_version=expected_version, now=now)
+    return _change_lead(lead_id, change, by, "rejected", expected_version=expected_version, now=now)
 
 
 def disqualify_lead(
-    lead_id: str, *, reason: str, by: str, expected_version: int | None = None, now: datetime | None = None
+    lead_id: str, *, reason: str, by: Actor, expected_version: int | None = None, now: datetime | None = None
 ) -> Lead:
     """Sales disqualifies the lead (not a buyer: a student, a competitor, no budget ever): the lead leaves
     every sales view and its profile's stage becomes `other`, outside the funnel, so scoring (which only
@@ -93,10 +95,12 @@ def disqualify_lead(
             raise Conflict(f"The lead is {lead.status.value}; it can no longer be disqualified.")
         disqualified = lead.model_copy(update={"status": LeadStatus.DISQUALIFIED, "status_reason": reason})
         if profile is not None:
-            profile.move_to(Stage.OTHER, at=at, by=f"sales:{by}", reason=f"lead disqualified: {reason}")
+            profile.move_to(
+                Stage.OTHER, at=at, by=f"sales:{by.user_id}", reason=f"lead disqualified: {reason}"
+            )
         return disqualified, profile
 
-    return _change_lead(lead_id, change, expected_version=expected_version, now=now)
+    return _change_lead(lead_id, change, by, "disqualified", expected_version=expected_version, now=now)
 
 
 def change_stage(
@@ -160,11 +164,15 @@ def _require_open(lead: Lead, action: str) -> None:
 def _change_lead(
     lead_id: str,
     change: LeadChange,
+    actor: Actor,
+    action: str,
     *,
     expected_version: int | None,
     now: datetime | None,
 ) -> Lead:
+    from leadstream.lead_record import LEAD
     from leadstream.store import lifecycle as store
+    from leadstream.store.records import history_items
 
     for _ in range(MAX_ATTEMPTS):
         lead = store.get_lead(lead_id)
@@ -181,8 +189,9 @@ def _change_lead(
             return lead
         new_lead, new_profile = planned
         new_lead = new_lead.model_copy(update={"updated_at": moment, "version": lead.version + 1})
+        history = history_items(LEAD, lead, new_lead, actor, action=action)
         if store.put_lead_and_profile(
-            new_lead, lead.version, new_profile, profile.version if profile else None
+            new_lead, lead.version, new_profile, profile.version if profile else None, also=history
         ):
             return new_lead
     raise Conflict("The lead or its profile kept changing meanwhile; try again.")

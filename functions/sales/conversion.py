@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from leadstream.auth import CRM_WRITE, Principal
 from leadstream.errors import Conflict
+from leadstream.lead_record import LEAD
 from leadstream.leads import Lead, LeadStatus
 from leadstream.records import RecordType
 from leadstream.store import records as store
@@ -26,7 +27,7 @@ from sales.commerce.money import Amount, Currency
 from sales.resources.accounts import ACCOUNT, ACCOUNTS, Account, AccountFields, Address
 from sales.resources.contacts import CONTACT, CONTACTS, Contact, ContactChanges, ContactFields
 from sales.resources.deals import DEAL, DEALS, Deal, DealFields
-from sales.resources.leads import LEAD, lead_for_action
+from sales.resources.leads import lead_for_action
 
 CONVERTIBLE = frozenset({LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.ACCEPTED})
 
@@ -104,9 +105,7 @@ def convert(lead: Lead, request: ConvertLead, principal: Principal) -> Conversio
 def _accept(lead: Lead, principal: Principal) -> Lead:
     from leadstream import lifecycle
 
-    accepted = lifecycle.accept_lead(lead.lead_id, by=principal.user_id, expected_version=lead.version)
-    store.record_history(LEAD, lead, accepted, principal, action="accepted")
-    return accepted
+    return lifecycle.accept_lead(lead.lead_id, by=principal, expected_version=lead.version)
 
 
 def _contact_with_email(email: str | None) -> Contact | None:

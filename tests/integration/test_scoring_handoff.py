@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from scoring_support import T0, Stream, add_sales_user, bus_events, sent_emails, tracked
 
+from leadstream.auth import Principal, Role
 from leadstream.aws import dynamodb
+from leadstream.lead_record import LEAD
 from leadstream.leads import LeadStatus, handoff_lead_id
 from leadstream.lifecycle import accept_lead, change_stage, disqualify_lead, reject_lead
 from leadstream.profiles import IdentityRef, Profile
@@ -18,6 +20,7 @@ from leadstream.scores import Stage
 from leadstream.scoring_rules import AssignmentRule, Condition, ScoringSettings
 from leadstream.store import handoffs as handoff_store
 from leadstream.store import profiles as profile_store
+from leadstream.store import records
 from leadstream.store.leads import get_lead
 from leadstream.store.scoring_config import save_assignment_rule, save_settings, scoring_config
 
@@ -233,8 +236,13 @@ def test_a_score_crossing_the_threshold_qualifies(aws: Any, stream: Stream) -> N
 
 
 # --- sales accepts or rejects ---------------------------------------------------------------------------
+def sales_rep(aws: Any) -> Principal:
+    user_id = add_sales_user(aws, "sam@leadstream.test")
+    return Principal(user_id=user_id, username="sam@leadstream.test", roles=frozenset({Role.SALES}))
+
+
 def test_accepting_makes_the_person_sales_qualified(aws: Any, stream: Stream) -> None:
-    rep = add_sales_user(aws, "sam@leadstream.test")
+    rep = sales_rep(aws)
     stream.deliver([form("k1", "kim@corp.io", hand_raiser=True)])
     lead_id = handoff_lead_id(person("kim@corp.io").profile_id, 1)
     accepted = accept_lead(lead_id, by=rep)
@@ -243,13 +251,18 @@ def test_accepting_makes_the_person_sales_qualified(aws: Any, stream: Stream) ->
     assert accept_lead(lead_id, by=rep) == get_lead(lead_id)  # again: nothing to do
     profile = person("kim@corp.io")
     assert profile.stage is Stage.SQL
-    assert profile.stage_history[-1].by == f"sales:{rep}"
+    assert profile.stage_history[-1].by == f"sales:{rep.user_id}"
+    entries = records.history(LEAD, lead_id, limit=10, cursor=None).items
+    assert [(entry.version, entry.action, entry.by) for entry in entries] == [
+        (2, "accepted", rep.user_id),  # in the same transaction as the lead and its profile
+        (1, "created", "system"),  # by scoring, with the lead
+    ]
 
 
 def test_a_rejected_lead_goes_back_to_nurture_and_qualifies_again_only_afresh(
     aws: Any, stream: Stream
 ) -> None:
-    rep = add_sales_user(aws, "sam@leadstream.test")
+    rep = sales_rep(aws)
     save_settings(ScoringSettings(mql_engagement=40, mql_fit=0), by="test")
     stream.deliver([form("j1", "jo@corp.io", hand_raiser=True, minutes=0)])
     first_id = handoff_lead_id(person("jo@corp.io").profile_id, 1)
@@ -275,7 +288,7 @@ def test_a_rejected_lead_goes_back_to_nurture_and_qualifies_again_only_afresh(
 def test_a_disqualified_lead_leaves_the_funnel_and_is_never_handed_over_again(
     aws: Any, stream: Stream
 ) -> None:
-    rep = add_sales_user(aws, "sam@leadstream.test")
+    rep = sales_rep(aws)
     stream.deliver([form("d1", "dee@rival.io", hand_raiser=True)])
     lead_id = handoff_lead_id(person("dee@rival.io").profile_id, 1)
 

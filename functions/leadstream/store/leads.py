@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadstream import keys
 from leadstream.leads import Lead, iso
+from leadstream.records import SYSTEM, Actor
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import get_item, serialize
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 
 def lead_item(lead: Lead) -> dict[str, Any]:
@@ -24,23 +28,21 @@ def lead_item(lead: Lead) -> dict[str, Any]:
     }
 
 
-def create_lead_once(lead: Lead) -> bool:
-    """Create the lead unless it exists (True if this call created it). Safe to retry."""
-    from botocore.exceptions import ClientError
+def create_lead_once(lead: Lead, *, by: Actor = SYSTEM) -> bool:
+    """Create the lead with its "created" history entry, unless it exists (True if this call created it).
+    Safe to retry."""
+    from leadstream.lead_record import LEAD
+    from leadstream.store.profiles import transact
+    from leadstream.store.records import history_items
 
-    from leadstream.aws import dynamodb
-
-    try:
-        dynamodb().put_item(
-            TableName=get_settings().main_table,
-            Item=serialize(lead_item(lead)),
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    put: TransactWriteItemTypeDef = {
+        "Put": {
+            "TableName": get_settings().main_table,
+            "Item": serialize(lead_item(lead)),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+    return transact([put, *history_items(LEAD, None, lead, by, action="created")])
 
 
 def get_lead(lead_id: str) -> Lead | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from leadstream.leads import Lead
@@ -18,9 +19,15 @@ __all__ = ["get_lead", "live_profile", "put_lead_and_profile", "put_profile"]
 
 
 def put_lead_and_profile(
-    lead: Lead, lead_expected_version: int, profile: Profile | None, profile_expected_version: int | None
+    lead: Lead,
+    lead_expected_version: int,
+    profile: Profile | None,
+    profile_expected_version: int | None,
+    *,
+    also: Sequence[TransactWriteItemTypeDef] = (),
 ) -> bool:
-    """Store the lead (its index entries follow its status) and its profile in one transaction.
+    """Store the lead (its index entries follow its status), its profile and `also` (the lead's history
+    entry) in one transaction.
 
     False when either was changed since it was read: the caller reads both again and re-decides.
     """
@@ -37,4 +44,4 @@ def put_lead_and_profile(
     ]
     if profile is not None and profile_expected_version is not None:
         items.append(conditional_profile_put(profile, profile_expected_version))
-    return transact(items)
+    return transact([*items, *also])

@@ -263,14 +263,17 @@ def delete_record[M: BaseModel](kind: RecordType[M], before: M, actor: Actor) ->
     return commit([deletion(kind, before)], actor)[0]
 
 
-def record_history[M: BaseModel](
-    kind: RecordType[M], before: M, after: M, actor: Actor, *, action: str
-) -> HistoryEntry | None:
-    """Record a change that was stored by other code (a lead accepted with its profile)."""
-    changes = diff(kind.document(before), kind.document(after))
+def history_items[M: BaseModel](
+    kind: RecordType[M], before: M | None, after: M, actor: Actor, *, action: str
+) -> list[TransactWriteItemTypeDef]:
+    """The history (and timeline) items of a change that other code stores, to go into its transaction
+    (a lead accepted with its profile, a lead created by scoring). None when nothing changed."""
+    changes = diff(kind.document(before) if before is not None else {}, kind.document(after))
     if not changes:
-        return None
-    return commit([RecordWrite(kind, before, after, action, changes, recorded_only=True)], actor)[0]
+        return []
+    transaction = _Transaction(_table())
+    transaction.add(RecordWrite(kind, before, after, action, changes, recorded_only=True), actor)
+    return transaction.items
 
 
 def stamp_new[M: BaseModel](kind: RecordType[M], record: M, actor: Actor) -> M:

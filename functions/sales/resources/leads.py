@@ -4,8 +4,8 @@
     new <-> working --accept--> accepted --convert--> converted
         \\--reject (back to marketing's nurture) / disqualify (not a buyer): both leave every sales view
 
-Accepting and rejecting move the person's lifecycle stage too; leadstream.lifecycle does both in one
-transaction, and the CRM records the lead's change in its history. Sales never sees a lead outside
+Accepting, rejecting and disqualifying move the person's lifecycle stage too; leadstream.lifecycle stores
+the lead, its profile and the lead's history entry in one transaction. Sales never sees a lead outside
 leadstream.leads.SALES_VISIBLE: such a lead is in no sales list (its index entries are gone) and reading
 it by id is a 404.
 """
@@ -18,12 +18,10 @@ from typing import Literal
 from aws_lambda_powertools.event_handler import Response
 from pydantic import Field, model_validator
 
-from leadstream.auth import CRM_WRITE, Principal, Role
+from leadstream.auth import CRM_WRITE, Principal
 from leadstream.errors import Conflict
+from leadstream.lead_record import LEAD
 from leadstream.leads import Lead, LeadOrigin, LeadStatus
-from leadstream.records import RecordType
-from leadstream.store import records as store
-from leadstream.store.leads import lead_item
 from sales.api.framework import (
     CrmApi,
     IfMatch,
@@ -36,22 +34,6 @@ from sales.api.models import CountryCode, CrmInput, Email, ListParams, Phone, Sh
 
 # Statuses a rep may set with PATCH while working a lead; the others are reached by actions only.
 WORKING_STATUSES = frozenset({LeadStatus.NEW, LeadStatus.WORKING})
-
-
-def _visible(lead: Lead, principal: Principal) -> bool:
-    return lead.visible_to_sales or principal.has(Role.ADMIN)
-
-
-LEAD = RecordType(
-    kind="lead",
-    plural="leads",
-    model=Lead,
-    id_field="lead_id",
-    title_field="email",
-    account_field=None,
-    item_builder=lead_item,  # leadstream.store.leads owns a lead's item shape and index entries
-    visible=_visible,
-)
 
 
 class LeadInput(CrmInput):
@@ -135,8 +117,7 @@ def register(api: CrmApi) -> None:
 
         principal = api.principal()
         before = lead_for_action(record_id, if_match, principal)
-        after = lifecycle.accept_lead(record_id, by=principal.user_id, expected_version=before.version)
-        store.record_history(LEAD, before, after, principal, action="accepted")
+        after = lifecycle.accept_lead(record_id, by=principal, expected_version=before.version)
         return record_response(after, after.version)
 
     @api.route(
@@ -153,9 +134,8 @@ def register(api: CrmApi) -> None:
         principal = api.principal()
         before = lead_for_action(record_id, if_match, principal)
         after = lifecycle.reject_lead(
-            record_id, reason=body.reason, by=principal.user_id, expected_version=before.version
+            record_id, reason=body.reason, by=principal, expected_version=before.version
         )
-        store.record_history(LEAD, before, after, principal, action="rejected")
         return record_response(after, after.version)
 
     @api.route(
@@ -172,9 +152,8 @@ def register(api: CrmApi) -> None:
         principal = api.principal()
         before = lead_for_action(record_id, if_match, principal)
         after = lifecycle.disqualify_lead(
-            record_id, reason=body.reason, by=principal.user_id, expected_version=before.version
+            record_id, reason=body.reason, by=principal, expected_version=before.version
         )
-        store.record_history(LEAD, before, after, principal, action="disqualified")
         return record_response(after, after.version)
 
 

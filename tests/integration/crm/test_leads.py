@@ -127,7 +127,7 @@ def test_converting_makes_contact_account_and_deal_in_one_step(sales: Crm, aws: 
         "qualification",
     )
     actions = [entry["action"] for entry in sales.ok(sales.get(f"/crm/leads/{lead_id}/history"))["items"]]
-    assert actions == ["converted", "accepted"]  # qualified on the way (scoring's handoff made it)
+    assert actions == ["converted", "accepted", "created"]  # accepted on the way; scoring created it
 
 
 def test_converting_again_returns_the_same_records(sales: Crm, aws: Any) -> None:
