@@ -16,7 +16,6 @@ one schedule per person, and a backfill page acts only while the stored progress
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
@@ -55,9 +54,11 @@ _definitions: dict[str, Any] = {}
 def live_segments() -> list[Segment]:
     """Every live segment definition, read once per container and TTL (one Query)."""
     cached = _definitions.get("segments")
-    if cached is None or time.monotonic() - _definitions["read_at"] > DEFINITIONS_TTL_SECONDS:
+    # By leadstream.clock, like the backfill's delay: moving the local clock past it expires the cache too.
+    now = clock.now()
+    if cached is None or (now - _definitions["read_at"]).total_seconds() > DEFINITIONS_TTL_SECONDS:
         cached = store.live_segments()
-        _definitions.update(segments=cached, read_at=time.monotonic())
+        _definitions.update(segments=cached, read_at=now)
     return list(cached)
 
 
