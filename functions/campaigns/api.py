@@ -3,7 +3,6 @@ logic (campaigns/templates.py, campaigns/suppressions.py) out. Every route needs
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -11,9 +10,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 
 from campaigns.campaigns_api import router as campaigns_router
+from campaigns.routing import MarketingRequest, document_response, no_content
 from campaigns.segments_api import router as segments_router
 from journeys.api import router as journeys_router
-from leadstream.auth import MARKETING, Principal, principal_of
 from leadstream.http import create_resolver
 from leadstream.settings import get_settings
 
@@ -28,11 +27,7 @@ app = create_resolver(allowed_origins=get_settings().allowed_origins)
 app.include_router(campaigns_router)
 app.include_router(segments_router)
 app.include_router(journeys_router)
-JSON = "application/json"
-
-
-def _caller() -> Principal:
-    return principal_of(app.current_event.raw_event).require(MARKETING)
+request = MarketingRequest(app)
 
 
 def _templates() -> Templates:
@@ -41,22 +36,11 @@ def _templates() -> Templates:
     return Templates(store=dynamo_store())
 
 
-def _body() -> Any:
-    from leadstream.errors import BadRequest
-
-    try:
-        return json.loads(app.current_event.decoded_body or "null")
-    except ValueError:
-        raise BadRequest("The body is not JSON; send a JSON object.") from None
-
-
 def _template_response(template: EmailTemplate, status: int = 200) -> Response[str]:
     from campaigns.templates import etag
 
-    headers = {"ETag": etag(template)}
-    if status == 201:
-        headers["Location"] = f"/marketing/templates/{template.template_id}"
-    return Response(status, JSON, json.dumps(template.to_json()), headers=headers)
+    location = f"/marketing/templates/{template.template_id}"
+    return document_response(template.to_json(), etag=etag(template), status=status, location=location)
 
 
 # --- templates -------------------------------------------------------------------------------------------
@@ -64,7 +48,7 @@ def _template_response(template: EmailTemplate, status: int = 200) -> Response[s
 def list_templates() -> dict[str, Any]:
     from leadstream.pagination import decode_cursor, encode_cursor, parse_limit
 
-    _caller()
+    request.caller()
     query = app.current_event.query_string_parameters or {}
     templates, last_key = _templates().page(
         limit=parse_limit(query.get("limit")), start_key=decode_cursor(query.get("cursor"))
@@ -84,35 +68,33 @@ def list_templates() -> dict[str, Any]:
 def create_template() -> Response[str]:
     from leadstream.email_templates import TemplateContent
 
-    caller = _caller()
-    content = TemplateContent.model_validate(_body())
+    caller = request.caller()
+    content = TemplateContent.model_validate(request.body())
     return _template_response(_templates().create(content, user=caller.user_id), status=201)
 
 
 @app.get("/marketing/templates/<template_id>")
 def get_template(template_id: str) -> Response[str]:
-    _caller()
-    raw_version = (app.current_event.query_string_parameters or {}).get("version")
-    return _template_response(_templates().get(template_id, _version(raw_version)))
+    request.caller()
+    return _template_response(_templates().get(template_id, request.version()))
 
 
 @app.put("/marketing/templates/<template_id>")
 def update_template(template_id: str) -> Response[str]:
     from leadstream.email_templates import TemplateContent
 
-    caller = _caller()
-    content = TemplateContent.model_validate(_body())
-    if_match = app.current_event.headers.get("if-match")
+    caller = request.caller()
+    content = TemplateContent.model_validate(request.body())
     return _template_response(
-        _templates().update(template_id, content, if_match=if_match, user=caller.user_id)
+        _templates().update(template_id, content, if_match=request.if_match(), user=caller.user_id)
     )
 
 
 @app.delete("/marketing/templates/<template_id>")
 def archive_template(template_id: str) -> Response[str]:
-    caller = _caller()
-    _templates().archive(template_id, if_match=app.current_event.headers.get("if-match"), user=caller.user_id)
-    return Response(204, JSON, "")
+    caller = request.caller()
+    _templates().archive(template_id, if_match=request.if_match(), user=caller.user_id)
+    return no_content()
 
 
 @app.post("/marketing/templates/<template_id>/preview")
@@ -121,27 +103,17 @@ def preview_template(template_id: str) -> dict[str, Any]:
     from leadstream.email_config import get_email_settings
     from leadstream.email_links import LinkSigner, link_keys
 
-    _caller()
-    request = PreviewRequest.model_validate(_body() or {})
+    request.caller()
+    preview = PreviewRequest.model_validate(request.body() or {})
     settings = get_email_settings()
     signer = LinkSigner(_public_base_url(), link_keys())
     return _templates().preview(
         template_id,
-        request,
+        preview,
         signer=signer,
         postal_address=settings.postal_address or "(postal address not configured)",
         sender=settings.from_name,
     )
-
-
-def _version(raw: str | None) -> int | None:
-    from leadstream.errors import BadRequest
-
-    if raw is None:
-        return None
-    if not raw.isdigit() or int(raw) < 1:
-        raise BadRequest("`version` must be a version number (1, 2, ...).")
-    return int(raw)
 
 
 def _public_base_url() -> str:
@@ -158,7 +130,7 @@ def _public_base_url() -> str:
 def get_suppression(email: str) -> dict[str, Any]:
     from campaigns import suppressions
 
-    _caller()
+    request.caller()
     return suppressions.to_json(suppressions.lookup(email))
 
 
@@ -166,8 +138,8 @@ def get_suppression(email: str) -> dict[str, Any]:
 def add_suppression(email: str) -> dict[str, Any]:
     from campaigns import suppressions
 
-    caller = _caller()
-    body = suppressions.ManualSuppression.model_validate(_body() or {})
+    caller = request.caller()
+    body = suppressions.ManualSuppression.model_validate(request.body() or {})
     return suppressions.to_json(suppressions.add_manual(email, body, user=caller.username or caller.user_id))
 
 
@@ -175,7 +147,7 @@ def add_suppression(email: str) -> dict[str, Any]:
 def remove_suppression(email: str) -> dict[str, Any]:
     from campaigns import suppressions
 
-    _caller()
+    request.caller()
     return suppressions.to_json(suppressions.remove_manual(email))
 
 

@@ -3,24 +3,19 @@ campaigns.launch out. Every route needs the marketing policy (marketing or admin
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from leadstream.auth import MARKETING, Principal, principal_of
+from campaigns.routing import MarketingRequest, document_response, no_content
 
 if TYPE_CHECKING:
     from campaigns.launch import Campaigns
     from leadstream.campaigns import Campaign
 
-router = Router()  # type: ignore[no-untyped-call]  # its __init__ has no annotations
-JSON = "application/json"
-
-
-def _caller() -> Principal:
-    return principal_of(router.current_event.raw_event).require(MARKETING)
+router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # its __init__ has no annotations
+request = MarketingRequest(router)
 
 
 def _campaigns() -> Campaigns:
@@ -29,26 +24,11 @@ def _campaigns() -> Campaigns:
     return campaigns()
 
 
-def _body() -> Any:
-    from leadstream.errors import BadRequest
-
-    try:
-        return json.loads(router.current_event.decoded_body or "null")
-    except ValueError:
-        raise BadRequest("The body is not JSON; send a JSON object.") from None
-
-
-def _if_match() -> str | None:
-    return router.current_event.headers.get("if-match")
-
-
 def _campaign_response(campaign: Campaign, status: int = 200) -> Response[str]:
     from campaigns.launch import etag
 
-    headers = {"ETag": etag(campaign)}
-    if status == 201:
-        headers["Location"] = f"/marketing/campaigns/{campaign.campaign_id}"
-    return Response(status, JSON, json.dumps(campaign.to_json()), headers=headers)
+    location = f"/marketing/campaigns/{campaign.campaign_id}"
+    return document_response(campaign.to_json(), etag=etag(campaign), status=status, location=location)
 
 
 @router.get("/marketing/campaigns")
@@ -56,7 +36,7 @@ def list_campaigns() -> dict[str, Any]:
     from campaigns.launch import SUMMARY_FIELDS
     from leadstream.pagination import decode_cursor, encode_cursor, parse_limit
 
-    _caller()
+    request.caller()
     query = router.current_event.query_string_parameters or {}
     campaigns, last_key = _campaigns().store.page(
         limit=parse_limit(query.get("limit")), start_key=decode_cursor(query.get("cursor"))
@@ -72,14 +52,14 @@ def list_campaigns() -> dict[str, Any]:
 def create_campaign() -> Response[str]:
     from leadstream.campaigns import CampaignContent
 
-    caller = _caller()
-    content = CampaignContent.model_validate(_body())
+    caller = request.caller()
+    content = CampaignContent.model_validate(request.body())
     return _campaign_response(_campaigns().create(content, user=caller.user_id), status=201)
 
 
 @router.get("/marketing/campaigns/<campaign_id>")
 def get_campaign(campaign_id: str) -> Response[str]:
-    _caller()
+    request.caller()
     return _campaign_response(_campaigns().get(campaign_id))
 
 
@@ -87,36 +67,36 @@ def get_campaign(campaign_id: str) -> Response[str]:
 def update_campaign(campaign_id: str) -> Response[str]:
     from leadstream.campaigns import CampaignContent
 
-    caller = _caller()
-    content = CampaignContent.model_validate(_body())
+    caller = request.caller()
+    content = CampaignContent.model_validate(request.body())
     return _campaign_response(
-        _campaigns().update(campaign_id, content, if_match=_if_match(), user=caller.user_id)
+        _campaigns().update(campaign_id, content, if_match=request.if_match(), user=caller.user_id)
     )
 
 
 @router.delete("/marketing/campaigns/<campaign_id>")
 def delete_campaign(campaign_id: str) -> Response[str]:
-    caller = _caller()
-    _campaigns().delete(campaign_id, if_match=_if_match(), user=caller.user_id)
-    return Response(204, JSON, "")
+    caller = request.caller()
+    _campaigns().delete(campaign_id, if_match=request.if_match(), user=caller.user_id)
+    return no_content()
 
 
 @router.post("/marketing/campaigns/<campaign_id>/send")
 def send_campaign(campaign_id: str) -> Response[str]:
     from campaigns.launch import SendBody
 
-    caller = _caller()
-    body = SendBody.model_validate(_body() or {})
+    caller = request.caller()
+    body = SendBody.model_validate(request.body() or {})
     return _campaign_response(_campaigns().send(campaign_id, body, user=caller.user_id), status=202)
 
 
 @router.post("/marketing/campaigns/<campaign_id>/cancel")
 def cancel_campaign(campaign_id: str) -> Response[str]:
-    caller = _caller()
+    caller = request.caller()
     return _campaign_response(_campaigns().cancel(campaign_id, user=caller.user_id))
 
 
 @router.get("/marketing/campaigns/<campaign_id>/report")
 def campaign_report(campaign_id: str) -> dict[str, Any]:
-    _caller()
+    request.caller()
     return _campaigns().report(campaign_id)

@@ -3,53 +3,37 @@ audience.definitions out. Every route needs the marketing policy (marketing or a
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from leadstream.auth import MARKETING, Principal, principal_of
+from campaigns.routing import MarketingRequest, document_response, no_content
 
 if TYPE_CHECKING:
     from leadstream.segments import Segment, SegmentContent
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # its __init__ has no annotations
-JSON = "application/json"
-
-
-def _caller() -> Principal:
-    return principal_of(router.current_event.raw_event).require(MARKETING)
+request = MarketingRequest(router)
 
 
 def _content() -> SegmentContent:
-    from leadstream.errors import BadRequest
     from leadstream.segments import SegmentContent
 
-    try:
-        body = json.loads(router.current_event.decoded_body or "null")
-    except ValueError:
-        raise BadRequest("The body is not JSON; send a JSON object.") from None
-    return SegmentContent.model_validate(body)
+    return SegmentContent.model_validate(request.body())
 
 
 def _expected() -> int:
     from campaigns.templates import expected_version
 
-    return expected_version(router.current_event.headers.get("if-match"))
-
-
-def _query() -> dict[str, str]:
-    return dict(router.current_event.query_string_parameters or {})
+    return expected_version(request.if_match())
 
 
 def _segment_response(segment: Segment, status: int = 200) -> Response[str]:
     from audience.definitions import etag
 
-    headers = {"ETag": etag(segment)}
-    if status == 201:
-        headers["Location"] = f"/marketing/segments/{segment.segment_id}"
-    return Response(status, JSON, json.dumps(segment.to_json()), headers=headers)
+    location = f"/marketing/segments/{segment.segment_id}"
+    return document_response(segment.to_json(), etag=etag(segment), status=status, location=location)
 
 
 @router.get("/marketing/segments")
@@ -58,8 +42,8 @@ def list_segments() -> dict[str, Any]:
     from leadstream.pagination import decode_cursor, encode_cursor, parse_limit
     from leadstream.store.segments import list_segments
 
-    _caller()
-    query = _query()
+    request.caller()
+    query = request.query()
     segments, last_key = list_segments(
         limit=parse_limit(query.get("limit")), start_key=decode_cursor(query.get("cursor"))
     )
@@ -70,7 +54,7 @@ def list_segments() -> dict[str, Any]:
 def create_segment() -> Response[str]:
     from audience import definitions
 
-    caller = _caller()
+    caller = request.caller()
     return _segment_response(definitions.create(_content(), user=caller.user_id), status=201)
 
 
@@ -78,7 +62,7 @@ def create_segment() -> Response[str]:
 def get_segment(segment_id: str) -> Response[str]:
     from audience import definitions
 
-    _caller()
+    request.caller()
     return _segment_response(definitions.get(segment_id))
 
 
@@ -86,7 +70,7 @@ def get_segment(segment_id: str) -> Response[str]:
 def update_segment(segment_id: str) -> Response[str]:
     from audience import definitions
 
-    caller = _caller()
+    caller = request.caller()
     content = _content()
     return _segment_response(
         definitions.update(segment_id, content, expected=_expected(), user=caller.user_id)
@@ -97,9 +81,9 @@ def update_segment(segment_id: str) -> Response[str]:
 def archive_segment(segment_id: str) -> Response[str]:
     from audience import definitions
 
-    caller = _caller()
+    caller = request.caller()
     definitions.archive(segment_id, expected=_expected(), user=caller.user_id)
-    return Response(204, JSON, "")
+    return no_content()
 
 
 @router.get("/marketing/segments/<segment_id>/members")
@@ -107,8 +91,8 @@ def list_members(segment_id: str) -> dict[str, Any]:
     from audience import definitions
     from leadstream.pagination import parse_limit
 
-    _caller()
-    query = _query()
+    request.caller()
+    query = request.query()
     return definitions.members_page(
         segment_id, limit=parse_limit(query.get("limit")), cursor=query.get("cursor")
     )
@@ -119,7 +103,7 @@ def count_members(segment_id: str) -> dict[str, Any]:
     from audience import definitions
     from leadstream.store.segments import member_count
 
-    _caller()
+    request.caller()
     segment = definitions.get(segment_id)
     backfill = segment.backfill
     return {
