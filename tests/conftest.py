@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from leadstream_local import moto_speedups
+
 # Tests never reach real AWS: fake credentials and a fixed region, set before any client exists.
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
@@ -37,6 +39,7 @@ def _reuse_cognito_signing_key() -> None:
 
 
 _reuse_cognito_signing_key()
+moto_speedups.install()
 
 
 def _reset_caches() -> None:

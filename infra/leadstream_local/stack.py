@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from leadstream_local import environment
+from leadstream_local import environment, moto_speedups
 from leadstream_local.outbox import OutboxEmail, read_outbox
 from leadstream_local.queues import QueuePoller, QueueSource, subscribe_function
 from leadstream_local.runtime import LambdaFunction
@@ -235,6 +235,8 @@ class LocalStack:
     # --- steps -----------------------------------------------------------------------------------
     def _start_aws(self) -> None:
         from moto.server import ThreadedMotoServer
+
+        moto_speedups.install()
 
         # moto logs every request it serves through werkzeug; that is noise next to our own log.
         werkzeug = logging.getLogger("werkzeug")

@@ -1,0 +1,47 @@
+"""moto shares stream records between a table and its transaction backup: a failed transaction still
+leaves no stream record behind, and a successful one adds exactly its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+
+from leadstream.settings import get_settings
+from leadstream_local.template import ACCOUNT_ID, REGION
+
+
+def _records() -> list[Any]:
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = dynamodb_backends[ACCOUNT_ID][REGION].get_table(get_settings().main_table)
+    assert table.stream_shard is not None
+    return list(table.stream_shard.items)
+
+
+def _put(pk: str, condition: str | None = None) -> dict[str, Any]:
+    put: dict[str, Any] = {
+        "TableName": get_settings().main_table,
+        "Item": {"pk": {"S": pk}, "sk": {"S": "X"}},
+    }
+    if condition:
+        put["ConditionExpression"] = condition
+    return {"Put": put}
+
+
+def test_transactions_keep_stream_records_exact(aws: Any) -> None:
+    client = boto3.client("dynamodb")
+    client.transact_write_items(TransactItems=[_put("A"), _put("B")])
+    before = _records()
+    assert [record.record["eventName"] for record in before] == ["INSERT", "INSERT"]
+
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        # C is written first, then the condition on A fails: the whole transaction rolls back.
+        client.transact_write_items(TransactItems=[_put("C"), _put("A", "attribute_not_exists(pk)")])
+    assert _records() == before  # the rolled-back write left no record
+
+    client.transact_write_items(TransactItems=[_put("D")])
+    after = _records()
+    assert after[:2] == before  # the same record objects, shared rather than copied
+    assert [record.record["eventName"] for record in after[2:]] == ["INSERT"]
