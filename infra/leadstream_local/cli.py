@@ -292,7 +292,7 @@ def print_banner(stack: LocalStack, out: TextIO = sys.stdout) -> None:
         f"  leadstream outbox --aws-url {aws}",
         "",
         "Email marketing (role marketing): segments, campaigns and journeys under /marketing/...",
-        "  (examples in docs/segments.md, docs/campaigns.md, docs/journeys.md); journey waits and",
+        "  (a tour in docs/marketing-tour.md); journey waits and",
         "  scheduled campaigns run on the local clock, which you can move forward:",
         f"  leadstream clock advance 2d --aws-url {aws}",
         "",
