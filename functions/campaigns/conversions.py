@@ -1,18 +1,19 @@
-"""Campaign conversions, from the profile stream (audience.stream calls `on_profile_changes`).
+"""Conversions of campaign and journey emails, from the profile stream (audience.stream calls
+`on_profile_changes`).
 
-A conversion is a campaign's goal activity (an event name, "Form Submitted:<formId>" ...) done by a person
-within the goal's window after the campaign's email was sent to them. For each changed profile:
+A conversion is a goal activity (an event name, "Form Submitted:<formId>" ...) done by a person within the
+goal's window after an email with that goal was sent to them: a started campaign's goal for its emails, a
+journey's goal (the live version's `conversion`) for the emails of all its steps. For each changed profile:
 
 1. `activity_increases(old, new)`: what the person just did (nothing: done, no read at all);
-2. the live goals of started campaigns (one small partition, cached per container for a minute): none
-   of them among those activities → done;
+2. the published goals (one small partition, cached per container for a minute): none of them among
+   those activities → done;
 3. one Query on the person's send records by time (the by-profile index), back to the oldest window
    start among the matching goals;
-4. each sent email of a matching campaign inside its window is marked `convertedAt` and counted in its
-   variant's report, once (leadstream.store.reports.count_first), so a redelivered stream record, or
-   the same goal done twice, converts nothing twice.
-
-Journey emails have no conversion goal here: "converted" stays 0 in journey reports.
+4. each sent email whose campaign or journey has a matching goal, sent inside the window (and not after
+   a journey's goal was retired), is marked `convertedAt` and counted in its campaign variant's or journey
+   step's report, once (leadstream.store.reports.count_first), so a redelivered stream record, or the
+   same goal done twice, converts nothing twice.
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ _goals_cache = _GoalsCache()
 
 
 def cached_goals() -> list[GoalEntry]:
-    """The live goals, read at most once a minute per container: a goal published by a campaign that
-    just started is seen within a minute (its first emails are still being sent by then)."""
+    """The published goals, read at most once a minute per container: a goal published by a campaign
+    that just started, or a journey just published, is seen within a minute (its first emails are still
+    being sent by then)."""
     from leadstream.store.campaigns import conversion_goals
 
     if _goals_cache.goals is None or time.monotonic() >= _goals_cache.expires:
@@ -93,17 +95,28 @@ def on_profile_changes(changes: Sequence[ProfileChange], store: ConversionStore 
 
 
 def _convert(store: ConversionStore, profile_id: str, done: set[str], at: datetime) -> int:
-    goals = {goal.campaign_id: goal for goal in store.goals() if goal.activity_key in done}
+    goals: dict[tuple[str, str], GoalEntry] = {
+        (goal.kind, goal.owner_id): goal for goal in store.goals() if goal.activity_key in done
+    }
     if not goals:
         return 0
     since = min(goal.window_start(at) for goal in goals.values())
     counted = 0
     for record in store.sends_of_profile(profile_id, since):
-        goal = goals.get(record.campaign_id or "")
+        goal = _goal_of(record, goals)
         if goal is None or record.status is not SendStatus.SENT or record.converted_at is not None:
             continue
-        if record.sent_at is None or not goal.window_start(at) <= record.sent_at <= at:
+        if record.sent_at is None or not goal.converts(record.sent_at, at):
             continue
         if store.count_first(record, Metric.CONVERTED, at):
             counted += 1
     return counted
+
+
+def _goal_of(record: SendRecord, goals: dict[tuple[str, str], GoalEntry]) -> GoalEntry | None:
+    """The goal an email converts on: its campaign's, else its journey's."""
+    if record.campaign_id:
+        return goals.get(("campaign", record.campaign_id))
+    if record.journey_id:
+        return goals.get(("journey", record.journey_id))
+    return None

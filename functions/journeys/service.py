@@ -3,7 +3,8 @@ version, pause, archive, and read runs and the report.
 
 Saving checks the fields (pydantic: a 422 per field), the graph (leadstream.journeys.graph_problems) and
 that every email step names a template (and version) that exists. Changes need the version they are based
-on (`If-Match`), as templates do. Publishing pins each email step's template version.
+on (`If-Match`), as templates do. Publishing pins each email step's template version and publishes the
+version's conversion goal (a version without one, or archiving, retires the journey's goal).
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ class Journeys:
             pins=pins,
             trigger=definition.trigger,
             reentry=definition.reentry,
+            conversion=definition.conversion,
             at=self.now(),
             user=user,
         ):

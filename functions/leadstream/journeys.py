@@ -1,10 +1,12 @@
 """Journeys: nurture sequences as a graph of steps that each person walks on their own clock.
 
 A journey definition (what the marketing API takes and returns, docs/journeys.md has an example) is a
-trigger, a re-entry rule, an optional sending window, the start step and the steps, keyed by step id:
+trigger, a re-entry rule, an optional sending window, an optional conversion goal, the start step and the
+steps, keyed by step id:
 
     {"name": "Welcome", "trigger": {"type": "form", "formId": "newsletter"},
      "reentry": {"mode": "never"}, "start": "hello",
+     "conversion": {"activityKey": "Order Completed", "windowDays": 7},
      "window": {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00",
                 "timezone": "Europe/Berlin"},
      "steps": {"hello": {"type": "send_email", "templateId": "tpl-1", "next": "pause"},
@@ -29,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from leadstream.campaigns import ConversionGoal
 from leadstream.conditions import Condition
 from leadstream.profiles import UtcTime
 from leadstream.scores import Stage
@@ -331,6 +334,9 @@ class JourneyDefinition(_Model):
     trigger: Trigger
     reentry: Reentry = Field(default_factory=Reentry)
     window: SendingWindow | None = None
+    # What counts as converting after one of this journey's emails (the campaigns' goal model): each
+    # email step's report counts the people who did it within the window after that step's email.
+    conversion: ConversionGoal | None = None
     start: StepId
     steps: dict[StepId, Step] = Field(min_length=1, max_length=MAX_STEPS)
 

@@ -308,10 +308,11 @@ def campaign_list_index(updated_at: str, campaign_id: str) -> dict[str, str]:
     return {"gsi1pk": CAMPAIGN_LIST, "gsi1sk": f"{updated_at}#{campaign_id}"}
 
 
-def conversion_goal_key(campaign_id: str) -> dict[str, str]:
-    """A started campaign's conversion goal, in one small partition that conversions read whole (cached);
-    it expires by TTL when the campaign's conversion window is over."""
-    return {"pk": CONVERSION_GOALS_PK, "sk": f"CAMPAIGN#{campaign_id}"}
+def conversion_goal_key(kind: str, owner_id: str) -> dict[str, str]:
+    """The conversion goal of a started campaign (`CAMPAIGN#<id>`) or a live journey (`JOURNEY#<id>`), in
+    one small partition that conversions read whole (cached). A campaign's expires by TTL when its window
+    is over; a journey's when it is retired (published without a goal, or archived) and its window is over."""
+    return {"pk": CONVERSION_GOALS_PK, "sk": f"{kind.upper()}#{owner_id}"}
 
 
 def report_key(kind: str, owner_id: str, group: str) -> dict[str, str]:

@@ -1,5 +1,7 @@
 """Campaigns (`CAMPAIGN#<id>` / `CAMPAIGN`, listed on GSI1 unless deleted) and the conversion goals of
-started campaigns (`CONVERSIONGOALS` / `CAMPAIGN#<id>`, expiring by TTL after their window).
+started campaigns and live journeys (`CONVERSIONGOALS` / `CAMPAIGN#<id>` | `JOURNEY#<id>`): a campaign's
+expires by TTL after its window; a journey's lives while the journey publishes it, and once retired
+expires by TTL after the window of the last email it can convert.
 
 Every change is a Put conditioned on the version it was made from (optimistic concurrency): the API, the
 timer and the fan-out all change campaigns this way, so two of them can never overwrite each other; the
@@ -9,16 +11,19 @@ loser re-reads and decides again.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from leadstream import keys
 from leadstream.aws import dynamodb
-from leadstream.campaigns import Campaign
+from leadstream.campaigns import Campaign, ConversionGoal
 from leadstream.profiles import UtcTime, iso_utc
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import deserialize, get_item, serialize
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 # A goal stays readable a day past its window (conversions compare times; TTL deletes lazily anyway).
 GOAL_GRACE = timedelta(days=1)
@@ -80,18 +85,42 @@ def list_campaigns(
     return campaigns, response.get("LastEvaluatedKey")
 
 
+GoalKind = Literal["campaign", "journey"]
+
+
 class GoalEntry(BaseModel):
-    """A started campaign's conversion goal, as conversions read it."""
+    """A published conversion goal, as conversions read it: whose (`kind`, `ownerId`), which activity,
+    how many days after an email. Entries written before journeys had goals name only `campaignId`: they
+    read as campaign goals."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
-    campaign_id: str = Field(alias="campaignId")
+    kind: GoalKind = "campaign"
+    owner_id: str = Field(
+        validation_alias=AliasChoices("ownerId", "campaignId", "owner_id"), serialization_alias="ownerId"
+    )
     activity_key: str = Field(alias="activityKey")
     window_days: int = Field(alias="windowDays")
     started_at: UtcTime = Field(alias="startedAt")
+    # When a journey's goal was retired (published without a goal, or archived): emails sent later
+    # convert nothing; those sent before keep converting for their window.
+    retired_at: UtcTime | None = Field(default=None, alias="retiredAt")
 
     def window_start(self, at: datetime) -> datetime:
         return at - timedelta(days=self.window_days)
+
+    def converts(self, sent_at: datetime, at: datetime) -> bool:
+        """Whether an email sent at `sent_at` converts when the goal activity is done at `at`."""
+        if self.retired_at is not None and sent_at > self.retired_at:
+            return False
+        return self.window_start(at) <= sent_at <= at
+
+    def item(self, *, ttl: datetime | None) -> dict[str, Any]:
+        item = {
+            **keys.conversion_goal_key(self.kind, self.owner_id),
+            **self.model_dump(by_alias=True, mode="json", exclude_none=True),
+        }
+        return item | ({"ttl": int(ttl.timestamp())} if ttl is not None else {})
 
 
 def put_conversion_goal(campaign: Campaign, *, until: datetime) -> None:
@@ -100,21 +129,52 @@ def put_conversion_goal(campaign: Campaign, *, until: datetime) -> None:
     assert campaign.conversion is not None
     assert campaign.started_at is not None
     entry = GoalEntry(
-        campaign_id=campaign.campaign_id,
+        kind="campaign",
+        owner_id=campaign.campaign_id,
         activity_key=campaign.conversion.activity_key,
         window_days=campaign.conversion.window_days,
         started_at=campaign.started_at,
     )
-    item = {
-        **keys.conversion_goal_key(campaign.campaign_id),
-        **entry.model_dump(by_alias=True, mode="json"),
-        "ttl": int((until + GOAL_GRACE).timestamp()),
-    }
+    item = entry.item(ttl=until + GOAL_GRACE)
     dynamodb().put_item(TableName=get_settings().main_table, Item=serialize(item))
 
 
+def get_conversion_goal(kind: GoalKind, owner_id: str) -> GoalEntry | None:
+    item = get_item(get_settings().main_table, keys.conversion_goal_key(kind, owner_id), consistent=True)
+    return GoalEntry.model_validate(item) if item else None
+
+
+def journey_goal_put(journey_id: str, goal: ConversionGoal, *, at: datetime) -> TransactWriteItemTypeDef:
+    """The transaction item that publishes a journey's goal (live, no TTL; replaces a retired one)."""
+    entry = GoalEntry(
+        kind="journey",
+        owner_id=journey_id,
+        activity_key=goal.activity_key,
+        window_days=goal.window_days,
+        started_at=at,
+    )
+    return {"Put": {"TableName": get_settings().main_table, "Item": serialize(entry.item(ttl=None))}}
+
+
+def goal_retirement(entry: GoalEntry, *, at: datetime) -> TransactWriteItemTypeDef:
+    """The transaction item that retires a live goal at `at`: emails sent before keep converting for
+    their window, and the entry expires by TTL a day after the last such window ends."""
+    ttl = at + timedelta(days=entry.window_days) + GOAL_GRACE
+    return {
+        "Update": {
+            "TableName": get_settings().main_table,
+            "Key": serialize(keys.conversion_goal_key(entry.kind, entry.owner_id)),
+            "UpdateExpression": "SET retiredAt = :at, #ttl = :ttl",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": {"#ttl": "ttl"},
+            "ExpressionAttributeValues": serialize({":at": iso_utc(at), ":ttl": int(ttl.timestamp())}),
+        }
+    }
+
+
 def conversion_goals() -> list[GoalEntry]:
-    """Every live conversion goal: one Query of one small partition (a goal lives for its window)."""
+    """Every published conversion goal: one Query of one small partition (a campaign's goal lives for its
+    window, a journey's while it is live and one window after it is retired)."""
     request: dict[str, Any] = {
         "TableName": get_settings().main_table,
         "KeyConditionExpression": "pk = :pk",

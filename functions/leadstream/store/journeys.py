@@ -37,8 +37,9 @@ from leadstream.store.profiles import transact
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef, UpdateTypeDef
 
+    from leadstream.campaigns import ConversionGoal
     from leadstream.sends import SendRequest
 
 Counter = Literal["reached", "waiting", "exited"]
@@ -156,11 +157,13 @@ def publish(
     pins: dict[str, int],
     trigger: Trigger,
     reentry: Reentry,
+    conversion: ConversionGoal | None,
     at: datetime,
     user: str,
 ) -> bool:
     """Make `version` live (False: the journey was archived meanwhile). A version's pins are set by its
-    first publication and kept by every later one."""
+    first publication and kept by every later one. In the same transaction the version's conversion goal
+    is published, or (a version without one) the journey's goal is retired."""
     stamp = iso_utc(at)
     live = keys.live_journey_index(journey_id)
     head: TransactWriteItemTypeDef = {
@@ -195,7 +198,21 @@ def publish(
             "ExpressionAttributeValues": {":pins": {"M": serialize(pins)}},
         }
     }
-    return transact([head, pin])
+    return transact([head, pin, *_goal_change(journey_id, conversion, at)])
+
+
+def _goal_change(
+    journey_id: str, conversion: ConversionGoal | None, at: datetime
+) -> list[TransactWriteItemTypeDef]:
+    """Publish `conversion` as the journey's goal, or (None) retire the live one if there is one."""
+    from leadstream.store import campaigns as goals
+
+    if conversion is not None:
+        return [goals.journey_goal_put(journey_id, conversion, at=at)]
+    current = goals.get_conversion_goal("journey", journey_id)
+    if current is None or current.retired_at is not None:
+        return []
+    return [goals.goal_retirement(current, at=at)]
 
 
 def set_status(
@@ -207,7 +224,8 @@ def set_status(
     expected_version: int | None = None,
 ) -> bool:
     """Pause a live journey, or archive one (at `expected_version`): out of the live index (and when
-    archived out of the list). False when the condition no longer holds."""
+    archived out of the list, with its conversion goal retired in the same transaction). False when the
+    condition no longer holds."""
     values: dict[str, Any] = {":status": status.value, ":at": iso_utc(at), ":by": user}
     remove = "gsi3pk, gsi3sk"
     if status is JourneyStatus.PAUSED:
@@ -217,15 +235,18 @@ def set_status(
         condition = "#status <> :status AND latestVersion = :expected"
         values[":expected"] = expected_version
         remove += ", gsi1pk, gsi1sk"
+    update: UpdateTypeDef = {
+        "TableName": _table(),
+        "Key": serialize(keys.journey_key(journey_id)),
+        "UpdateExpression": f"SET #status = :status, updatedAt = :at, updatedBy = :by REMOVE {remove}",
+        "ConditionExpression": f"attribute_exists(pk) AND {condition}",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": serialize(values),
+    }
+    if status is JourneyStatus.ARCHIVED and (retire := _goal_change(journey_id, None, at)):
+        return transact([{"Update": update}, *retire])
     try:
-        dynamodb().update_item(
-            TableName=_table(),
-            Key=serialize(keys.journey_key(journey_id)),
-            UpdateExpression=f"SET #status = :status, updatedAt = :at, updatedBy = :by REMOVE {remove}",
-            ConditionExpression=f"attribute_exists(pk) AND {condition}",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=serialize(values),
-        )
+        dynamodb().update_item(**update)
     except dynamodb().exceptions.ConditionalCheckFailedException:
         return False
     return True
