@@ -89,7 +89,13 @@ def _b64(raw: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict base64url: only the alphabet, and only the one canonical spelling of the bytes. A lenient
+    decoder ignores stray characters and the spare low bits of the last character, so several spellings
+    of one MAC would verify; a token is valid in exactly one form."""
+    raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    if _b64(raw) != text:
+        raise ValueError("not the canonical base64url spelling")
+    return raw
 
 
 def _mac(key: bytes, payload: str) -> bytes:

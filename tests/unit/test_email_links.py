@@ -108,3 +108,21 @@ def test_the_signer_builds_urls_under_the_tracking_api() -> None:
     assert verify(url.rsplit("/", 1)[1], LinkKind.CLICK, KEYS).url == "https://example.com/"
     assert signer.open_url("m").startswith("https://api.example.com/email/open/")
     assert signer.unsubscribe_url("m").startswith("https://api.example.com/email/unsubscribe/")
+
+
+def test_another_spelling_of_the_same_mac_is_refused() -> None:
+    """16 MAC bytes are 22 base64url characters whose last one has 4 spare bits: a lenient decoder reads
+    several last characters as the same bytes. Only the canonical spelling verifies."""
+    token = sign(CLICK, KEYS)
+    payload, mac = token.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    same_bytes = [
+        f"{payload}.{mac[:-1]}{char}"
+        for char in alphabet
+        if char != mac[-1] and alphabet.index(char) >> 4 == alphabet.index(mac[-1]) >> 4
+    ]
+    assert len(same_bytes) == 15
+    for spelling in same_bytes:
+        with pytest.raises(InvalidLink):
+            verify(spelling, LinkKind.CLICK, KEYS)
+    assert verify(token, LinkKind.CLICK, KEYS) == CLICK
