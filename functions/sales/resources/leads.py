@@ -12,7 +12,9 @@ it by id is a 404.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from functools import partial
 from typing import Literal
 
 from aws_lambda_powertools.event_handler import Response
@@ -115,10 +117,7 @@ def register(api: CrmApi) -> None:
     def accept_lead(record_id: RecordIdPath, if_match: IfMatch = None) -> Response[Lead]:
         from leadstream import lifecycle
 
-        principal = api.principal()
-        before = lead_for_action(record_id, if_match, principal)
-        after = lifecycle.accept_lead(record_id, by=principal, expected_version=before.version)
-        return record_response(after, after.version)
+        return lifecycle_action(api, record_id, if_match, lifecycle.accept_lead)
 
     @api.route(
         "POST",
@@ -131,12 +130,7 @@ def register(api: CrmApi) -> None:
     def reject_lead(record_id: RecordIdPath, body: Reason, if_match: IfMatch = None) -> Response[Lead]:
         from leadstream import lifecycle
 
-        principal = api.principal()
-        before = lead_for_action(record_id, if_match, principal)
-        after = lifecycle.reject_lead(
-            record_id, reason=body.reason, by=principal, expected_version=before.version
-        )
-        return record_response(after, after.version)
+        return lifecycle_action(api, record_id, if_match, partial(lifecycle.reject_lead, reason=body.reason))
 
     @api.route(
         "POST",
@@ -149,12 +143,20 @@ def register(api: CrmApi) -> None:
     def disqualify_lead(record_id: RecordIdPath, body: Reason, if_match: IfMatch = None) -> Response[Lead]:
         from leadstream import lifecycle
 
-        principal = api.principal()
-        before = lead_for_action(record_id, if_match, principal)
-        after = lifecycle.disqualify_lead(
-            record_id, reason=body.reason, by=principal, expected_version=before.version
+        return lifecycle_action(
+            api, record_id, if_match, partial(lifecycle.disqualify_lead, reason=body.reason)
         )
-        return record_response(after, after.version)
+
+
+def lifecycle_action(
+    api: CrmApi, record_id: str, if_match: str | None, change: Callable[..., Lead]
+) -> Response[Lead]:
+    """Accept, reject or disqualify: leadstream.lifecycle changes the lead the caller may see, at the
+    version they read (it stores the lead, its profile and the history entry together)."""
+    principal = api.principal()
+    before = lead_for_action(record_id, if_match, principal)
+    after = change(record_id, by=principal, expected_version=before.version)
+    return record_response(after, after.version)
 
 
 def lead_for_action(record_id: str, if_match: str | None, principal: Principal) -> Lead:
