@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from typing import Any
 
 from leadstream_local.filters import Pattern, compile_filters, passes
 from leadstream_local.lambda_events import sns_record, sqs_record
-from leadstream_local.streams import POLL_INTERVAL
+from leadstream_local.polling import POLL_INTERVAL, BackgroundPoller
 from leadstream_local.template import REGION
 
 log = logging.getLogger("leadstream_local")
@@ -79,50 +78,16 @@ class QueueSource:
         return self.subscription_arn is not None
 
 
-class QueuePoller:
+class QueuePoller(BackgroundPoller):
     """Delivers one queue to one function; `poll_once` runs one cycle, `start` a thread of them."""
 
     def __init__(
         self, source: QueueSource, invoke: Invoke, *, sqs_client: Any, poll_interval: float = POLL_INTERVAL
     ) -> None:
+        super().__init__(f"queue poller for {source.function} ({source.event_name})", poll_interval)
         self.source = source
         self._invoke = invoke
         self._sqs = sqs_client
-        self._poll_interval = poll_interval
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._last_error = ""
-        # For wait_idle (leadstream_local.streams.wait_idle reads these two, as it does of stream pollers).
-        self.idle_cycle_started = float("-inf")
-        self.activity = 0
-
-    # --- running ---------------------------------------------------------------------------------
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"queue-{self.source.event_name}", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 30) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.warning("%s is still inside its handler; leaving it behind", self.source.function)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                idle = self.poll_once()
-                self._last_error = ""
-            except Exception as exc:
-                message = f"{type(exc).__name__}: {exc}"
-                if message != self._last_error:  # a broken queue fails every cycle; say so once
-                    log.error("queue poller for %s: %s", self.source.function, message)
-                    self._last_error = message
-                idle = True
-            if idle:
-                self._stopping.wait(self._poll_interval)
 
     def poll_once(self) -> bool:
         """One cycle: receive a batch and deliver it. True when the queue had nothing to deliver."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 import email
 import json
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -29,7 +28,7 @@ from email.message import EmailMessage
 from email.utils import getaddresses
 from typing import Any
 
-from leadstream_local.streams import POLL_INTERVAL
+from leadstream_local.polling import POLL_INTERVAL, BackgroundPoller
 from leadstream_local.template import ACCOUNT_ID, REGION, SesEventDestination
 
 log = logging.getLogger("leadstream_local")
@@ -44,7 +43,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class SesEventPublisher:
+class SesEventPublisher(BackgroundPoller):
     """Watches moto's sent messages; `poll_once` publishes the events of the ones not seen yet."""
 
     def __init__(
@@ -56,38 +55,12 @@ class SesEventPublisher:
         account: str = ACCOUNT_ID,
         region: str = REGION,
     ) -> None:
+        super().__init__("SES event publisher", poll_interval)
         self._destinations = list(destinations)
         self._sns = sns_client
-        self._poll_interval = poll_interval
         self._account = account
         self._region = region
         self._seen = 0
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        # For wait_idle, as the stream and queue pollers.
-        self.idle_cycle_started = float("-inf")
-        self.activity = 0
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="ses-events", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                idle = self.poll_once()
-            except Exception:
-                log.exception("publishing SES events failed")
-                idle = True
-            if idle:
-                self._stopping.wait(self._poll_interval)
 
     def poll_once(self) -> bool:
         """Publish the events of messages sent since the last call. True when there were none."""

@@ -22,13 +22,14 @@ from typing import Any
 
 from leadstream_local import environment, moto_speedups
 from leadstream_local.outbox import OutboxEmail, read_outbox
+from leadstream_local.polling import POLL_INTERVAL
 from leadstream_local.queues import QueuePoller, QueueSource, subscribe_function
 from leadstream_local.runtime import LambdaFunction
 from leadstream_local.schedules import SCHEDULE_TYPES, Schedule, Scheduler
 from leadstream_local.seed import DEFAULT_WRITE_KEY, Sent, seed_sales_user, seed_source, send_demo_traffic
 from leadstream_local.server import ApiGateway, ApiServer
 from leadstream_local.ses_events import SesEventPublisher
-from leadstream_local.streams import POLL_INTERVAL, StreamPoller, StreamSource, wait_idle
+from leadstream_local.streams import StreamPoller, StreamSource, wait_idle
 from leadstream_local.template import REGION, TEMPLATE_PATH, StackTemplate
 from leadstream_local.timers import OneTimeSchedules
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -29,10 +28,9 @@ from typing import Any, Protocol
 
 from leadstream_local.filters import Pattern, compile_filters, passes
 from leadstream_local.lambda_events import stream_record
+from leadstream_local.polling import POLL_INTERVAL, BackgroundPoller
 
 log = logging.getLogger("leadstream_local")
-
-POLL_INTERVAL = 0.15
 READ_LIMIT = 1000  # records per GetRecords call, the API's maximum
 # Do not read further ahead of delivery than this: a stuck batch must not buffer the whole stream.
 READ_AHEAD = 10_000
@@ -105,7 +103,7 @@ class _Outcome:
     raised: bool = False
 
 
-class StreamPoller:
+class StreamPoller(BackgroundPoller):
     """Delivers one table stream to one function; `poll_once` runs one cycle, `start` a thread of them."""
 
     def __init__(
@@ -118,57 +116,21 @@ class StreamPoller:
         function_arn: str = "",
         poll_interval: float = POLL_INTERVAL,
     ) -> None:
+        super().__init__(f"stream poller for {source.function} ({source.event_name})", poll_interval)
         self.source = source
         self._invoke = invoke
         self._streams = streams_client
         self._sqs = sqs_client
         self._function_arn = function_arn
-        self._poll_interval = poll_interval
         self._shards: dict[str, _Shard] = {}
         self._finished: set[str] = set()  # closed shards fully delivered
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
         self._failure_queue_url: str | None = None
-        self._last_error = ""
-        # For wait_idle: when the last idle cycle began, and a counter of everything that happened.
-        self.idle_cycle_started = float("-inf")
-        self.activity = 0
         if source.on_failure and ":sqs:" not in source.on_failure:
             log.warning("%s: only SQS on-failure destinations are emulated", source.event_name)
 
-    # --- running ---------------------------------------------------------------------------------
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._run, name=f"stream-{self.source.event_name}", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout: float = 30) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.warning("%s is still inside its handler; leaving it behind", self.source.function)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                idle, progressed = self._cycle()
-                self._last_error = ""
-            except Exception as exc:
-                self._report_error(exc)
-                idle, progressed = False, False
-            if idle or not progressed:
-                self._stopping.wait(self._poll_interval)
-
-    def _report_error(self, exc: Exception) -> None:
-        # A broken stream fails every cycle; say so once, not five times a second.
-        message = f"{type(exc).__name__}: {exc}"
-        if message != self._last_error:
-            log.error("stream poller for %s: %s", self.source.function, message)
-            self._last_error = message
+    def cycle(self) -> bool:
+        idle, progressed = self._cycle()
+        return idle or not progressed
 
     def poll_once(self) -> bool:
         """One cycle: read every shard, deliver what is ready. True when there was nothing to do."""

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from leadstream_local.streams import POLL_INTERVAL
+from leadstream_local.polling import POLL_INTERVAL, BackgroundPoller
 from leadstream_local.template import ACCOUNT_ID, REGION
 
 log = logging.getLogger("leadstream_local")
@@ -58,7 +57,7 @@ def write_offset(ssm_client: Any, offset: timedelta) -> None:
     )
 
 
-class OneTimeSchedules:
+class OneTimeSchedules(BackgroundPoller):
     """Fires due `at(...)` schedules of moto's EventBridge Scheduler into their SQS targets."""
 
     def __init__(
@@ -69,29 +68,13 @@ class OneTimeSchedules:
         on_offset: Callable[[timedelta], None],
         poll_interval: float = POLL_INTERVAL,
     ) -> None:
+        super().__init__("one-time schedules", poll_interval)
         self._sqs = sqs_client
         self._ssm = ssm_client
         self._on_offset = on_offset
-        self._poll_interval = poll_interval
         self._offset = timedelta(0)
         self._queue_urls: dict[str, str] = {}
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        # For wait_idle, as the stream and queue pollers.
-        self.idle_cycle_started = float("-inf")
-        self.activity = 0
         self.fired = 0
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="one-time-schedules", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self._offset
@@ -103,16 +86,6 @@ class OneTimeSchedules:
         with self._lock:
             write_offset(self._ssm, read_offset(self._ssm) + delta)
         self.poll_once()
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                idle = self.poll_once()
-            except Exception:
-                log.exception("firing one-time schedules failed")
-                idle = True
-            if idle:
-                self._stopping.wait(self._poll_interval)
 
     def poll_once(self) -> bool:
         """Fire every schedule due now. True when none was."""
