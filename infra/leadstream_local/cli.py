@@ -10,7 +10,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO
 
 from leadstream.sources import Source
 from leadstream_local import admin
@@ -130,21 +130,27 @@ def print_outbox(args: argparse.Namespace) -> int:
     return 0
 
 
-def move_clock(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
+def _local_client(service: str, aws_url: str) -> Any:
+    """A boto3 client of the running local stack's embedded AWS (from another process)."""
     import boto3
-    from botocore.exceptions import BotoCoreError
 
-    from leadstream_local.timers import parse_duration, read_offset, write_offset
-
-    ssm = boto3.client(
-        "ssm",
-        endpoint_url=args.aws_url,
+    return boto3.client(  # type: ignore[call-overload]
+        service,
+        endpoint_url=aws_url,
         region_name=REGION,
         aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
+
+
+def move_clock(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from botocore.exceptions import BotoCoreError
+
+    from leadstream_local.timers import parse_duration, read_offset, write_offset
+
+    ssm = _local_client("ssm", args.aws_url)
     try:
         offset = read_offset(ssm)
         if args.action == "advance":
@@ -168,17 +174,10 @@ def move_clock(args: argparse.Namespace) -> int:
 
 
 def print_token(args: argparse.Namespace) -> int:
-    import boto3
 
     from leadstream_local.template import StackTemplate
 
-    client = boto3.client(
-        "cognito-idp",
-        endpoint_url=args.aws_url,
-        region_name=REGION,
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
+    client = _local_client("cognito-idp", args.aws_url)
     try:
         print(issue_token(StackTemplate.load(), client, role=args.role, user=args.user))
     except LookupError as exc:
