@@ -10,10 +10,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 
 from campaigns.campaigns_api import router as campaigns_router
-from campaigns.routing import MarketingRequest, document_response, no_content
 from campaigns.segments_api import router as segments_router
 from journeys.api import router as journeys_router
 from leadstream.http import create_resolver
+from leadstream.routing import MarketingRequest, document_response, no_content
 from leadstream.settings import get_settings
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from campaigns.routing import MarketingRequest, document_response, no_content
+from leadstream.routing import MarketingRequest, document_response, no_content
 
 if TYPE_CHECKING:
     from leadstream.segments import Segment, SegmentContent

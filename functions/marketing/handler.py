@@ -5,7 +5,6 @@ profile's stage back needs admin. Thin: parse, call the store or lifecycle funct
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,10 +12,11 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 
-from leadstream.auth import MARKETING, Principal, Role, principal_from_claims
+from leadstream.auth import Role
 from leadstream.errors import BadRequest, NotFound
 from leadstream.http import create_resolver
 from leadstream.pagination import parse_limit
+from leadstream.routing import MarketingRequest, document_response
 from leadstream.settings import get_settings
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 logger = Logger()
 app = create_resolver(allowed_origins=get_settings().allowed_origins)
+request = MarketingRequest(app)
 
 
 # --- profiles ---------------------------------------------------------------------------------------------
@@ -33,8 +34,8 @@ def list_profiles() -> dict[str, Any]:
     from leadstream.store import profile_lists
     from marketing.models import ProfileSummary
 
-    _caller()
-    query = app.current_event.query_string_parameters or {}
+    request.caller()
+    query = request.query()
     limit, cursor = parse_limit(query.get("limit")), query.get("cursor")
     given = [name for name in ("email", "stage", "tag") if query.get(name)]
     if len(given) > 1:
@@ -64,7 +65,7 @@ def get_profile(profile_id: str) -> dict[str, Any]:
     from leadstream.store.profiles import get_profile as load
     from marketing.models import ProfileDetail
 
-    _caller()
+    request.caller()
     profile = load(profile_id)
     if profile is None:
         raise NotFound(f"There is no profile {profile_id}.")
@@ -78,11 +79,11 @@ def profile_events(profile_id: str) -> dict[str, Any]:
     from leadstream.store.timeline import profile_events as page_of
     from marketing.models import EventView
 
-    _caller()
+    request.caller()
     profile = live_profile(profile_id)
     if profile is None:
         raise NotFound(f"There is no profile {profile_id}.")
-    query = app.current_event.query_string_parameters or {}
+    query = request.query()
     events, next_cursor = page_of(
         profile.identities, limit=parse_limit(query.get("limit")), cursor=query.get("cursor")
     )
@@ -98,8 +99,8 @@ def set_stage(profile_id: str) -> dict[str, Any]:
     from leadstream.lifecycle import change_stage
     from marketing.models import ProfileSummary, StageRequest
 
-    caller = _caller()
-    wanted = StageRequest.model_validate(_body())
+    caller = request.caller()
+    wanted = StageRequest.model_validate(request.body())
     profile = change_stage(
         profile_id,
         wanted.stage,
@@ -115,7 +116,7 @@ def set_stage(profile_id: str) -> dict[str, Any]:
 def list_scoring_rules() -> dict[str, Any]:
     from leadstream.store.scoring_config import load_config
 
-    _caller()
+    request.caller()
     config = load_config()
     return {"items": [_dump(rule) for rule in (*config.engagement, *config.fit)]}
 
@@ -124,17 +125,17 @@ def list_scoring_rules() -> dict[str, Any]:
 def create_scoring_rule() -> Response[str]:
     from leadstream.store.scoring_config import save_rule
 
-    caller = _caller()
-    rule = _scoring_rule(_body())
+    caller = request.caller()
+    rule = _scoring_rule(request.body())
     save_rule(rule, by=caller.user_id, create=True)
-    return _created(f"/marketing/scoring-rules/{rule.rule_id}", _dump(rule))
+    return document_response(_dump(rule), status=201, location=f"/marketing/scoring-rules/{rule.rule_id}")
 
 
 @app.get("/marketing/scoring-rules/<rule_id>")
 def get_scoring_rule(rule_id: str) -> dict[str, Any]:
     from leadstream.store.scoring_config import get_rule
 
-    _caller()
+    request.caller()
     return _dump(get_rule(rule_id))
 
 
@@ -142,8 +143,8 @@ def get_scoring_rule(rule_id: str) -> dict[str, Any]:
 def replace_scoring_rule(rule_id: str) -> dict[str, Any]:
     from leadstream.store.scoring_config import save_rule
 
-    caller = _caller()
-    rule = _scoring_rule(_with_id(_body(), rule_id))
+    caller = request.caller()
+    rule = _scoring_rule(_with_id(request.body(), rule_id))
     save_rule(rule, by=caller.user_id, create=False)
     return _dump(rule)
 
@@ -152,7 +153,7 @@ def replace_scoring_rule(rule_id: str) -> dict[str, Any]:
 def delete_scoring_rule(rule_id: str) -> Response[str]:
     from leadstream.store.scoring_config import delete_rule
 
-    _caller()
+    request.caller()
     delete_rule(rule_id)
     return Response(status_code=204, body="")
 
@@ -162,7 +163,7 @@ def delete_scoring_rule(rule_id: str) -> Response[str]:
 def list_assignment_rules() -> dict[str, Any]:
     from leadstream.store.scoring_config import load_config
 
-    _caller()
+    request.caller()
     rules = sorted(load_config().assignment, key=lambda rule: (rule.priority, rule.rule_id))
     return {"items": [_dump(rule) for rule in rules]}
 
@@ -172,17 +173,17 @@ def create_assignment_rule() -> Response[str]:
     from leadstream.scoring_rules import AssignmentRule
     from leadstream.store.scoring_config import save_assignment_rule
 
-    caller = _caller()
-    rule = AssignmentRule.model_validate(_body())
+    caller = request.caller()
+    rule = AssignmentRule.model_validate(request.body())
     save_assignment_rule(rule, by=caller.user_id, create=True)
-    return _created(f"/marketing/assignment-rules/{rule.rule_id}", _dump(rule))
+    return document_response(_dump(rule), status=201, location=f"/marketing/assignment-rules/{rule.rule_id}")
 
 
 @app.get("/marketing/assignment-rules/<rule_id>")
 def get_assignment_rule(rule_id: str) -> dict[str, Any]:
     from leadstream.store.scoring_config import get_assignment_rule as load
 
-    _caller()
+    request.caller()
     return _dump(load(rule_id))
 
 
@@ -191,8 +192,8 @@ def replace_assignment_rule(rule_id: str) -> dict[str, Any]:
     from leadstream.scoring_rules import AssignmentRule
     from leadstream.store.scoring_config import save_assignment_rule
 
-    caller = _caller()
-    rule = AssignmentRule.model_validate(_with_id(_body(), rule_id))
+    caller = request.caller()
+    rule = AssignmentRule.model_validate(_with_id(request.body(), rule_id))
     save_assignment_rule(rule, by=caller.user_id, create=False)
     return _dump(rule)
 
@@ -201,7 +202,7 @@ def replace_assignment_rule(rule_id: str) -> dict[str, Any]:
 def delete_assignment_rule(rule_id: str) -> Response[str]:
     from leadstream.store.scoring_config import delete_assignment_rule as delete
 
-    _caller()
+    request.caller()
     delete(rule_id)
     return Response(status_code=204, body="")
 
@@ -211,7 +212,7 @@ def delete_assignment_rule(rule_id: str) -> Response[str]:
 def get_scoring_settings() -> dict[str, Any]:
     from leadstream.store.scoring_config import load_config
 
-    _caller()
+    request.caller()
     return _dump(load_config().settings)
 
 
@@ -220,26 +221,13 @@ def replace_scoring_settings() -> dict[str, Any]:
     from leadstream.scoring_rules import ScoringSettings
     from leadstream.store.scoring_config import save_settings
 
-    caller = _caller()
-    settings = ScoringSettings.model_validate(_body())
+    caller = request.caller()
+    settings = ScoringSettings.model_validate(request.body())
     save_settings(settings, by=caller.user_id)
     return _dump(settings)
 
 
 # --- shared -----------------------------------------------------------------------------------------------
-def _caller() -> Principal:
-    claims = app.current_event.request_context.authorizer.jwt_claim
-    return principal_from_claims(claims).require(MARKETING)
-
-
-def _body() -> Any:
-    raw = app.current_event.decoded_body or ""
-    try:
-        return json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        raise BadRequest("The body is not valid JSON.") from None
-
-
 def _with_id(body: Any, rule_id: str) -> Any:
     if not isinstance(body, dict):
         return body  # validation says what is wrong
@@ -274,15 +262,6 @@ def _stage(value: str) -> Any:
 def _dump(model: Any) -> dict[str, Any]:
     dumped: dict[str, Any] = model.model_dump(by_alias=True, mode="json")
     return dumped
-
-
-def _created(location: str, body: dict[str, Any]) -> Response[str]:
-    return Response(
-        status_code=201,
-        content_type="application/json",
-        body=json.dumps(body),
-        headers={"Location": location},
-    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,6 +1,7 @@
-"""What every /marketing email route reads first, in one place for the four routers (templates and
-suppressions in api.py, segments_api.py, campaigns_api.py, journeys/api.py): the caller (marketing policy),
-the JSON body, the query, `?version=`, and the response for a versioned document (ETag, Location)."""
+"""What every /marketing route reads first, in one place for the marketing API (functions/marketing) and
+the email routers (campaigns/api.py, segments_api.py, campaigns_api.py, journeys/api.py): the caller
+(marketing policy), the JSON body, the query, `?version=`, If-Match, and the response for a stored
+document (ETag when versioned, Location when created)."""
 
 from __future__ import annotations
 
@@ -37,10 +38,12 @@ class MarketingRequest:
         return principal_of(self.event.raw_event).require(MARKETING)
 
     def body(self) -> Any:
+        """The JSON body; an empty body is an empty object (validation then names what is missing)."""
         from leadstream.errors import BadRequest
 
+        raw = self.event.decoded_body or ""
         try:
-            return json.loads(self.event.decoded_body or "null")
+            return json.loads(raw) if raw.strip() else {}
         except ValueError:
             raise BadRequest("The body is not JSON; send a JSON object.") from None
 
@@ -63,10 +66,10 @@ class MarketingRequest:
 
 
 def document_response(
-    document: dict[str, Any], *, etag: str, status: int = 200, location: str | None = None
+    document: dict[str, Any], *, etag: str | None = None, status: int = 200, location: str | None = None
 ) -> Response[str]:
-    """A versioned document: its ETag, and for a 201 where it now lives."""
-    headers = {"ETag": etag}
+    """A stored document: its ETag when it is versioned, and for a 201 where it now lives."""
+    headers = {"ETag": etag} if etag else {}
     if status == 201 and location:
         headers["Location"] = location
     return Response(status, JSON, json.dumps(document), headers=headers)
