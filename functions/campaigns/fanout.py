@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -36,7 +35,6 @@ from leadstream.sends import SendRequest
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from campaigns.launch import Campaigns
@@ -124,20 +122,13 @@ def fanout() -> Fanout:
     )
 
 
-@cache
-def _persistence(table: str) -> DynamoDBPersistenceLayer:
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    from leadstream.aws import dynamodb
-
-    return DynamoDBPersistenceLayer(table_name=table, boto3_client=dynamodb())
-
-
 def run_page_once(
     page: FanoutPage, context: LambdaContext | None, runner: Fanout | None = None
 ) -> dict[str, Any]:
     """`run_page` at most once per (campaign, phase, page): Powertools idempotency on IdempotencyTable."""
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+
+    from leadstream.aws import idempotency_store
 
     config = IdempotencyConfig(
         event_key_jmespath="[campaignId, phase, page]",
@@ -150,7 +141,7 @@ def run_page_once(
 
     @idempotent_function(
         data_keyword_argument="message",
-        persistence_store=_persistence(os.environ["IDEMPOTENCY_TABLE"]),
+        persistence_store=idempotency_store(os.environ["IDEMPOTENCY_TABLE"]),
         config=config,
         key_prefix="campaign-fanout",
     )

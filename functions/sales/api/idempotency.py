@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from leadstream.errors import Conflict, InvalidInput
@@ -88,14 +87,6 @@ def run_once(
 
 
 def _persistence() -> DynamoDBPersistenceLayer:
-    from leadstream.aws import dynamodb
+    from leadstream.aws import idempotency_store
 
-    # Our own client: the same retry configuration, and counted with every other call in benchmarks.
-    return _layer(os.environ["IDEMPOTENCY_TABLE"], dynamodb())
-
-
-@cache
-def _layer(table: str, client: Any) -> DynamoDBPersistenceLayer:
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    return DynamoDBPersistenceLayer(table_name=table, boto3_client=client)
+    return idempotency_store(os.environ["IDEMPOTENCY_TABLE"])
