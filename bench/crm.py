@@ -154,8 +154,8 @@ def _based_on_current(route: Route) -> Route:
         return route
     from dataclasses import replace
 
-    from leadstream.store.records import get_record
-    from sales.resources.accounts import ACCOUNT
+    from crm.resources.accounts import ACCOUNT
+    from crm.store.records import get_record
 
     current = get_record(ACCOUNT, route.path.rsplit("/", 1)[-1])
     return replace(route, etag=f'"{current.version}"' if current else "")

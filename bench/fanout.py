@@ -116,11 +116,11 @@ def _in_fresh_moto[T](run: Callable[[Any, _Calls], T]) -> T:
 
 
 def _segment(members: list[str]) -> None:
+    from audience.segments import Segment
+    from audience.store import save_segment
     from leadstream import keys
-    from leadstream.segments import Segment
     from leadstream.settings import get_settings
     from leadstream.store.dynamo import batch_put
-    from leadstream.store.segments import save_segment
 
     now = datetime.now(UTC)
     save_segment(
@@ -144,10 +144,10 @@ def _segment(members: list[str]) -> None:
 
 def _start_campaign() -> str:
     from campaigns.launch import SendBody, campaigns
-    from campaigns.templates import Templates
-    from campaigns.templates import dynamo_store as template_store
-    from leadstream.campaigns import CampaignContent
-    from leadstream.email_templates import TemplateContent
+    from campaigns.models import CampaignContent
+    from mail.template_models import TemplateContent
+    from mail.templates import Templates
+    from mail.templates import dynamo_store as template_store
 
     template = Templates(store=template_store()).create(
         TemplateContent(
@@ -246,7 +246,7 @@ def _fan_out(template: Any, calls: _Calls, size: int) -> FanoutCost:
 def _query_peak() -> int:
     """tracemalloc's peak over one page's Query alone: moto materialises the whole partition to answer it
     (DynamoDB reads one page), which is the part of the invocation's peak that grows with the segment."""
-    from leadstream.store.segments import member_ids_page
+    from audience.store import member_ids_page
 
     tracemalloc.start()
     member_ids_page(SEGMENT_ID, limit=1000, start=None)
@@ -256,7 +256,7 @@ def _query_peak() -> int:
 
 
 def _sender(template: Any, calls: _Calls) -> SenderCost:
-    from campaigns.sender import lambda_handler as sender
+    from handlers.email_sender import lambda_handler as sender
     from leadstream import keys
     from leadstream.profiles import Profile
     from leadstream.settings import get_settings
@@ -293,7 +293,7 @@ def _sender(template: Any, calls: _Calls) -> SenderCost:
     ses_calls = calls.calls["ses:SendEmail"]
     calls.calls.clear()
     sender(last, _Context(function_name="EmailSenderFunction"))  # type: ignore[arg-type]  # redelivered
-    from leadstream.store.reports import report_for
+    from mail.store.reports import report_for
 
     sent = sum(counters.sent for counters in report_for("campaign", _only_campaign()).values())
     return SenderCost(
@@ -306,7 +306,7 @@ def _sender(template: Any, calls: _Calls) -> SenderCost:
 
 
 def _only_campaign() -> str:
-    from leadstream.store.campaigns import list_campaigns
+    from campaigns.store import list_campaigns
 
     campaigns, _ = list_campaigns(limit=1, start_key=None)
     return campaigns[0].campaign_id

@@ -117,8 +117,8 @@ def _post_from_child(*args: str) -> list[float]:
 def measure() -> IngestionResult:
     from leadstream.aws import dynamodb
     from leadstream.settings import get_settings
-    from leadstream.store.sources import source_by_write_key
     from leadstream_local.stack import LocalStack
+    from tracking.store.sources import source_by_write_key
 
     # Stream triggers off: this measures the HTTP path alone, as the bare write has no consumer either.
     with LocalStack(port=0, aws_port=0, triggers=False) as stack:

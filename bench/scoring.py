@@ -171,7 +171,7 @@ def _run(handler: Any, event: dict[str, Any]) -> float:
 
 
 def _steady(template: Any, meter: _Meter, people: int) -> BatchCost:
-    from scoring.handler import lambda_handler
+    from handlers.scoring_stream import lambda_handler
 
     stream = _Stream(template)
     for chunk in range(0, people, BATCH_SIZE):
@@ -187,7 +187,7 @@ def _steady(template: Any, meter: _Meter, people: int) -> BatchCost:
 
 
 def _replay(template: Any, meter: _Meter) -> BatchCost:
-    from scoring.handler import lambda_handler
+    from handlers.scoring_stream import lambda_handler
 
     stream = _Stream(template)
     _run(lambda_handler, stream.batch(_known(10)))
@@ -197,7 +197,7 @@ def _replay(template: Any, meter: _Meter) -> BatchCost:
 
 
 def _handoff(template: Any, meter: _Meter) -> BatchCost:
-    from scoring.handler import lambda_handler
+    from handlers.scoring_stream import lambda_handler
 
     stream = _Stream(template)
     _run(lambda_handler, stream.batch(_known(10)))
@@ -237,11 +237,11 @@ def _in_fresh_moto[T](run: Callable[[Any, _Meter], T]) -> T:
         import boto3
 
         from leadstream.aws import dynamodb, eventbridge, sesv2
-        from leadstream.scoring_rules import ScoringSettings
-        from leadstream.store.scoring_config import save_settings, scoring_config
         from leadstream_local.auth import issue_token
         from leadstream_local.stack import _clear_shared_caches
         from leadstream_local.template import StackTemplate
+        from scoring.rules import ScoringSettings
+        from scoring.store.config import save_settings, scoring_config
 
         template = StackTemplate.load()
         template.create_resources(boto3.client)
@@ -269,9 +269,10 @@ def render(result: ScoringResult) -> list[str]:
     lines = [
         "## Scoring: the events-stream handler, 100 records per batch, moto in-process",
         "",
-        "Command: `make bench` (bench/scoring.py). Stream batches as Lambda delivers them, straight into",
-        f"`scoring.handler.lambda_handler`, each scenario on an empty moto; median of {MEASURED_BATCHES}",
-        "batches after the people exist and the rules are cached (a warm container). Every record matches",
+        "Command: `make bench` (bench/scoring.py). Stream batches as Lambda delivers them, straight",
+        "into `handlers.scoring_stream.lambda_handler`, each scenario on an empty moto; median of",
+        f"{MEASURED_BATCHES} batches after the people exist and the rules are cached (a warm container).",
+        "Every record matches",
         'at least one rule (page views, the pricing page, downloads, email opens). "handler alone" leaves',
         "out the time spent waiting for moto, whose TransactWriteItems copies the whole table to be able to",
         "roll back (DynamoDB's does not grow with the table). Reads and writes are DynamoDB calls per batch;",

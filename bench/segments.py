@@ -106,9 +106,9 @@ def _people(count: int) -> list[Any]:
 
 
 def _define_segments() -> None:
+    from audience.segments import Segment
+    from audience.store import save_segment
     from leadstream import clock
-    from leadstream.segments import Segment
-    from leadstream.store.segments import save_segment
 
     now = clock.now()
     for n, condition in enumerate(SEGMENTS):
@@ -121,7 +121,7 @@ def _define_segments() -> None:
 
 def _changes(template: Any, people: list[Any], meter: _Meter, timers: _Meter) -> ChangeCost:
     from audience import membership
-    from audience.stream import ProfileChange
+    from handlers.audience_stream import ProfileChange
 
     membership.live_segments()  # a warm container: definitions cached
     walls, waits, moved = [], [], 0

@@ -81,8 +81,8 @@ def aws() -> Iterator[Any]:
 @pytest.fixture
 def source(aws: Any) -> Any:
     """A source with a known write key, open to any origin."""
-    from leadstream.sources import Source
-    from leadstream.store.sources import put_source
+    from tracking.sources import Source
+    from tracking.store.sources import put_source
 
     src = Source(source_id=TEST_SOURCE_ID, name="Test site", write_key=TEST_WRITE_KEY)
     put_source(src)

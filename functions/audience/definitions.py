@@ -11,10 +11,10 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from audience import store
+from audience.segments import Segment, SegmentContent
 from leadstream import clock
 from leadstream.errors import NotFound, PreconditionFailed
-from leadstream.segments import Segment, SegmentContent
-from leadstream.store import segments as store
 
 if TYPE_CHECKING:
     from leadstream.profiles import Profile

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aws_lambda_powertools import Logger
 
-from leadstream import caches, clock, timers
-from leadstream.segments import (
+from audience import store
+from audience.segments import (
     Backfill,
     Segment,
     SegmentChange,
@@ -32,11 +32,11 @@ from leadstream.segments import (
     next_evaluation,
     wanted_segments,
 )
-from leadstream.store import segments as store
+from leadstream import caches, clock, timers
 from leadstream.timers import Timer
 
 if TYPE_CHECKING:
-    from audience.stream import ProfileChange
+    from handlers.audience_stream import ProfileChange
     from leadstream.profiles import Profile
 
 logger = Logger(child=True)

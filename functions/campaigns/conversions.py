@@ -1,4 +1,4 @@
-"""Conversions of campaign and journey emails, from the profile stream (audience.stream calls
+"""Conversions of campaign and journey emails, from the profile stream (handlers.audience_stream calls
 `on_profile_changes`).
 
 A conversion is a goal activity (an event name, "Form Submitted:<formId>" ...) done by a person within the
@@ -12,7 +12,7 @@ journey's goal (the live version's `conversion`) for the emails of all its steps
    start among the matching goals;
 4. each sent email whose campaign or journey has a matching goal, sent inside the window (and not after
    a journey's goal was retired), is marked `convertedAt` and counted in its campaign variant's or journey
-   step's report, once (leadstream.store.reports.count_first), so a redelivered stream record, or the
+   step's report, once (mail.store.reports.count_first), so a redelivered stream record, or the
    same goal done twice, converts nothing twice.
 """
 
@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING
 
 from leadstream import caches, clock
 from leadstream.activity import activity_increases
-from leadstream.reports import Metric
-from leadstream.sends import SendRecord, SendStatus
+from mail.reports import Metric
+from mail.sends import SendRecord, SendStatus
 
 if TYPE_CHECKING:
-    from audience.stream import ProfileChange
-    from leadstream.store.campaigns import GoalEntry
+    from campaigns.store import GoalEntry
+    from handlers.audience_stream import ProfileChange
 
 GOALS_CACHE_SECONDS = 60.0
 
@@ -59,7 +59,7 @@ def cached_goals() -> list[GoalEntry]:
     """The published goals, read at most once a minute per container: a goal published by a campaign
     that just started, or a journey just published, is seen within a minute (its first emails are still
     being sent by then)."""
-    from leadstream.store.campaigns import conversion_goals
+    from campaigns.store import conversion_goals
 
     if _goals_cache.goals is None or time.monotonic() >= _goals_cache.expires:
         _goals_cache.goals = conversion_goals()
@@ -71,7 +71,7 @@ caches.register(_goals_cache.clear)
 
 
 def dynamo_store() -> ConversionStore:
-    from leadstream.store import reports, sends
+    from mail.store import reports, sends
 
     return ConversionStore(
         goals=cached_goals, sends_of_profile=sends.sends_of_profile, count_first=reports.count_first

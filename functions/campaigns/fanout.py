@@ -1,8 +1,8 @@
 """FanoutFunction: a campaign's members, one page per message, into send requests on EmailSendQueue.
 
-Each FanoutQueue message names one page of one phase (leadstream.campaigns.FanoutPage). Handling it:
+Each FanoutQueue message names one page of one phase (campaigns.models.FanoutPage). Handling it:
 1. reads the campaign (a cancelled one stops the chain here);
-2. reads ONE page of segment members (`leadstream.store.segments.member_ids_page`, one Query);
+2. reads ONE page of segment members (`audience.store.member_ids_page`, one Query);
 3. puts a SendRequest for each member in this phase on EmailSendQueue, 10 per SendMessageBatch;
 4. puts the next page's message on FanoutQueue, or, after the last page, ends the phase.
 Memory is one page, whatever the segment's size.
@@ -29,8 +29,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from leadstream.campaigns import STARTED, FanoutPage
-from leadstream.sends import SendRequest
+from campaigns.models import STARTED, FanoutPage
+from leadstream.idempotency import run_once
+from mail.sends import SendRequest
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -114,8 +115,8 @@ def enqueue_sends(requests: Sequence[SendRequest]) -> None:
 
 
 def fanout() -> Fanout:
+    from audience.store import member_ids_page
     from campaigns.launch import campaigns
-    from leadstream.store.segments import member_ids_page
 
     return Fanout(
         campaigns=campaigns(), member_ids_page=member_ids_page, enqueue_sends=enqueue_sends, limit=page_size()
@@ -126,33 +127,22 @@ def run_page_once(
     page: FanoutPage, context: LambdaContext | None, runner: Fanout | None = None
 ) -> dict[str, Any]:
     """`run_page` at most once per (campaign, phase, page): Powertools idempotency on IdempotencyTable."""
-    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-
-    from leadstream.aws import idempotency_store
-
-    config = IdempotencyConfig(
-        event_key_jmespath="[campaignId, phase, page]",
-        expires_after_seconds=PAGE_RECORD_SECONDS,
-        raise_on_no_idempotency_key=True,
-    )
-    if context is not None:
-        config.register_lambda_context(context)  # an interrupted page expires with its invocation
     active = runner or fanout()
 
-    @idempotent_function(
-        data_keyword_argument="message",
-        persistence_store=idempotency_store(os.environ["IDEMPOTENCY_TABLE"]),
-        config=config,
-        key_prefix="campaign-fanout",
-    )
     def once(message: dict[str, Any]) -> dict[str, Any]:
         result = active.run_page(FanoutPage.model_validate(message))
         # Counted here, where the page really runs (a repeat returns the stored result).
         metrics.add_metric(name="FanoutSendRequests", unit=MetricUnit.Count, value=result.get("enqueued", 0))
         return result
 
-    result: dict[str, Any] = once(message=page.model_dump(by_alias=True))
-    return result
+    return run_once(
+        once,
+        page.model_dump(by_alias=True),
+        use="campaign-fanout",
+        key_paths="[campaignId, phase, page]",
+        expires_after_seconds=PAGE_RECORD_SECONDS,
+        context=context,  # an interrupted page expires with its invocation
+    )
 
 
 def handle_record(record: SQSRecord, context: LambdaContext | None) -> None:

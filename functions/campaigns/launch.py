@@ -18,8 +18,8 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from leadstream import abtest, clock
-from leadstream.campaigns import (
+from campaigns import abtest
+from campaigns.models import (
     EDITABLE,
     STARTED,
     AbDecision,
@@ -30,10 +30,11 @@ from leadstream.campaigns import (
     FanoutPage,
     Variant,
 )
-from leadstream.email_templates import EmailTemplate
+from leadstream import clock
 from leadstream.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
-from leadstream.reports import Counters, ReportKind, total
 from leadstream.timers import Timer
+from mail.reports import Counters, ReportKind, total
+from mail.template_models import EmailTemplate
 
 # A start must be at least this far ahead (a time in the past, or now, is "send now").
 MIN_SCHEDULE_AHEAD = timedelta(minutes=1)
@@ -70,8 +71,10 @@ class CampaignStore:
 
 
 def dynamo_store() -> CampaignStore:
+    from campaigns import store as campaigns
     from leadstream import timers
-    from leadstream.store import campaigns, email_templates, reports
+    from mail.store import reports
+    from mail.store import templates as email_templates
 
     return CampaignStore(
         get=campaigns.get_campaign,
@@ -89,7 +92,7 @@ def dynamo_store() -> CampaignStore:
 
 
 def segment_exists(segment_id: str) -> bool:
-    from leadstream.store.segments import get_segment
+    from audience.store import get_segment
 
     segment = get_segment(segment_id)
     return segment is not None and not segment.archived
@@ -149,7 +152,7 @@ class Campaigns:
     def update(
         self, campaign_id: str, content: CampaignContent, *, if_match: str | None, user: str
     ) -> Campaign:
-        from campaigns.templates import expected_version
+        from mail.templates import expected_version
 
         expected = expected_version(if_match)
         current = self.get(campaign_id)
@@ -165,7 +168,7 @@ class Campaigns:
         return self._save(current, changed, user=user)
 
     def delete(self, campaign_id: str, *, if_match: str | None, user: str) -> None:
-        from campaigns.templates import expected_version
+        from mail.templates import expected_version
 
         expected = expected_version(if_match)
         current = self.get(campaign_id)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from leadstream.journey_actions import JourneyAction, action_event
-from leadstream.journeys import (
+from journeys import store
+from journeys.models import (
     AddTagStep,
     ChangeScoreStep,
     ChangeStageStep,
@@ -22,8 +22,8 @@ from leadstream.journeys import (
     SendEmailStep,
 )
 from leadstream.profiles import Profile
-from leadstream.sends import SendRequest, message_id_for
-from leadstream.store import journeys as store
+from mail.sends import SendRequest, message_id_for
+from scoring.journey_actions import JourneyAction, action_event
 
 JOURNEY = "journey"
 
@@ -72,7 +72,7 @@ def store_action(
         fields["stage"] = step.stage.value
     action = JourneyAction.model_validate(fields)
     event = action_event(action, profile, message_id=step_message_id(run, "journey-action"), at=at)
-    from leadstream.store.events import store_events
+    from tracking.store.events import store_events
 
     store_events([event])
     return f"{step.type} stored"

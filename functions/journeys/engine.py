@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Literal
 
 from aws_lambda_powertools import Logger
 
-from leadstream import clock
-from leadstream.journeys import (
+from journeys import store
+from journeys.models import (
     MAX_STEPS,
     AddTagStep,
     BranchStep,
@@ -40,14 +40,14 @@ from leadstream.journeys import (
     WaitStep,
     WaitUntilStep,
 )
-from leadstream.store import journeys as store
+from leadstream import clock
 from leadstream.timers import Timer
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
+    from journeys.store import Counter
     from leadstream.profiles import Profile
-    from leadstream.store.journeys import Counter
 
 logger = Logger(child=True)
 # A loop must contain a wait (checked on save), so one go executes each step at most once before waiting,
@@ -238,13 +238,13 @@ class Engine:
 
     def _test(self, run: Run, step: BranchStep, go: _Go, now: datetime) -> bool:
         if step.condition is not None:
-            from leadstream.conditions import matches
+            from audience.conditions import matches
 
             profile = go.profile(run.profile_id)
             return profile is not None and matches(step.condition, profile, now)
         if run.last_message_id is None:
             return False  # this run has sent nothing yet
-        from leadstream.store.sends import get_send
+        from mail.store.sends import get_send
 
         record = get_send(run.last_message_id)
         if record is None:

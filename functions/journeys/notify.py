@@ -14,9 +14,9 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from leadstream.journeys import NotifyOwnerStep, Run
+from journeys import store
+from journeys.models import NotifyOwnerStep, Run
 from leadstream.profiles import Profile
-from leadstream.store import journeys as store
 
 
 def notify(run: Run, step: NotifyOwnerStep, profile: Profile | None, at: datetime) -> str:
@@ -29,7 +29,7 @@ def notify(run: Run, step: NotifyOwnerStep, profile: Profile | None, at: datetim
     owner_id, address = owner
     if not store.claim_notification(run, owner=owner_id, at=at):
         return "already notified"
-    from leadstream.store.handoffs import SendFailed, send_email
+    from scoring.store.handoffs import SendFailed, send_email
 
     subject, text, html = render(profile, step, run)
     try:
@@ -46,8 +46,8 @@ def owner_of(profile: Profile) -> tuple[str, str] | None:
     handoff = profile.score.handoff
     if handoff is None:
         return None
-    from leadstream.store.handoffs import get_record
-    from leadstream.store.leads import get_lead
+    from crm.store.leads import get_lead
+    from scoring.store.handoffs import get_record
 
     lead = get_lead(handoff.lead_id)
     record = get_record(profile.profile_id, handoff.number)
@@ -65,7 +65,7 @@ def _user_email(user_id: str) -> str | None:
     from botocore.exceptions import ClientError
 
     from leadstream.aws import cognito_idp
-    from leadstream.handoffs import handoff_settings
+    from scoring.handoffs import handoff_settings
 
     try:
         user: dict[str, Any] = cognito_idp().admin_get_user(

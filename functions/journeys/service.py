@@ -1,7 +1,7 @@
 """Journey definitions through the API: create, change (a new immutable version each time), publish a
 version, pause, archive, and read runs and the report.
 
-Saving checks the fields (pydantic: a 422 per field), the graph (leadstream.journeys.graph_problems) and
+Saving checks the fields (pydantic: a 422 per field), the graph (journeys.models.graph_problems) and
 that every email step names a template (and version) that exists. Changes need the version they are based
 on (`If-Match`), as templates do. Publishing pins each email step's template version and publishes the
 version's conversion goal (a version without one, or archiving, retires the journey's goal).
@@ -17,10 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from journeys import store
+from journeys.models import Journey, JourneyDefinition, JourneyStatus, JourneyVersion, Run, graph_problems
 from leadstream import clock
 from leadstream.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
-from leadstream.journeys import Journey, JourneyDefinition, JourneyStatus, JourneyVersion, Run, graph_problems
-from leadstream.store import journeys as store
 
 
 def etag(version: JourneyVersion) -> str:
@@ -138,8 +138,8 @@ class Journeys:
     def report(self, journey_id: str) -> dict[str, Any]:
         """Per step of the latest version (then any other step that counted something): how many runs
         reached it, wait there now and exited there, and the email counters of its sends."""
-        from leadstream.reports import Counters
-        from leadstream.store.reports import report_for
+        from mail.reports import Counters
+        from mail.store.reports import report_for
 
         journey, version = self.get(journey_id)
         counts = store.step_counts(journey_id)
@@ -168,7 +168,7 @@ class Journeys:
         return journey
 
     def _live_for_change(self, journey_id: str, if_match: str | None) -> Journey:
-        from campaigns.templates import expected_version
+        from mail.templates import expected_version
 
         expected = expected_version(if_match)
         journey = self._journey(journey_id)
@@ -199,7 +199,7 @@ def check(definition: JourneyDefinition) -> None:
 
 
 def _template_problems(definition: JourneyDefinition) -> list[dict[str, str]]:
-    from leadstream.store.email_templates import versions
+    from mail.store.templates import versions
 
     sends = list(definition.send_steps())
     if not sends:
@@ -228,9 +228,9 @@ def _template_problems(definition: JourneyDefinition) -> list[dict[str, str]]:
 
 def _template_heads(template_ids: set[str]) -> dict[str, Any]:
     from leadstream import keys
-    from leadstream.email_templates import EmailTemplate
     from leadstream.settings import get_settings
     from leadstream.store.dynamo import batch_get
+    from mail.template_models import EmailTemplate
 
     items = batch_get(
         get_settings().main_table, [keys.template_key(template_id) for template_id in template_ids]

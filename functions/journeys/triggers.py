@@ -1,6 +1,6 @@
 """What a batch of profile changes means for journeys: runs to wake, people to enroll.
 
-Called by the profile stream handler (audience.stream) after segment membership, with the batch's
+Called by the profile stream handler (handlers.audience_stream) after segment membership, with the batch's
 changes and the segment entries and exits they caused:
 
 1. waits for an event: each changed person whose activity went up is looked up in the waiting-run index
@@ -22,9 +22,8 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
-from leadstream import clock
-from leadstream.activity import activity_increases
-from leadstream.journeys import (
+from journeys import store
+from journeys.models import (
     EventTrigger,
     FormTrigger,
     Journey,
@@ -36,13 +35,14 @@ from leadstream.journeys import (
     run_id_for,
     trigger_activity_key,
 )
-from leadstream.store import journeys as store
+from leadstream import clock
+from leadstream.activity import activity_increases
 
 if TYPE_CHECKING:
-    from audience.stream import ProfileChange
+    from audience.segments import SegmentChange
+    from handlers.audience_stream import ProfileChange
     from journeys.engine import Engine
     from leadstream.scores import Stage
-    from leadstream.segments import SegmentChange
 
 logger = Logger(child=True)
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from leadstream.journeys import SendingWindow, zone_or_none
+from journeys.models import SendingWindow, zone_or_none
 
 TIMEZONE_TRAIT = "timezone"
 

@@ -8,7 +8,7 @@ function of the counts alone, so any batching of the same events leaves the same
 
 "In the last D days" means the D UTC days ending today: on 2026-11-23, "the last 7 days" are 11-17 to 11-23.
 A day leaves the window at midnight UTC, which is when a behaviour condition can change without any new
-event (leadstream.conditions.next_change).
+event (audience.conditions.next_change).
 """
 
 from __future__ import annotations

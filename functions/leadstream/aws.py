@@ -10,7 +10,6 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -71,16 +70,3 @@ def scheduler() -> Any:
     import boto3
 
     return boto3.client("scheduler")
-
-
-def idempotency_store(table: str) -> DynamoDBPersistenceLayer:
-    """Powertools idempotency records in `table`, through our DynamoDB client (its retries, and counted
-    with every other call in benchmarks). Keyed by the client, so a new environment gets a new store."""
-    return _idempotency_store(table, dynamodb())
-
-
-@cache
-def _idempotency_store(table: str, client: Any) -> DynamoDBPersistenceLayer:
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    return DynamoDBPersistenceLayer(table_name=table, boto3_client=client)

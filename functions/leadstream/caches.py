@@ -19,16 +19,10 @@ def register(clear: Callable[[], None]) -> Callable[[], None]:
 
 
 def clear_all() -> None:
-    from leadstream import aws, email_config, settings
-    from leadstream.store import handoffs, scoring_config, sources
+    from leadstream import aws
 
     for value in vars(aws).values():  # every AWS client
         if callable(cache_clear := getattr(value, "cache_clear", None)):
             cache_clear()
-    settings.get_settings.cache_clear()
-    email_config.get_email_settings.cache_clear()
-    sources.clear_cache()
-    scoring_config.clear_cache()
-    handoffs.clear_directory_cache()
     for clear in list(_clearers):
         clear()

@@ -138,7 +138,7 @@ def event_identity(kind: str, value: str) -> str:
     return f"{kind}:{value}"
 
 
-# --- CRM records (leadstream/store/records.py writes them all) -------------------------------------
+# --- CRM records (crm/store/records.py writes them all) -------------------------------------
 # Every CRM record is one item `<KIND>#<id>` / `<KIND>` (a lead is `LEAD#<id>` / `LEAD`, as above). Its
 # change history lives in the same partition, one item per version, so a record's history is one Query.
 #
@@ -157,7 +157,7 @@ def event_identity(kind: str, value: str) -> str:
 # The date is the kind's own: deals sort by close date, activities by due time, the rest by creation.
 # Other filters (stage, status, type ...) are filter expressions on the chosen index's query.
 #
-# Per kind (the RecordType in functions/sales/resources/ says which fields feed the indexes):
+# Per kind (the RecordType in functions/crm/resources/ says which fields feed the indexes):
 # - account: GSI1 all accounts; GSI2 an owner's; GSI3 a parent account's children (`parentId`).
 # - contact, deal, activity: GSI1 all; GSI2 an owner's; GSI3 an account's. Deals by close date
 #   (the forecast reads GSI1 or GSI2 with the close-date range), activities by due time.

@@ -1,5 +1,5 @@
 """What every /marketing route reads first, in one place for the marketing API (functions/marketing) and
-the email routers (campaigns/api.py, segments_api.py, campaigns_api.py, journeys/api.py): the caller
+the email routers (handlers/email_api.py, segments_api.py, campaigns_api.py, journeys/routes.py): the caller
 (marketing policy), the JSON body, the query, `?version=`, If-Match, and the response for a stored
 document (ETag when versioned, Location when created)."""
 

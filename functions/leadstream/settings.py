@@ -1,4 +1,10 @@
-"""Configuration, parsed once from the environment; a missing or malformed value fails at cold start."""
+"""Configuration: every environment variable is read through a pydantic settings model, here.
+
+`load(Model)` parses the variables `Model` names (field aliases) once per distinct set of values: a Lambda
+container never changes its environment, so that is once per container; the local stack runs every
+function in one process, each with its own variables, so each function gets its own parse and no function
+sees another's configuration. A missing or malformed value raises ConfigurationError where it is first read.
+"""
 
 from __future__ import annotations
 
@@ -29,9 +35,24 @@ class ConfigurationError(RuntimeError):
     """The function was deployed without the environment it needs."""
 
 
-@cache
+def load[M: BaseModel](model: type[M]) -> M:
+    """`model` parsed from the environment (once per distinct value of the variables it reads)."""
+    parsed: M = _parse(model, tuple((name, os.environ.get(name)) for name in _variables(model)))
+    return parsed
+
+
 def get_settings() -> Settings:
+    return load(Settings)
+
+
+@cache
+def _variables(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(field.alias or name for name, field in model.model_fields.items())
+
+
+@cache
+def _parse[M: BaseModel](model: type[M], values: tuple[tuple[str, str | None], ...]) -> M:
     try:
-        return Settings.model_validate(dict(os.environ))
+        return model.model_validate({name: value for name, value in values if value is not None})
     except ValidationError as exc:
-        raise ConfigurationError(f"invalid Leadstream configuration: {exc}") from exc
+        raise ConfigurationError(f"invalid Leadstream configuration ({model.__name__}): {exc}") from exc

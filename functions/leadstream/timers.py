@@ -1,7 +1,7 @@
 """Per-person timers: a wait that ends at 10:03 fires at 10:03, with no cron and no scan.
 
 Each pending timer is one EventBridge Scheduler one-time schedule (`at(...)`, deleted after it runs) whose
-target is the timer queue; the TimerFunction (functions/audience/timers.py) hands the message to the
+target is the timer queue; the TimerFunction (functions/handlers/timers.py) hands the message to the
 handler of the timer's kind. Scheduler fires within a minute of `at` (flexible window off) and scales to
 millions of pending schedules, so nobody polls for due work.
 
@@ -13,14 +13,13 @@ handlers compare the payload with the state they guard and do nothing for a stal
 from __future__ import annotations
 
 import hashlib
-import os
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from leadstream import aws, caches, clock
+from leadstream import aws, clock
+from leadstream.settings import load
 
 TimerKind = Literal["segment", "journey", "campaign"]
 
@@ -95,12 +94,8 @@ class _SchedulerConfig(BaseModel, frozen=True):
     queue_url: str = Field(alias="TIMER_QUEUE_URL", min_length=1)
 
 
-@cache
 def _config() -> _SchedulerConfig:
-    return _SchedulerConfig.model_validate(dict(os.environ))
-
-
-caches.register(_config.cache_clear)
+    return load(_SchedulerConfig)
 
 
 def _request(timer: Timer) -> dict[str, Any]:

@@ -8,9 +8,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadstream.events import TrackedEvent
-from leadstream.handoffs import HandoffRecord
 from leadstream.profiles import Profile
 from leadstream.scores import Stage
+from scoring.handoffs import HandoffRecord
 
 
 class _View(BaseModel):

@@ -14,13 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from crm.leads import handoff_lead_id
 from leadstream.activity import count_event
 from leadstream.events import TrackedEvent
-from leadstream.journey_actions import action_of
-from leadstream.leads import handoff_lead_id
 from leadstream.profiles import Profile, iso_utc
 from leadstream.scores import Handoff, ScoreState, Stage, event_fingerprint, grade_for
-from leadstream.scoring_rules import EngagementRule, ScoringConfig
+from scoring.journey_actions import action_of
+from scoring.rules import EngagementRule, ScoringConfig
 
 # What tracking stores for a form post (tracking.forms.FORM_SUBMITTED and its properties).
 FORM_SUBMITTED = "Form Submitted"
@@ -118,7 +118,7 @@ class Scorer:
 
 
 def apply_journey_action(profile: Profile, event: TrackedEvent) -> None:
-    """A journey's tag, score or stage step (leadstream.journey_actions), applied like a rule would be:
+    """A journey's tag, score or stage step (scoring.journey_actions), applied like a rule would be:
     stages only move forward, and only for a known person."""
     action = action_of(event)
     if action is None:

@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from crm.leads import Lead, LeadOrigin
 from leadstream.events import TrackedEvent
-from leadstream.handoffs import EVENT_SOURCE, LEAD_QUALIFIED, HandoffRecord, SalesUser
-from leadstream.leads import Lead, LeadOrigin
 from leadstream.profiles import Profile, iso_utc
 from leadstream.scores import Handoff
-from leadstream.scoring_rules import ScoringConfig
-from leadstream.store import handoffs as store
+from scoring.handoffs import EVENT_SOURCE, LEAD_QUALIFIED, HandoffRecord, SalesUser
 from scoring.notification import render_owner_email
+from scoring.rules import ScoringConfig
+from scoring.store import handoffs as store
 
 MAX_ASSIGN_ATTEMPTS = 5
 RECENT_ACTIVITY = 10
@@ -161,7 +161,7 @@ def lead_for(profile: Profile, handoff: Handoff, record: HandoffRecord) -> Lead:
 
 
 def _create_lead(lead: Lead) -> bool:
-    from leadstream.store.leads import create_lead_once
+    from crm.store.leads import create_lead_once
 
     return create_lead_once(lead)
 

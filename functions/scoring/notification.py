@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from html import escape
 
+from crm.leads import Lead
 from leadstream.events import TrackedEvent
-from leadstream.handoffs import HandoffRecord
-from leadstream.leads import Lead
 from leadstream.profiles import Profile
+from scoring.handoffs import HandoffRecord
 
 REASONS = {"hand-raiser": "asked to talk to sales", "score": "reached the qualification score"}
 

@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from leadstream.errors import BadRequest, InvalidInput, UnsupportedMediaType
 from leadstream.events import JUNK_IDS
-from leadstream.sources import Form
 from tracking import parsing
+from tracking.sources import Form
 
 FORM_SUBMITTED = "Form Submitted"
 URLENCODED = "application/x-www-form-urlencoded"

@@ -27,7 +27,7 @@ from leadstream.http import validation_errors
 from tracking import parsing
 
 if TYPE_CHECKING:
-    from leadstream.sources import Form, Source
+    from tracking.sources import Form, Source
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Store:
 
 @cache
 def dynamo_store() -> Store:
-    from leadstream.store import events, sources
+    from tracking.store import events, sources
 
     return Store(
         source_by_write_key=sources.source_by_write_key,

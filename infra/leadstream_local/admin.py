@@ -11,7 +11,7 @@ import json
 import secrets
 from typing import Any
 
-from leadstream.sources import Form, Source
+from tracking.sources import Form, Source
 
 
 def register(commands: Any) -> None:
@@ -46,7 +46,7 @@ def register(commands: Any) -> None:
 
 
 def add_source(args: argparse.Namespace) -> int:
-    from leadstream.store.sources import put_source
+    from tracking.store.sources import put_source
 
     source = Source(
         source_id=args.source_id or f"src-{secrets.token_hex(6)}",
@@ -60,7 +60,7 @@ def add_source(args: argparse.Namespace) -> int:
 
 
 def add_form(args: argparse.Namespace) -> int:
-    from leadstream.store.sources import put_form
+    from tracking.store.sources import put_form
 
     form = Form.model_validate(
         {

@@ -12,12 +12,12 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any, TextIO
 
-from leadstream.sources import Source
 from leadstream_local import admin
 from leadstream_local.auth import ROLES, issue_token
 from leadstream_local.seed import DEFAULT_WRITE_KEY, DEMO_REQUEST_FORM, DEMO_SOURCE_ID, NEWSLETTER_FORM
 from leadstream_local.stack import FAKE_CREDENTIALS, LocalStack
 from leadstream_local.template import REGION
+from tracking.sources import Source
 
 Command = Callable[[argparse.Namespace], int]
 

@@ -15,7 +15,7 @@ from urllib.parse import urlencode, urlsplit
 
 from pydantic import HttpUrl
 
-from leadstream.sources import Form, Source
+from tracking.sources import Form, Source
 
 if TYPE_CHECKING:
     from leadstream_local.template import StackTemplate
@@ -32,7 +32,7 @@ DEMO_SALES_USER = "sam"
 
 def seed_source(write_key: str = DEFAULT_WRITE_KEY) -> Source:
     """Put the demo source and its forms into the main table (the stack's environment must be active)."""
-    from leadstream.store.sources import put_form, put_source
+    from tracking.store.sources import put_form, put_source
 
     source = Source(source_id=DEMO_SOURCE_ID, name="Demo site", write_key=write_key)
     put_source(source)

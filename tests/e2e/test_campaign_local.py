@@ -16,13 +16,14 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 
-from leadstream import abtest, keys
+from audience.segments import Segment
+from audience.store import save_segment
+from campaigns import abtest
+from leadstream import keys
 from leadstream.profiles import IdentityRef, iso_utc
-from leadstream.segments import Segment
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import batch_put, serialize
 from leadstream.store.profiles import profile_of
-from leadstream.store.segments import save_segment
 from leadstream_local.auth import issue_token
 from leadstream_local.stack import LocalStack
 from leadstream_local.template import REGION
@@ -138,7 +139,7 @@ def test_an_ab_campaign_from_segment_to_report(local_stack: LocalStack) -> None:
     if in_test:  # one person of the test group opens and clicks (after the scanner window)
         reader = sorted(in_test)[0]
         (email,) = sent[reader]
-        from leadstream.sends import message_id_for
+        from mail.sends import message_id_for
 
         _age(message_id_for("campaign", campaign_id, people[reader]))
         opened = email.html.split(f"{local_stack.url}/email/open/", 1)[1].split('"', 1)[0]

@@ -17,14 +17,14 @@ import boto3
 import pytest
 
 from leadstream.profiles import IdentityRef
-from leadstream.sends import SendStatus
 from leadstream.store.profiles import profile_of
-from leadstream.store.sends import get_send
-from leadstream.store.suppression import get_suppression
-from leadstream.suppression import SuppressionReason
 from leadstream_local.auth import issue_token
 from leadstream_local.stack import LocalStack
 from leadstream_local.template import REGION
+from mail.sends import SendStatus
+from mail.store.sends import get_send
+from mail.store.suppression import get_suppression
+from mail.suppression import SuppressionReason
 
 pytestmark = pytest.mark.e2e
 

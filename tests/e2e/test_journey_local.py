@@ -15,9 +15,9 @@ import boto3
 import pytest
 from stack_client import StackClient
 
-from leadstream.store.sends import get_send
 from leadstream.timers import Timer
 from leadstream_local.stack import LocalStack
+from mail.store.sends import get_send
 
 pytestmark = pytest.mark.e2e
 SCANNER_WINDOW = 10.0  # EMAIL_SCANNER_WINDOW_SECONDS: real seconds after sending

@@ -15,7 +15,7 @@ from urllib.parse import urlencode, urlsplit
 import boto3
 import pytest
 
-from leadstream.leads import handoff_lead_id
+from crm.leads import handoff_lead_id
 from leadstream.profiles import IdentityRef
 from leadstream.store.profiles import profile_of
 from leadstream_local.auth import issue_token

@@ -12,7 +12,7 @@ from leadstream.events import TrackedEvent
 from leadstream.profiles import Profile
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import get_item
-from leadstream.store.sources import source_by_write_key
+from tracking.store.sources import source_by_write_key
 
 pytestmark = pytest.mark.e2e
 

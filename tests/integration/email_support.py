@@ -19,11 +19,11 @@ import boto3
 import pytest
 
 from leadstream import keys
-from leadstream.email_templates import EmailTemplate, TemplateContent
 from leadstream.profiles import IdentityRef, Profile
-from leadstream.sends import SendRequest
 from leadstream_local.lambda_events import sqs_record
 from leadstream_local.template import ACCOUNT_ID, REGION, StackTemplate
+from mail.sends import SendRequest
+from mail.template_models import EmailTemplate, TemplateContent
 
 _ids = itertools.count(1)
 
@@ -56,21 +56,17 @@ def unpaced(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @contextmanager
 def fresh_email_settings() -> Iterator[None]:
-    from leadstream.email_config import get_email_settings
-
-    get_email_settings.cache_clear()
-    _clear_pacer()
+    _clear_pacer()  # settings follow the environment by themselves (leadstream.settings.load)
     try:
         yield
     finally:
-        get_email_settings.cache_clear()
         _clear_pacer()
 
 
 def _clear_pacer() -> None:
     import sys
 
-    sender = sys.modules.get("campaigns.sender")
+    sender = sys.modules.get("handlers.email_sender")
     if sender is not None:
         sender._pacer.cache_clear()
 
@@ -103,7 +99,7 @@ def person(email_address: str | None = "ada@example.com", *, traits: dict[str, A
 
 
 def template(content: TemplateContent = WELCOME) -> EmailTemplate:
-    from campaigns.templates import Templates, dynamo_store
+    from mail.templates import Templates, dynamo_store
 
     return Templates(store=dynamo_store()).create(content, user="tester")
 
@@ -167,7 +163,7 @@ def raw_event(requests: Sequence[SendRequest | str]) -> dict[str, Any]:
 
 
 def run_sender(event: dict[str, Any]) -> dict[str, Any]:
-    from campaigns.sender import lambda_handler
+    from handlers.email_sender import lambda_handler
 
     return lambda_handler(event, LambdaContext(function_name="EmailSenderFunction"))  # type: ignore[arg-type]
 
@@ -187,7 +183,7 @@ def ses_send_count() -> int:
 
 
 def send_record(message_id: str) -> Any:
-    from leadstream.store.sends import get_send
+    from mail.store.sends import get_send
 
     return get_send(message_id)
 

@@ -58,13 +58,13 @@ class Stream:
 
     def deliver(self, events: Sequence[TrackedEvent]) -> dict[str, Any]:
         if self._store_events:
-            from leadstream.store.events import store_events
+            from tracking.store.events import store_events
 
             store_events(events)
         return self.send([self.record(event) for event in events])
 
     def send(self, records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        from scoring.handler import lambda_handler
+        from handlers.scoring_stream import lambda_handler
 
         result: dict[str, Any] = lambda_handler(
             dynamodb_stream_event(records, stream_arn=self.arn), LambdaContext()

@@ -20,17 +20,17 @@ from email_support import (
     unpaced,
 )
 
+from campaigns.models import Campaign, CampaignStatus
 from leadstream import keys
-from leadstream.campaigns import Campaign, CampaignStatus
-from leadstream.email_templates import TemplateContent
 from leadstream.profiles import Profile
-from leadstream.sends import SendRequest
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import batch_put
 from leadstream.timers import Timer
 from leadstream_local.inprocess import Call
 from leadstream_local.lambda_events import sns_event, sqs_record
 from leadstream_local.template import StackTemplate
+from mail.sends import SendRequest
+from mail.template_models import TemplateContent
 
 pytestmark = pytest.mark.usefixtures("unpaced")
 __all__ = ["unpaced"]
@@ -41,8 +41,8 @@ SEGMENT = "seg-vip"
 # --- helpers ---------------------------------------------------------------------------------------------
 def make_segment(profile_ids: list[str], segment_id: str = SEGMENT) -> None:
     """A segment and its member items, written as the segment store lays them out."""
-    from leadstream.segments import Segment
-    from leadstream.store.segments import save_segment
+    from audience.segments import Segment
+    from audience.store import save_segment
 
     now = datetime.now(UTC)
     segment = Segment.model_validate(
@@ -110,7 +110,7 @@ def campaign_body(**fields: Any) -> dict[str, Any]:
 
 
 def stored_campaign(campaign_id: str) -> Campaign:
-    from leadstream.store.campaigns import get_campaign
+    from campaigns.store import get_campaign
 
     found = get_campaign(campaign_id)
     assert found is not None
@@ -263,11 +263,51 @@ def test_redelivered_pages_start_no_second_chain_and_enqueue_everyone_once(
     assert call_api("POST", send_path, body={}, token=marketing).status == 409
 
 
+@pytest.mark.parametrize("fanout_first", [True, False], ids=["fanout-then-crm", "crm-then-fanout"])
+def test_a_fanout_page_and_idempotent_crm_creates_run_in_one_process(
+    aws: StackTemplate, call_api: Call, marketing: str, token_for: Any, fanout_first: bool
+) -> None:
+    """Both use Powertools idempotency on one table; in the local stack they also share one process.
+    Neither may configure the other's idempotency (a shared persistence layer once did: every CRM create
+    with an Idempotency-Key then failed with a 500 after any campaign)."""
+    make_segment(["p-01", "p-02"])
+    tpl = template()
+    created = call_api(
+        "POST", "/marketing/campaigns", body=campaign_body(templateId=tpl.template_id), token=marketing
+    )
+    campaign_id = created.json()["campaignId"]
+    sales = token_for("sales")
+
+    def create_account() -> Any:
+        return call_api(
+            "POST",
+            "/crm/accounts",
+            body={"name": "Acme"},
+            headers=[("idempotency-key", "acme-once")],
+            token=sales,
+        )
+
+    def send_campaign() -> None:
+        call_api("POST", f"/marketing/campaigns/{campaign_id}/send", body={}, token=marketing)
+        drain_fanout(aws, redeliver=True)
+
+    if fanout_first:
+        send_campaign()
+    first, second = create_account(), create_account()
+    if not fanout_first:
+        send_campaign()
+
+    assert (first.status, second.status) == (201, 201)
+    assert first.json()["accountId"] == second.json()["accountId"]
+    assert sorted(r.profile_id for r in send_requests(aws)) == ["p-01", "p-02"]
+    assert stored_campaign(campaign_id).status is CampaignStatus.SENT
+
+
 # --- A/B -------------------------------------------------------------------------------------------------
 def _count(campaign_id: str, variant: str, **counts: int) -> None:
     """Report counters as the sender, SES and tracking would have left them."""
-    from leadstream.reports import Metric, ReportGroup
-    from leadstream.store.reports import counter_update
+    from mail.reports import Metric, ReportGroup
+    from mail.store.reports import counter_update
 
     client = boto3.client("dynamodb")
     for metric, times in counts.items():
@@ -377,7 +417,7 @@ def test_an_ab_test_on_noise_sends_the_control_to_the_rest(
 def _ses(stack: StackTemplate, kind: str, message_id: str, to: str, sns_id: str, **body: Any) -> None:
     from email_support import ses_notification
 
-    from campaigns.ses_events import lambda_handler
+    from handlers.email_events import lambda_handler
 
     notification = ses_notification(kind, message_id=message_id, to=to, at=datetime.now(UTC), **body)
     event = sns_event(notification, topic_arn=stack.physical["EmailEventsTopic"]["Ref"], message_id=sns_id)
@@ -387,8 +427,8 @@ def _ses(stack: StackTemplate, kind: str, message_id: str, to: str, sns_id: str,
 def test_reports_count_every_message_once_whatever_is_repeated(
     aws: StackTemplate, call_api: Call, marketing: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from audience.stream import ProfileChange
     from campaigns.conversions import on_profile_changes
+    from handlers.audience_stream import ProfileChange
 
     monkeypatch.setenv("EMAIL_SCANNER_WINDOW_SECONDS", "0")  # a person may click at once in this test
     ada, bob = person("ada@example.com"), person("bob@example.com")
@@ -456,7 +496,7 @@ def test_reports_count_every_message_once_whatever_is_repeated(
     assert report["total"]["sent"] == 2
     assert variant["rates"]["deliveryRate"] == 0.5
     assert variant["rates"]["openRate"] == 1.0
-    from leadstream.store.sends import get_send
+    from mail.store.sends import get_send
 
     record = get_send(to_ada.message_id)
     assert record is not None

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from leadstream.store.sources import form_by_id, source_by_write_key
 from leadstream_local.cli import main
+from tracking.store.sources import form_by_id, source_by_write_key
 
 
 def test_source_add_creates_a_source_with_a_fresh_write_key(

@@ -20,13 +20,13 @@ from email_support import (
     unpaced,
 )
 
-from leadstream.email_links import LinkClaims, LinkKeys, LinkKind, LinkSigner, link_keys, sign
 from leadstream.events import TrackedEvent
-from leadstream.sends import SendRequest
-from leadstream.store.suppression import get_suppression
-from leadstream.suppression import SuppressionReason
 from leadstream_local.inprocess import Call
 from leadstream_local.template import StackTemplate
+from mail.link_tokens import LinkClaims, LinkKeys, LinkKind, LinkSigner, link_keys, sign
+from mail.sends import SendRequest
+from mail.store.suppression import get_suppression
+from mail.suppression import SuppressionReason
 
 pytestmark = pytest.mark.usefixtures("unpaced")
 __all__ = ["unpaced"]

@@ -22,11 +22,11 @@ from email_support import (
     unpaced,
 )
 
-from leadstream.email_links import LinkKind, link_keys, verify
-from leadstream.email_templates import TemplateContent
-from leadstream.sends import SendStatus
-from leadstream.suppression import SuppressionReason
 from leadstream_local.template import StackTemplate
+from mail.link_tokens import LinkKind, link_keys, verify
+from mail.sends import SendStatus
+from mail.suppression import SuppressionReason
+from mail.template_models import TemplateContent
 
 pytestmark = pytest.mark.usefixtures("unpaced")
 __all__ = ["unpaced"]
@@ -84,8 +84,8 @@ def test_the_same_message_twice_in_one_batch_is_sent_once(aws: StackTemplate) ->
 
 def test_a_live_claim_is_retried_later_not_sent_again(aws: StackTemplate) -> None:
     """Another delivery holds the claim (it is sending right now): this one must wait, not send."""
-    from leadstream.sends import SendRecord
-    from leadstream.store.sends import claim
+    from mail.sends import SendRecord
+    from mail.store.sends import claim
 
     send = request(person(), template())
     now = datetime.now(UTC)
@@ -100,8 +100,8 @@ def test_a_live_claim_is_retried_later_not_sent_again(aws: StackTemplate) -> Non
 
 def test_a_claim_confirmed_by_the_ses_send_event_is_not_sent_again(aws: StackTemplate) -> None:
     """The sender crashed after SES accepted the email; SES's Send event recorded it as sent."""
-    from leadstream.sends import SendRecord
-    from leadstream.store.sends import claim, confirm_sent
+    from mail.sends import SendRecord
+    from mail.store.sends import claim, confirm_sent
 
     send = request(person(), template())
     old = datetime.now(UTC) - timedelta(hours=1)
@@ -115,8 +115,8 @@ def test_a_claim_confirmed_by_the_ses_send_event_is_not_sent_again(aws: StackTem
 def test_a_stale_claim_without_a_send_event_is_taken_over_and_sent_once(aws: StackTemplate) -> None:
     """The sender died before SES accepted it (no Send event within the lease): send it now, once, and do
     not count it against the weekly cap again."""
-    from leadstream.sends import SendRecord
-    from leadstream.store.sends import claim, emails_this_week
+    from mail.sends import SendRecord
+    from mail.store.sends import claim, emails_this_week
 
     ada = person()
     send = request(ada, template())
@@ -139,7 +139,7 @@ def test_a_stale_claim_without_a_send_event_is_taken_over_and_sent_once(aws: Sta
 
 @pytest.mark.parametrize("reason", list(SuppressionReason))
 def test_no_email_to_a_suppressed_address(aws: StackTemplate, reason: SuppressionReason) -> None:
-    from leadstream.store.suppression import suppress
+    from mail.store.suppression import suppress
 
     ada = person("Ada@Example.com")
     suppress("ada@example.com", reason, datetime.now(UTC))
@@ -153,7 +153,7 @@ def test_no_email_to_a_suppressed_address(aws: StackTemplate, reason: Suppressio
 
 
 def test_an_explicit_address_is_checked_too(aws: StackTemplate) -> None:
-    from leadstream.store.suppression import suppress
+    from mail.store.suppression import suppress
 
     suppress("work@example.com", SuppressionReason.BOUNCED, datetime.now(UTC))
     run_sender(raw_event([request(person("home@example.com"), template(), email="WORK@example.com")]))
@@ -161,7 +161,7 @@ def test_an_explicit_address_is_checked_too(aws: StackTemplate) -> None:
 
 
 def test_the_weekly_cap_stops_the_fourth_email(aws: StackTemplate) -> None:
-    from leadstream.store.sends import emails_this_week
+    from mail.store.sends import emails_this_week
 
     ada = person()
     tpl = template()
@@ -241,7 +241,7 @@ def test_ses_refusing_the_sender_fails_the_message_for_good(
 
 
 def test_a_changed_template_does_not_change_a_queued_email(aws: StackTemplate) -> None:
-    from campaigns.templates import Templates, dynamo_store
+    from mail.templates import Templates, dynamo_store
 
     tpl = template()
     send = request(person(), tpl)  # names version 1

@@ -23,11 +23,11 @@ from email_support import (
 )
 
 from leadstream.events import TrackedEvent
-from leadstream.sends import SendRequest, SendStatus
-from leadstream.store.suppression import get_suppression
-from leadstream.suppression import SuppressionReason
 from leadstream_local.lambda_events import sns_event
 from leadstream_local.template import StackTemplate
+from mail.sends import SendRequest, SendStatus
+from mail.store.suppression import get_suppression
+from mail.suppression import SuppressionReason
 
 pytestmark = pytest.mark.usefixtures("unpaced")
 __all__ = ["unpaced"]
@@ -36,7 +36,7 @@ AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def _deliver(stack: StackTemplate, notification: str, *, sns_id: str | None = None) -> Any:
-    from campaigns.ses_events import lambda_handler
+    from handlers.email_events import lambda_handler
 
     topic = stack.physical["EmailEventsTopic"]["Ref"]
     event = sns_event(notification, topic_arn=topic, message_id=sns_id)
@@ -186,8 +186,8 @@ def test_delivery_is_noted_and_recorded(aws: StackTemplate, sent: SendRequest, s
 
 
 def test_the_send_event_confirms_a_claim_the_sender_did_not_record(aws: StackTemplate) -> None:
-    from leadstream.sends import SendRecord
-    from leadstream.store.sends import claim
+    from mail.sends import SendRecord
+    from mail.store.sends import claim
 
     send = request(person(), template())
     claim(SendRecord.for_request(send, SendStatus.SENDING, AT, claimToken="t", claimedAt=AT), weekly_cap=3)

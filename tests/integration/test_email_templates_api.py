@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from email_support import person
 
-from leadstream.email_links import LinkKind, link_keys, verify
 from leadstream_local.inprocess import Call
 from leadstream_local.template import StackTemplate
+from mail.link_tokens import LinkKind, link_keys, verify
 
 TokenFor = Callable[..., str]
 TEMPLATE: dict[str, Any] = {
@@ -196,8 +196,8 @@ def test_removing_a_manual_entry_keeps_an_unsubscribe(
 ) -> None:
     from datetime import UTC, datetime
 
-    from leadstream.store.suppression import suppress
-    from leadstream.suppression import SuppressionReason
+    from mail.store.suppression import suppress
+    from mail.suppression import SuppressionReason
 
     suppress("u@example.com", SuppressionReason.UNSUBSCRIBED, datetime.now(UTC))
     path = "/marketing/suppressions/u@example.com"

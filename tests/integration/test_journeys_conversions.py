@@ -12,16 +12,16 @@ import boto3
 import pytest
 from email_support import LambdaContext, person, raw_event, run_sender, template, unpaced
 
+from campaigns.store import get_conversion_goal
 from leadstream import clock, keys
 from leadstream.profiles import Profile
-from leadstream.sends import SendRequest
-from leadstream.store.campaigns import get_conversion_goal
 from leadstream.store.dynamo import serialize
 from leadstream.store.profiles import profile_item
-from leadstream.store.sends import get_send
 from leadstream_local.inprocess import Call
 from leadstream_local.lambda_events import dynamodb_stream_event
 from leadstream_local.template import StackTemplate
+from mail.sends import SendRequest
+from mail.store.sends import get_send
 
 pytestmark = pytest.mark.usefixtures("unpaced")
 __all__ = ["unpaced"]
@@ -76,7 +76,7 @@ class ProfileStream:
         return new, record
 
     def deliver(self, *records: dict[str, Any]) -> None:
-        from audience.stream import lambda_handler
+        from handlers.audience_stream import lambda_handler
 
         event = dynamodb_stream_event(records, stream_arn=self.arn)
         assert (

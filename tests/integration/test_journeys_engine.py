@@ -11,19 +11,19 @@ import boto3
 import pytest
 from email_support import person, template
 
-from audience.stream import ProfileChange
+from handlers.audience_stream import ProfileChange
+from journeys import store
 from journeys.engine import Engine, on_timer
+from journeys.models import JourneyDefinition, Run, RunStatus
 from journeys.service import Journeys
 from journeys.triggers import on_profile_changes
 from leadstream import clock, keys, timers
-from leadstream.journeys import JourneyDefinition, Run, RunStatus
 from leadstream.profiles import Profile
-from leadstream.sends import SendRecord, SendRequest, SendStatus
-from leadstream.store import journeys as store
 from leadstream.store.dynamo import serialize
-from leadstream.store.sends import record_item
 from leadstream.timers import Timer
 from leadstream_local.template import StackTemplate
+from mail.sends import SendRecord, SendRequest, SendStatus
+from mail.store.sends import record_item
 
 FORM = "newsletter"
 

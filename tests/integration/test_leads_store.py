@@ -1,10 +1,10 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from leadstream.leads import Lead, LeadOrigin, LeadStatus, handoff_lead_id
+from crm.leads import Lead, LeadOrigin, LeadStatus, handoff_lead_id
+from crm.store.leads import create_lead_once, get_lead
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import get_item
-from leadstream.store.leads import create_lead_once, get_lead
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

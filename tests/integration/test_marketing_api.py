@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from scoring_support import Stream, tracked
 
-from leadstream.store.scoring_config import scoring_config
 from leadstream_local.inprocess import Call
+from scoring.store.config import scoring_config
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

@@ -19,14 +19,14 @@ import pytest
 from botocore.exceptions import ClientError
 from scoring_support import T0, Stream, add_sales_user, bus_events, sent_emails, tracked
 
+from crm.leads import handoff_lead_id
+from crm.store.leads import get_lead
 from leadstream.aws import dynamodb, eventbridge, sesv2
-from leadstream.leads import handoff_lead_id
 from leadstream.profiles import IdentityRef, Profile
 from leadstream.scores import Stage
-from leadstream.store import handoffs as handoff_store
 from leadstream.store import profiles as profile_store
-from leadstream.store.leads import get_lead
-from leadstream.store.scoring_config import scoring_config
+from scoring.store import handoffs as handoff_store
+from scoring.store.config import scoring_config
 
 MAX_DELIVERIES = 10
 

@@ -10,19 +10,19 @@ from typing import Any
 import pytest
 from scoring_support import T0, Stream, add_sales_user, bus_events, sent_emails, tracked
 
+from crm.lead_record import LEAD
+from crm.leads import LeadStatus, handoff_lead_id
+from crm.lifecycle import accept_lead, change_stage, disqualify_lead, reject_lead
+from crm.store import records
+from crm.store.leads import get_lead
 from leadstream.auth import Principal, Role
 from leadstream.aws import dynamodb
-from leadstream.lead_record import LEAD
-from leadstream.leads import LeadStatus, handoff_lead_id
-from leadstream.lifecycle import accept_lead, change_stage, disqualify_lead, reject_lead
 from leadstream.profiles import IdentityRef, Profile
 from leadstream.scores import Stage
-from leadstream.scoring_rules import AssignmentRule, Condition, ScoringSettings
-from leadstream.store import handoffs as handoff_store
 from leadstream.store import profiles as profile_store
-from leadstream.store import records
-from leadstream.store.leads import get_lead
-from leadstream.store.scoring_config import save_assignment_rule, save_settings, scoring_config
+from scoring.rules import AssignmentRule, Condition, ScoringSettings
+from scoring.store import handoffs as handoff_store
+from scoring.store.config import save_assignment_rule, save_settings, scoring_config
 
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 
@@ -333,7 +333,7 @@ def test_a_poison_record_does_not_hold_back_a_handoff(aws: Any, stream: Stream) 
 
 
 def test_a_merge_moves_tags_and_engagement_to_the_known_person(stream: Stream) -> None:
-    from leadstream.store.profile_lists import by_tag
+    from marketing.store import by_tag
 
     stream.deliver([tracked("identify", userId="u8", anonymousId="laptop", traits={"email": "m@corp.io"})])
     stream.deliver([visit("phone", "/pricing", 1)])  # an anonymous visitor: 25 points, a tag

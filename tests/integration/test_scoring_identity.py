@@ -25,7 +25,7 @@ WRITE_CALLS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "Transac
 
 @pytest.fixture
 def stream(aws: Any) -> Stream:
-    from leadstream.store.scoring_config import scoring_config
+    from scoring.store.config import scoring_config
 
     scoring_config()  # a warm container: the scoring rules are seeded and cached before any batch
     return Stream(aws)
@@ -34,7 +34,7 @@ def stream(aws: Any) -> Stream:
 @pytest.fixture
 def calls(aws: Any) -> Counter[str]:
     """DynamoDB calls made by our code, by operation name (in a warm container: scoring rules cached)."""
-    from leadstream.store.scoring_config import scoring_config
+    from scoring.store.config import scoring_config
 
     scoring_config()
     counter: Counter[str] = Counter()

@@ -12,12 +12,12 @@ import boto3
 import pytest
 from scoring_support import LambdaContext, Stream, tracked
 
+from audience.store import is_member, member_count, member_ids_page
 from leadstream import clock, keys, timers
 from leadstream.profiles import IdentityRef, Profile
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import batch_put, serialize
 from leadstream.store.profiles import profile_item
-from leadstream.store.segments import is_member, member_count, member_ids_page
 from leadstream_local.lambda_events import dynamodb_stream_event, sqs_record
 from leadstream_local.timers import OneTimeSchedules
 
@@ -59,7 +59,7 @@ class ProfileStream:
         }
 
     def send(self, *records: dict[str, Any]) -> dict[str, Any]:
-        from audience.stream import lambda_handler
+        from handlers.audience_stream import lambda_handler
 
         result: dict[str, Any] = lambda_handler(
             dynamodb_stream_event(records, stream_arn=self.arn), LambdaContext()
@@ -69,7 +69,7 @@ class ProfileStream:
 
 def drain_timers(template: Any) -> int:
     """Deliver every message on the timer queue to the TimerFunction until the queue is empty."""
-    from audience.timers import lambda_handler
+    from handlers.timers import lambda_handler
 
     sqs = boto3.client("sqs")
     url, arn = template.physical["TimerQueue"]["Ref"], template.physical["TimerQueue"]["Arn"]
@@ -138,7 +138,7 @@ def test_a_segment_fills_by_backfill_then_follows_each_person(
     from audience import membership
 
     seen = moved.model_copy(update={"version": 3, "last_seen": datetime.now(UTC)}, deep=True)
-    from audience.stream import ProfileChange
+    from handlers.audience_stream import ProfileChange
 
     assert membership.apply([ProfileChange(old=moved, new=seen)]) == []
 
@@ -166,8 +166,8 @@ def test_time_based_membership_expires_by_the_persons_timer(
     aws: Any, scheduler: Callable[[timedelta], None]
 ) -> None:
     from audience import definitions
-    from audience.stream import ProfileChange
-    from leadstream.segments import SegmentContent
+    from audience.segments import SegmentContent
+    from handlers.audience_stream import ProfileChange
 
     today = clock.now().date().isoformat()
     segment = definitions.create(

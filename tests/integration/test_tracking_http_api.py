@@ -259,8 +259,8 @@ def call(source: Any, call_api: Call) -> Call:
 @pytest.fixture
 def fenced_source(aws: Any) -> None:
     """A second source that takes browser events only from its own sites."""
-    from leadstream.sources import Source
-    from leadstream.store.sources import put_source
+    from tracking.sources import Source
+    from tracking.store.sources import put_source
 
     put_source(
         Source(

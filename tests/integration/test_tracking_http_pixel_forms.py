@@ -35,8 +35,8 @@ def call(forms_seeded: Any, call_api: Call) -> Call:
 def forms_seeded(source: Any) -> None:
     from pydantic import HttpUrl
 
-    from leadstream.sources import Form, Source
-    from leadstream.store.sources import put_form, put_source
+    from tracking.sources import Form, Source
+    from tracking.store.sources import put_form, put_source
 
     put_form(
         Form(

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadstream import abtest
-from leadstream.abtest import Arm, decide, two_proportion_z_test
+from campaigns import abtest
+from campaigns.abtest import Arm, decide, two_proportion_z_test
 
 
 def test_z_test_matches_the_worked_example() -> None:

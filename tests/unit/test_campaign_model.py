@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from leadstream import abtest
-from leadstream.campaigns import AbDecision, AbMetric, Campaign, CampaignContent, CampaignStatus
-from leadstream.reports import SINGLE_VARIANT, Counters, Metric, group_of, total
-from leadstream.sends import SendRequest, message_id_for
+from campaigns import abtest
+from campaigns.models import AbDecision, AbMetric, Campaign, CampaignContent, CampaignStatus
+from mail.reports import SINGLE_VARIANT, Counters, Metric, group_of, total
+from mail.sends import SendRequest, message_id_for
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

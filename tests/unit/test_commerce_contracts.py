@@ -10,9 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from leadstream.errors import InvalidInput
-from sales.commerce import contracts, orders
-from sales.commerce.contracts import (
+from crm.commerce import contracts, orders
+from crm.commerce.contracts import (
     Contract,
     ContractInput,
     ContractStatus,
@@ -23,8 +22,9 @@ from sales.commerce.contracts import (
     next_timer,
     renewal_deal,
 )
-from sales.commerce.pricing import price_line, totals
-from sales.commerce.states import InvalidTransition
+from crm.commerce.pricing import price_line, totals
+from crm.commerce.states import InvalidTransition
+from leadstream.errors import InvalidInput
 
 TODAY = date(2026, 3, 2)
 NOW = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)

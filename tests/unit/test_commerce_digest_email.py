@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sales.commerce.digest import Digest, DigestItem, Owner, closing_window, render
+from crm.commerce.digest import Digest, DigestItem, Owner, closing_window, render
 
 TODAY = date(2026, 3, 2)
 OWNER = Owner(user_id="sub-1", email="ann@example.com", name="Ann")

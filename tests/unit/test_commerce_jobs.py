@@ -9,17 +9,10 @@ from decimal import Decimal
 
 import pytest
 
-from sales.commerce.contracts import (
-    Contract,
-    ContractStatus,
-    RenewalDeal,
-    Timer,
-    TimerAction,
-    renewal_deal_id,
-)
-from sales.commerce.digest import DigestItem, Email, Owner
-from sales.commerce.digest_run import run_digests
-from sales.commerce.renewals import TimerEntry, run_renewals
+from crm.commerce.contracts import Contract, ContractStatus, RenewalDeal, Timer, TimerAction, renewal_deal_id
+from crm.commerce.digest import DigestItem, Email, Owner
+from crm.commerce.digest_run import run_digests
+from crm.commerce.renewals import TimerEntry, run_renewals
 
 TODAY = date(2026, 11, 2)
 NOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
@@ -168,7 +161,7 @@ def test_a_refused_contract_is_reported_and_the_others_still_run() -> None:
 
 
 def _deal_of(contract: Contract) -> RenewalDeal:
-    from sales.commerce.contracts import renewal_deal
+    from crm.commerce.contracts import renewal_deal
 
     return renewal_deal(contract)
 

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from sales.commerce.money import MINOR_UNITS, round_money
-from sales.commerce.pricing import Line, LineInput, price_line, totals
+from crm.commerce.money import MINOR_UNITS, round_money
+from crm.commerce.pricing import Line, LineInput, price_line, totals
 
 currencies = st.sampled_from(sorted(MINOR_UNITS))
 quantities = st.decimals(min_value="0.0001", max_value="1000000", places=4)

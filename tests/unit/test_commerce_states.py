@@ -9,14 +9,14 @@ from enum import StrEnum
 
 import pytest
 
+from crm.commerce import orders, quotes, tickets
+from crm.commerce.contracts import CONTRACT_STATUS, ContractStatus
+from crm.commerce.orders import ORDER_STATUS, OrderStatus
+from crm.commerce.pricing import price_line, totals
+from crm.commerce.quotes import QUOTE_STATUS, Quote, QuoteChanges, QuoteStatus
+from crm.commerce.states import InvalidTransition, StateMachine
+from crm.commerce.tickets import TICKET_STATUS, TicketStatus
 from leadstream.errors import InvalidInput
-from sales.commerce import orders, quotes, tickets
-from sales.commerce.contracts import CONTRACT_STATUS, ContractStatus
-from sales.commerce.orders import ORDER_STATUS, OrderStatus
-from sales.commerce.pricing import price_line, totals
-from sales.commerce.quotes import QUOTE_STATUS, Quote, QuoteChanges, QuoteStatus
-from sales.commerce.states import InvalidTransition, StateMachine
-from sales.commerce.tickets import TICKET_STATUS, TicketStatus
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 TODAY = NOW.date()

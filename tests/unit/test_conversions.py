@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from audience.stream import ProfileChange
 from campaigns.conversions import ConversionStore, on_profile_changes
+from campaigns.store import GoalEntry
+from handlers.audience_stream import ProfileChange
+from journeys.models import JourneyDefinition
 from leadstream import clock
-from leadstream.journeys import JourneyDefinition
 from leadstream.profiles import Profile
-from leadstream.reports import Metric
-from leadstream.sends import SendRecord, SendStatus
-from leadstream.store.campaigns import GoalEntry
+from mail.reports import Metric
+from mail.sends import SendRecord, SendStatus
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 BOUGHT = "Order Completed"

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from crm.api.framework import check_if_match, list_query
+from crm.forecast import ForecastQuery, Period, forecast, period_of
+from crm.records import FieldChange, diff, merge_patch
+from crm.resources.deals import DEAL, Deal, DealQuery
+from crm.resources.pipelines import ForecastCategory, StageOutcome
 from leadstream.auth import Principal, Role
 from leadstream.errors import PreconditionFailed, PreconditionRequired
-from leadstream.records import FieldChange, diff, merge_patch
-from sales.api.framework import check_if_match, list_query
-from sales.forecast import ForecastQuery, Period, forecast, period_of
-from sales.resources.deals import DEAL, Deal, DealQuery
-from sales.resources.pipelines import ForecastCategory, StageOutcome
 
 REP = Principal(user_id="rep-1", username="rep", roles=frozenset({Role.SALES}))
 # Stored documents hold no nulls (a missing field is absent), so neither do these.

@@ -9,16 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadstream.email_links import (
-    MAC_BYTES,
-    InvalidLink,
-    LinkClaims,
-    LinkKeys,
-    LinkKind,
-    LinkSigner,
-    sign,
-    verify,
-)
+from mail.link_tokens import MAC_BYTES, InvalidLink, LinkClaims, LinkKeys, LinkKind, LinkSigner, sign, verify
 
 KEYS = LinkKeys.parse("unit-test-link-key-0123456789abcdef")
 OTHER_KEYS = LinkKeys.parse("another-key-entirely-0123456789abcdef")
@@ -83,7 +74,7 @@ def test_changing_any_one_character_is_refused(position: int, replacement: str) 
 def test_a_correctly_signed_but_unusable_payload_is_refused() -> None:
     """Even with the key, a click token must name an http(s) URL (no javascript: redirect)."""
     payload = _b64(json.dumps({"v": 1, "k": "c", "m": "m", "i": 0, "u": "javascript:alert(1)"}).encode())
-    from leadstream.email_links import _mac
+    from mail.link_tokens import _mac
 
     with pytest.raises(InvalidLink):
         verify(f"{payload}.{_b64(_mac(KEYS.current, payload))}", LinkKind.CLICK, KEYS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from campaigns.sending import Pacer
+from mail.sending import Pacer
 
 
 class FakeClock:

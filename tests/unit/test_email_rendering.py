@@ -8,11 +8,11 @@ from email import policy
 
 import pytest
 
-from campaigns.links import instrument
-from campaigns.mime import MESSAGE_ID_HEADER, build_message
-from campaigns.rendering import RenderError, check, personalization, render
-from leadstream.email_links import LinkKeys, LinkKind, LinkSigner, verify
-from leadstream.email_templates import TemplateContent
+from mail.link_tokens import LinkKeys, LinkKind, LinkSigner, verify
+from mail.links import instrument
+from mail.mime import MESSAGE_ID_HEADER, build_message
+from mail.rendering import RenderError, check, personalization, render
+from mail.template_models import TemplateContent
 
 KEYS = LinkKeys.parse("unit-test-link-key-0123456789abcdef")
 SIGNER = LinkSigner("https://t.example.com", KEYS)

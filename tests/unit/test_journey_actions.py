@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from leadstream.journey_actions import JourneyAction, action_event, action_of
 from leadstream.profiles import IdentityRef, Profile
 from leadstream.scores import Stage
-from leadstream.scoring_rules import DEFAULT_ENGAGEMENT_RULES, DEFAULT_FIT_RULES, ScoringConfig
 from scoring.engagement import Scorer
+from scoring.journey_actions import JourneyAction, action_event, action_of
+from scoring.rules import DEFAULT_ENGAGEMENT_RULES, DEFAULT_FIT_RULES, ScoringConfig
 
 AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SCORER = Scorer(ScoringConfig(engagement=list(DEFAULT_ENGAGEMENT_RULES), fit=list(DEFAULT_FIT_RULES)))

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from leadstream.journeys import (
+from journeys.models import (
     MAX_STEPS,
     Enrollment,
     JourneyDefinition,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from journeys.models import SendingWindow
 from journeys.windows import is_open, next_opening, person_zone
-from leadstream.journeys import SendingWindow
 
 WEEKDAYS = SendingWindow(days=["mon", "tue", "wed", "thu", "fri"], start="09:00", end="17:00", timezone="UTC")
 BERLIN = ZoneInfo("Europe/Berlin")

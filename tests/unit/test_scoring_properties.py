@@ -17,14 +17,9 @@ from test_identity_properties import InMemoryStore
 
 from leadstream.events import SegmentMessage, TrackedEvent
 from leadstream.scores import DECAY_EPOCH, ScoreState, decay_key
-from leadstream.scoring_rules import (
-    DEFAULT_ENGAGEMENT_RULES,
-    DEFAULT_FIT_RULES,
-    ScoringConfig,
-    ScoringSettings,
-)
 from scoring.engagement import Scorer
 from scoring.identity import resolve_events
+from scoring.rules import DEFAULT_ENGAGEMENT_RULES, DEFAULT_FIT_RULES, ScoringConfig, ScoringSettings
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 CONFIG = ScoringConfig(

@@ -11,7 +11,8 @@ from pydantic import ValidationError
 from leadstream.events import SegmentMessage, TrackedEvent
 from leadstream.profiles import IdentityRef, Profile
 from leadstream.scores import Stage, grade_for
-from leadstream.scoring_rules import (
+from scoring.engagement import Scorer
+from scoring.rules import (
     DEFAULT_ENGAGEMENT_RULES,
     DEFAULT_FIT_RULES,
     AssignmentRule,
@@ -20,7 +21,6 @@ from leadstream.scoring_rules import (
     ScoringConfig,
     ScoringSettings,
 )
-from scoring.engagement import Scorer
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 CONFIG = ScoringConfig(engagement=list(DEFAULT_ENGAGEMENT_RULES), fit=list(DEFAULT_FIT_RULES))

@@ -15,8 +15,8 @@ from leadstream.activity import (
 )
 from leadstream.events import SegmentMessage, TrackedEvent
 from leadstream.profiles import IdentityRef, Profile
-from leadstream.scoring_rules import DEFAULT_ENGAGEMENT_RULES, ScoringConfig
 from scoring.engagement import Scorer
+from scoring.rules import DEFAULT_ENGAGEMENT_RULES, ScoringConfig
 
 T0 = datetime(2026, 11, 23, 23, 59, tzinfo=UTC)
 

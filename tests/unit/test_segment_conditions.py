@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from leadstream.conditions import MAX_DEPTH, matches, next_change, parse_condition
+from audience.conditions import MAX_DEPTH, matches, next_change, parse_condition
 from leadstream.http import validation_errors
 from leadstream.profiles import IdentityRef, Profile
 from leadstream.scores import Stage

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from leadstream.conditions import parse_condition
-from leadstream.profiles import IdentityRef, Profile
-from leadstream.segments import (
+from audience.conditions import parse_condition
+from audience.segments import (
     Segment,
     SegmentChange,
     audience_view,
@@ -15,6 +14,7 @@ from leadstream.segments import (
     next_evaluation,
     wanted_segments,
 )
+from leadstream.profiles import IdentityRef, Profile
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 

@@ -10,8 +10,8 @@ import pytest
 
 from leadstream.errors import BadRequest, InvalidInput, NotFound, UnsupportedMediaType
 from leadstream.events import SegmentMessage
-from leadstream.sources import Form
 from tracking import forms, pixel
+from tracking.sources import Form
 
 FORM = Form(form_id="demo", source_id="src", name="Book a demo", hand_raiser=True)
 DAY = date(2026, 11, 23)

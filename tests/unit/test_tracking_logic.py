@@ -13,8 +13,8 @@ from pydantic import HttpUrl
 
 from leadstream.errors import Forbidden, NotFound, Unauthorized
 from leadstream.events import TrackedEvent
-from leadstream.sources import Form, Source
 from tracking import logic
+from tracking.sources import Form, Source
 
 SOURCE = Source(
     source_id="src-1", name="Site", write_key="write-key-0001", allowed_origins=["https://www.example.com"]

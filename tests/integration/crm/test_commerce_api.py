@@ -187,8 +187,8 @@ def test_an_acceptance_interrupted_before_its_order_is_finished_by_the_retry(
     rep: Client, quote: dict[str, Any], aws: Any
 ) -> None:
     """The quote was stored as accepted, then the function died before the order was written."""
-    from leadstream.store import records as store
-    from sales.resources.orders import ORDER
+    from crm.resources.orders import ORDER
+    from crm.store import records as store
 
     order = accepted_order(rep, quote)
     assert store.get_record(ORDER, order["orderId"]) is not None

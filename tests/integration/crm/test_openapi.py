@@ -13,8 +13,8 @@ COMMITTED = REPO_ROOT / "docs" / "openapi.json"
 
 
 def test_the_committed_document_is_the_generated_one(aws: Any) -> None:
-    from sales.handler import app
-    from sales.openapi import text
+    from crm.openapi import text
+    from handlers.crm_api import app
 
     assert COMMITTED.read_text() == text(app), "docs/openapi.json is stale: run `make openapi`"
 

@@ -88,8 +88,8 @@ PATH_VALUES = {"currency": "EUR", "revision": "1"}
 
 def _served_routes() -> set[str]:
     """Every route the CRM function serves, from its OpenAPI document (generated from the code)."""
-    from sales.handler import app
-    from sales.openapi import document
+    from crm.openapi import document
+    from handlers.crm_api import app
 
     return {
         f"{method.upper()} {path}"
@@ -144,7 +144,7 @@ def test_a_forbidden_request_is_a_problem_before_its_body_is_looked_at(crm_as: C
 
 
 def test_the_policy_check_reads_paths_under_a_named_stage(aws: Any) -> None:
-    from sales.handler import api
+    from handlers.crm_api import api
 
     claims = {"sub": "u-1", "cognito:groups": "[marketing]"}
     event = {

@@ -1,0 +1,279 @@
+"""Rendering a template for one person, in a sandbox.
+
+Templates are Jinja2, written by marketing users and filled with profile traits that visitors typed into
+forms, so both sides are untrusted:
+
+- The environment is Jinja2's immutable sandbox, stricter still: an unsafe attribute (`__class__`,
+  `_private`, `str.format`) raises instead of rendering empty; templates cannot include or import others;
+  the globals that allocate or loop (`range`, `lipsum`, `cycler`, `joiner`, `namespace`) and the filters
+  that pad to a given width (`center`, `indent`, `format`) are gone, `*`, `%` and `**` are bounded; the
+  rendered text is capped. `safe` is gone too, so a trait can never inject HTML: the HTML part escapes.
+- `check` refuses such templates when they are saved (422, naming the part and line); the same rules apply
+  again at render time, for anything that gets past the check.
+
+Personalization: `traits` holds the profile's traits; `first_name`, `last_name`, `name`, `company` and
+`email` are set when known, so `{{ first_name | default("there") }}` falls back cleanly (any missing
+attribute chain, `traits.company.name`, is simply undefined).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from leadstream.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from jinja2 import Environment, Template, nodes
+
+    from mail.template_models import TemplateContent
+
+MAX_RENDERED_CHARS = 512 * 1024
+MAX_SEQUENCE_PRODUCT = 100_000
+MAX_FORMAT_WIDTH = 1000
+PARTS = ("subject", "preheader", "html", "text")
+REMOVED_GLOBALS = ("range", "lipsum", "cycler", "joiner", "namespace")
+REMOVED_FILTERS = ("center", "indent", "format", "safe", "random")
+UNSAFE_STR_METHODS = frozenset({"format", "format_map", "center", "ljust", "rjust", "zfill", "expandtabs"})
+_FORMAT_WIDTH = re.compile(r"%[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+# A profile with typical traits, for the test render that runs when a template is saved.
+SAMPLE_TRAITS: dict[str, Any] = {
+    "firstName": "Ada",
+    "lastName": "Lovelace",
+    "name": "Ada Lovelace",
+    "email": "ada@example.com",
+    "company": "Analytical Engines",
+    "title": "Engineer",
+    "plan": "pro",
+}
+
+
+class RenderError(InvalidInput):
+    """The template cannot be rendered (refused by the sandbox, or an error in it): a 422."""
+
+    def __init__(self, part: str, message: str, line: int | None = None, *, refused: bool = True) -> None:
+        # refused: the template itself is not allowed (syntax, sandbox); else it failed on this data only.
+        self.refused = refused
+        where = f"{part}, line {line}" if line else part
+        super().__init__(
+            f"The template's {part} cannot be rendered: {message}",
+            errors=[{"field": part, "message": f"{where}: {message}"}],
+        )
+
+
+@dataclass(frozen=True)
+class RenderedParts:
+    subject: str
+    preheader: str | None
+    html: str
+    text: str
+
+
+@cache
+def _environment(autoescape: bool) -> Environment:
+    from jinja2 import ChainableUndefined
+    from jinja2.exceptions import SecurityError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class EmailSandbox(ImmutableSandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "%", "**"})
+
+        def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+            if isinstance(obj, str) and attr in UNSAFE_STR_METHODS:
+                return False
+            return bool(super().is_safe_attribute(obj, attr, value))
+
+        def wrap_str_format(self, value: Any) -> None:
+            # The stock sandbox hands out a sandboxed str.format before checking the attribute; formats can
+            # pad to any width, so they are refused like any other unsafe attribute.
+            return None
+
+        def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+            # The stock sandbox renders an unsafe attribute as empty; refusing says what is wrong.
+            raise SecurityError(f"{attribute!r} is not available in email templates")
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            _check_binop(operator, left, right, SecurityError)
+            return super().call_binop(context, operator, left, right)
+
+    env = EmailSandbox(autoescape=autoescape, undefined=ChainableUndefined, keep_trailing_newline=True)
+    for name in REMOVED_GLOBALS:
+        env.globals.pop(name, None)
+    for name in REMOVED_FILTERS:
+        env.filters.pop(name, None)
+    env.filters["replace"] = _bounded_replace(env.filters["replace"], SecurityError)
+    return env
+
+
+def _check_binop(operator: str, left: Any, right: Any, error: type[Exception]) -> None:
+    if operator == "**":
+        raise error("the ** operator is not available in email templates")
+    if operator == "*":
+        sequence, count = (left, right) if isinstance(right, int) else (right, left)
+        repeated = isinstance(sequence, str | list | tuple) and isinstance(count, int)
+        if repeated and len(sequence) * count > MAX_SEQUENCE_PRODUCT:
+            raise error(f"repeating text or a list may make at most {MAX_SEQUENCE_PRODUCT} items")
+    if operator == "%" and isinstance(left, str):
+        for width, precision in _FORMAT_WIDTH.findall(left):
+            for number in (width, precision):
+                if number == "*" or (number and int(number) > MAX_FORMAT_WIDTH):
+                    raise error(f"a % format width may be at most {MAX_FORMAT_WIDTH}")
+
+
+def _bounded_replace(replace: Callable[..., Any], error: type[Exception]) -> Callable[..., Any]:
+    def bounded(eval_ctx: Any, value: Any, old: Any, new: Any, count: int | None = None) -> Any:
+        text = str(value)
+        growth = max(0, len(str(new)) - len(str(old))) * text.count(str(old)) if str(old) else 0
+        if len(text) + growth > MAX_RENDERED_CHARS:
+            raise error(f"replace would make more than {MAX_RENDERED_CHARS} characters")
+        return replace(eval_ctx, value, old, new, count)
+
+    bounded.jinja_pass_arg = replace.jinja_pass_arg  # type: ignore[attr-defined]
+    return bounded
+
+
+def _sources(content: TemplateContent) -> dict[str, str | None]:
+    return {
+        "subject": content.subject,
+        "preheader": content.preheader,
+        "html": content.html,
+        "text": content.text,
+    }
+
+
+def _compile(part: str, source: str) -> Template:
+    """Parse, refuse what the sandbox does not allow, compile. Errors are RenderError (422)."""
+    from jinja2 import TemplateError, TemplateSyntaxError
+
+    env = _environment(part == "html")
+    try:
+        tree = env.parse(source)
+        _refuse_unsafe_nodes(part, tree)
+        return env.from_string(tree)
+    except TemplateSyntaxError as exc:
+        raise RenderError(part, exc.message or "syntax error", exc.lineno) from None
+    except TemplateError as exc:
+        raise RenderError(part, str(exc)) from None
+
+
+def _refuse_unsafe_nodes(part: str, tree: nodes.Template) -> None:
+    from jinja2 import nodes
+
+    for node in tree.find_all(nodes.Node):
+        line = getattr(node, "lineno", None)
+        if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
+            raise RenderError(part, f"attribute {node.attr!r} is not available", line)
+        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            key = node.arg.value
+            if isinstance(key, str) and key.startswith("_"):
+                raise RenderError(part, f"item {key!r} is not available", line)
+        if isinstance(node, nodes.Name) and (node.name.startswith("_") or node.name in REMOVED_GLOBALS):
+            raise RenderError(part, f"{node.name!r} is not available", line)
+        if isinstance(node, nodes.Include | nodes.Import | nodes.FromImport | nodes.Extends):
+            raise RenderError(part, "templates cannot include, import or extend other templates", line)
+        if isinstance(node, nodes.Pow):
+            raise RenderError(part, "the ** operator is not available", line)
+
+
+def _render(part: str, template: Template, context: Mapping[str, Any]) -> str:
+    from jinja2 import TemplateError
+    from jinja2.exceptions import SecurityError
+
+    pieces: list[str] = []
+    size = 0
+    try:
+        for piece in template.generate(context):
+            size += len(piece)
+            if size > MAX_RENDERED_CHARS:
+                raise RenderError(part, f"it renders to more than {MAX_RENDERED_CHARS} characters")
+            pieces.append(piece)
+    except RenderError:
+        raise
+    except SecurityError as exc:
+        raise RenderError(part, str(exc) or "not allowed", _template_line(exc)) from None
+    except TemplateError as exc:  # UndefinedError: a value this person does not have
+        raise RenderError(part, str(exc) or type(exc).__name__, _template_line(exc), refused=False) from None
+    except (ArithmeticError, TypeError, ValueError, LookupError) as exc:
+        message = f"{type(exc).__name__}: {exc}"
+        raise RenderError(part, message, _template_line(exc), refused=False) from None
+    return "".join(pieces)
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The template line an error happened on (Jinja maps its frames to template lines)."""
+    line = getattr(exc, "lineno", None)
+    if isinstance(line, int):
+        return line
+    trace = exc.__traceback__
+    found = None
+    while trace is not None:
+        if trace.tb_frame.f_code.co_filename == "<template>":
+            found = trace.tb_lineno
+        trace = trace.tb_next
+    return found
+
+
+def check(content: TemplateContent) -> None:
+    """Refuse a template that does not parse or uses what the sandbox forbids (also at a test render with a
+    typical profile). An error that depends on the data (a trait the sample does not have) is not refused
+    here: it fails only the emails of people without that value, and the preview shows it."""
+    sample = personalization(SAMPLE_TRAITS, email="ada@example.com", unsubscribe_url="https://example.com/u")
+    try:
+        render(content, sample)
+    except RenderError as exc:
+        if exc.refused:
+            raise
+
+
+def render(content: TemplateContent, context: Mapping[str, Any]) -> RenderedParts:
+    """Every part of the template rendered with `context` (see `personalization`)."""
+    rendered: dict[str, str | None] = {}
+    for part, source in _sources(content).items():
+        rendered[part] = None if source is None else _render(part, _compile(part, source), context)
+    html = rendered["html"] or ""
+    text = rendered["text"] if rendered["text"] is not None else html_to_text(html)
+    subject = " ".join((rendered["subject"] or "").split())  # a header is one line
+    preheader = " ".join(rendered["preheader"].split()) if rendered["preheader"] else None
+    if not subject:
+        raise RenderError("subject", "it renders empty")
+    return RenderedParts(subject=subject, preheader=preheader, html=html, text=text)
+
+
+def personalization(traits: Mapping[str, Any], *, email: str | None, unsubscribe_url: str) -> dict[str, Any]:
+    """The variables a template sees. Missing values are left out, so `default` and `or` fall back."""
+    first = _text(traits.get("firstName")) or _text(traits.get("first_name"))
+    last = _text(traits.get("lastName")) or _text(traits.get("last_name"))
+    name = _text(traits.get("name")) or " ".join(part for part in (first, last) if part) or None
+    if first is None and name:
+        first = name.split()[0]
+    company = traits.get("company")
+    company_name = _text(company.get("name")) if isinstance(company, Mapping) else _text(company)
+    known = {
+        "first_name": first,
+        "last_name": last,
+        "name": name,
+        "company": company_name,
+        "email": email,
+    }
+    return {
+        **{key: value for key, value in known.items() if value},
+        "traits": dict(traits),
+        "unsubscribe_url": unsubscribe_url,
+    }
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def html_to_text(html: str) -> str:
+    """A readable plain-text part from HTML: text with line breaks at blocks, links as `text (url)`."""
+    from mail.html_text import to_text
+
+    return to_text(html)

@@ -1,0 +1,103 @@
+"""Email reports: counters per (campaign, variant) and per (journey, step), and the rates made from them.
+
+Each counter counts a message at most once: the send record's `<metric>At` attribute is set (only if it
+is not there yet) in the same transaction that adds one to the counter (mail.store.reports), so a
+retried SES event, a second open or a redelivered stream record counts nothing twice. "sent" is the one
+exception in form, not in effect: it is counted by the status change sending → sent, which both of its
+writers (the sender, SES's Send event) make only from `sending`, so it happens once per message.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal, NamedTuple
+
+from pydantic import BaseModel, ConfigDict
+
+from mail.sends import SendRecord, SendRequest
+
+ReportKind = Literal["campaign", "journey"]
+# The report group of a campaign without variants (one template): its only variant.
+SINGLE_VARIANT = "A"
+
+
+class Metric(StrEnum):
+    SENT = "sent"
+    DELIVERED = "delivered"
+    BOUNCED = "bounced"  # permanent (hard) bounces: a soft bounce may still be delivered
+    COMPLAINED = "complained"
+    OPENED = "opened"  # unique, people only (scanner opens are not counted)
+    CLICKED = "clicked"  # unique, people only
+    UNSUBSCRIBED = "unsubscribed"
+    CONVERTED = "converted"
+
+    @property
+    def attribute(self) -> str:
+        """The send record's attribute that says when this first happened (and that it was counted)."""
+        return f"{self.value}At"
+
+
+class Counters(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    sent: int = 0
+    delivered: int = 0
+    bounced: int = 0
+    complained: int = 0
+    opened: int = 0
+    clicked: int = 0
+    unsubscribed: int = 0
+    converted: int = 0
+
+    def __add__(self, other: Counters) -> Counters:
+        return Counters.model_validate(
+            {metric.value: getattr(self, metric.value) + getattr(other, metric.value) for metric in Metric}
+        )
+
+    def count(self, metric: Metric) -> int:
+        return int(getattr(self, metric.value))
+
+    def rates(self) -> dict[str, float | None]:
+        """Share of the emails that could do it: delivery and bounces of those sent, the rest of those
+        delivered (click-to-open of those opened). None when nothing is in the denominator yet."""
+        return {
+            "deliveryRate": _ratio(self.delivered, self.sent),
+            "bounceRate": _ratio(self.bounced, self.sent),
+            "complaintRate": _ratio(self.complained, self.delivered),
+            "openRate": _ratio(self.opened, self.delivered),
+            "clickRate": _ratio(self.clicked, self.delivered),
+            "clickToOpenRate": _ratio(self.clicked, self.opened),
+            "unsubscribeRate": _ratio(self.unsubscribed, self.delivered),
+            "conversionRate": _ratio(self.converted, self.delivered),
+        }
+
+    def to_json(self) -> dict[str, object]:
+        return {**self.model_dump(), "rates": self.rates()}
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 6) if whole else None
+
+
+def total(groups: dict[str, Counters]) -> Counters:
+    result = Counters()
+    for counters in groups.values():
+        result = result + counters
+    return result
+
+
+class ReportGroup(NamedTuple):
+    """Which counters a message counts in."""
+
+    kind: ReportKind
+    owner_id: str
+    group: str
+
+
+def group_of(send: SendRecord | SendRequest) -> ReportGroup | None:
+    """A campaign email counts in its variant, a journey email in its step; anything else in no report."""
+    if send.campaign_id:
+        return ReportGroup("campaign", send.campaign_id, send.variant or SINGLE_VARIANT)
+    if send.journey_id and send.step_id:
+        return ReportGroup("journey", send.journey_id, send.step_id)
+    return None

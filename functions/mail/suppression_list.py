@@ -1,0 +1,77 @@
+"""The suppression list as marketing sees it: look an address up, add it by hand, take a manual entry off.
+
+Only the `manual` reason can be removed here: an unsubscribe or a complaint is the person's own word,
+and a hard bounce is the receiving server's.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadstream.errors import InvalidInput, NotFound
+from mail.suppression import Suppression, SuppressionReason, normalize_email
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class ManualSuppression(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    detail: str | None = Field(default=None, max_length=1000)
+
+
+def address(raw: str) -> str:
+    import re
+    from urllib.parse import unquote
+
+    email = normalize_email(unquote(raw))
+    if len(email) > 320 or not re.match(EMAIL_PATTERN, email):
+        raise InvalidInput(
+            f"{raw!r} is not an email address.",
+            errors=[{"field": "email", "message": "not an email address"}],
+        )
+    return email
+
+
+def to_json(entry: Suppression) -> dict[str, Any]:
+    return {
+        "email": entry.email,
+        "suppressed": bool(entry.reasons),
+        "reasons": {reason.value: at.isoformat() for reason, at in entry.reasons.items()},
+        **({"messageId": entry.message_id} if entry.message_id else {}),
+        **({"detail": entry.detail} if entry.detail else {}),
+    }
+
+
+def lookup(raw: str) -> Suppression:
+    from mail.store.suppression import get_suppression
+
+    email = address(raw)
+    entry = get_suppression(email)
+    if entry is None:
+        raise NotFound(f"{email} is not on the suppression list.")
+    return entry
+
+
+def add_manual(raw: str, body: ManualSuppression, *, user: str) -> Suppression:
+    from mail.store.suppression import get_suppression, suppress
+
+    email = address(raw)
+    detail = body.detail or f"added by {user}"
+    suppress(email, SuppressionReason.MANUAL, datetime.now(UTC), detail=detail)
+    entry = get_suppression(email)
+    assert entry is not None
+    return entry
+
+
+def remove_manual(raw: str) -> Suppression:
+    from mail.store.suppression import remove_reason
+
+    email = address(raw)
+    entry = remove_reason(email, SuppressionReason.MANUAL, datetime.now(UTC))
+    if entry is None:
+        raise NotFound(f"{email} is not on the suppression list.")
+    return entry

@@ -1,0 +1,45 @@
+"""Email templates: what marketing writes (subject, HTML and text parts), kept as immutable versions.
+
+Every change makes a new version; a send names the version it renders, so editing a template never
+changes an email already queued. The template language is Jinja2 in a sandbox (mail/rendering.py).
+"""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+MAX_PART_CHARS = 256 * 1024  # per part; the rendered email is bounded separately
+
+
+class TemplateContent(BaseModel):
+    """The parts of a template a marketer writes (the body of POST and PUT)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    subject: str = Field(min_length=1, max_length=998)
+    html: str = Field(min_length=1, max_length=MAX_PART_CHARS)
+    # The plain-text part; when omitted it is made from the HTML.
+    text: str | None = Field(default=None, max_length=MAX_PART_CHARS)
+    # Shown in the inbox after the subject; rendered like the subject.
+    preheader: str | None = Field(default=None, max_length=250)
+    # Display name of the sender for this template (the address is the stack's).
+    from_name: str | None = Field(default=None, alias="fromName", max_length=100)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class EmailTemplate(TemplateContent):
+    """A stored version of a template."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    template_id: str = Field(alias="templateId", min_length=1, max_length=100)
+    version: int = Field(ge=1)
+    archived: bool = False
+    created_at: AwareDatetime = Field(alias="createdAt")
+    updated_at: AwareDatetime = Field(alias="updatedAt")
+    created_by: str | None = Field(default=None, alias="createdBy")
+    updated_by: str | None = Field(default=None, alias="updatedBy")
+
+    def to_json(self) -> dict[str, object]:
+        return self.model_dump(by_alias=True, mode="json", exclude_none=True)

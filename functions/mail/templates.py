@@ -1,0 +1,226 @@
+"""Email templates: create, change (a new version each time), archive, list, and preview for a person.
+
+Every save runs `rendering.check`, so a template that does not parse, uses what the sandbox forbids or
+fails on a typical profile is refused with a 422 that names the part and line. Changes need the version
+they are based on (`If-Match`), so two people editing at once cannot silently overwrite each other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadstream.errors import NotFound, PreconditionFailed, PreconditionRequired
+from leadstream.profiles import Profile
+from mail import rendering
+from mail.link_tokens import LinkSigner
+from mail.links import instrument
+from mail.template_models import EmailTemplate, TemplateContent
+
+TEMPLATE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
+
+
+class PreviewRequest(BaseModel):
+    """Whom to render a preview for: a profile (by id or email address) or traits typed in."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    profile_id: str | None = Field(default=None, alias="profileId", min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    traits: dict[str, Any] | None = None
+    version: int | None = Field(default=None, ge=1)
+
+
+@dataclass(frozen=True)
+class TemplateStore:
+    save_version: Callable[[EmailTemplate], bool]
+    archive: Callable[[EmailTemplate], bool]
+    get_template: Callable[[str], EmailTemplate | None]
+    get_version: Callable[[str, int], EmailTemplate | None]
+    list_templates: Callable[..., tuple[list[EmailTemplate], dict[str, Any] | None]]
+    get_profile: Callable[[str], Profile | None]
+    profile_by_email: Callable[[str], Profile | None]
+
+
+def dynamo_store() -> TemplateStore:
+    from leadstream.profiles import IdentityRef
+    from leadstream.store import profiles
+    from mail.store import templates as email_templates
+
+    def profile_by_email(email: str) -> Profile | None:
+        return profiles.profile_of(IdentityRef(kind="email", value=email.strip().lower()))
+
+    def live_profile(profile_id: str) -> Profile | None:
+        profile = profiles.get_profile(profile_id)
+        if profile is not None and profile.merged_into:
+            return profiles.get_profile(profile.merged_into) or profile
+        return profile
+
+    return TemplateStore(
+        save_version=email_templates.save_version,
+        archive=email_templates.archive,
+        get_template=email_templates.get_template,
+        get_version=email_templates.get_version,
+        list_templates=email_templates.list_templates,
+        get_profile=live_profile,
+        profile_by_email=profile_by_email,
+    )
+
+
+def etag(template: EmailTemplate) -> str:
+    return f'"{template.version}"'
+
+
+def expected_version(if_match: str | None) -> int:
+    """The version an If-Match header names (`"3"`, `W/"3"` or `3`)."""
+    if not if_match:
+        raise PreconditionRequired(
+            "Send If-Match with the ETag of the version you changed (GET the template to read it)."
+        )
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise PreconditionFailed(f"If-Match {if_match!r} is not an ETag this API gave out.")
+    return int(text)
+
+
+@dataclass(frozen=True)
+class Templates:
+    store: TemplateStore
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def create(self, content: TemplateContent, *, user: str) -> EmailTemplate:
+        rendering.check(content)
+        now = self.now()
+        template = EmailTemplate.model_validate(
+            {
+                **content.model_dump(by_alias=True),
+                "templateId": f"tpl-{uuid.uuid4().hex[:16]}",
+                "version": 1,
+                "createdAt": now,
+                "updatedAt": now,
+                "createdBy": user,
+                "updatedBy": user,
+            }
+        )
+        if not self.store.save_version(template):
+            raise RuntimeError(f"new template id {template.template_id} was taken")  # a uuid: a bug
+        return template
+
+    def get(self, template_id: str, version: int | None = None) -> EmailTemplate:
+        template = (
+            self.store.get_version(template_id, version)
+            if version is not None
+            else self.store.get_template(template_id)
+        )
+        if template is None:
+            which = f"version {version} of " if version is not None else ""
+            raise NotFound(f"There is no {which}template {template_id!r}.")
+        return template
+
+    def update(
+        self, template_id: str, content: TemplateContent, *, if_match: str | None, user: str
+    ) -> EmailTemplate:
+        expected = expected_version(if_match)
+        current = self._live(template_id)
+        if current.version != expected:
+            raise self._stale(current)
+        rendering.check(content)
+        template = EmailTemplate.model_validate(
+            {
+                **content.model_dump(by_alias=True),
+                "templateId": template_id,
+                "version": current.version + 1,
+                "createdAt": current.created_at,
+                "updatedAt": self.now(),
+                "createdBy": current.created_by,
+                "updatedBy": user,
+            }
+        )
+        if not self.store.save_version(template):
+            raise self._stale(self._live(template_id))
+        return template
+
+    def archive(self, template_id: str, *, if_match: str | None, user: str) -> None:
+        expected = expected_version(if_match)
+        current = self._live(template_id)
+        if current.version != expected:
+            raise self._stale(current)
+        archived = current.model_copy(update={"archived": True, "updated_at": self.now(), "updated_by": user})
+        if not self.store.archive(archived):
+            raise self._stale(self._live(template_id))
+
+    def page(self, *, limit: int, start_key: dict[str, Any] | None) -> tuple[list[EmailTemplate], Any]:
+        return self.store.list_templates(limit=limit, start_key=start_key)
+
+    def preview(
+        self,
+        template_id: str,
+        request: PreviewRequest,
+        *,
+        signer: LinkSigner,
+        postal_address: str,
+        sender: str,
+    ) -> dict[str, Any]:
+        """The email as `request`'s person would get it: every part, the headers, the tracked links.
+
+        Its links are real signed links of a message id that was never sent: they redirect, but record
+        nothing and unsubscribe nobody.
+        """
+        template = self.get(template_id, request.version)
+        traits, email = self._person(request)
+        message_id = f"preview-{uuid.uuid4()}"
+        context = rendering.personalization(
+            traits, email=email, unsubscribe_url=signer.unsubscribe_url(message_id)
+        )
+        email_parts = instrument(
+            rendering.render(template, context),
+            signer=signer,
+            message_id=message_id,
+            postal_address=postal_address,
+            sender_name=template.from_name or sender,
+        )
+        return {
+            "templateId": template.template_id,
+            "version": template.version,
+            "to": email,
+            "subject": email_parts.subject,
+            "html": email_parts.html,
+            "text": email_parts.text,
+            "headers": email_parts.headers,
+            "links": list(email_parts.links),
+        }
+
+    def _person(self, request: PreviewRequest) -> tuple[Mapping[str, Any], str | None]:
+        if request.profile_id:
+            profile = self.store.get_profile(request.profile_id)
+            if profile is None:
+                raise NotFound(f"There is no profile {request.profile_id!r}.")
+            return profile.traits, profile.email
+        if request.email:
+            profile = self.store.profile_by_email(request.email)
+            if profile is None:
+                raise NotFound("No profile has that email address.")
+            return profile.traits, profile.email or request.email
+        if request.traits is not None:
+            traits = request.traits
+            email = traits.get("email")
+            return traits, email if isinstance(email, str) else None
+        return rendering.SAMPLE_TRAITS, str(rendering.SAMPLE_TRAITS["email"])
+
+    def _live(self, template_id: str) -> EmailTemplate:
+        current = self.get(template_id)
+        if current.archived:
+            raise NotFound(f"Template {template_id!r} is archived.")
+        return current
+
+    @staticmethod
+    def _stale(current: EmailTemplate) -> PreconditionFailed:
+        return PreconditionFailed(
+            f"The template changed meanwhile: it is at version {current.version} now (ETag {etag(current)}). "
+            "Read it again and re-apply your change."
+        )
