@@ -3,7 +3,7 @@
 
 Each size runs on an empty moto with the template's tables and queues (as the local stack creates them).
 Members are written directly with batch writes (the segment store's layout), the campaign is started
-through its lifecycle code, and FanoutQueue messages are handed to `campaigns.fanout.lambda_handler` as
+through its lifecycle code, and FanoutQueue messages are handed to `handlers.fanout.lambda_handler` as
 Lambda would, until the queue is empty. Peak memory is tracemalloc's peak inside FanoutFunction
 invocations (moto runs in the same process, so its handling of the page's calls is included: an upper
 bound); it must not grow with the segment.
@@ -204,7 +204,7 @@ class _SendQueueSink:
 
 
 def _fan_out(template: Any, calls: _Calls, size: int) -> FanoutCost:
-    from campaigns.fanout import lambda_handler
+    from handlers.fanout import lambda_handler
     from leadstream_local.lambda_events import sqs_record
 
     _segment([f"p-{n:07d}" for n in range(size)])
@@ -274,7 +274,7 @@ def _sender(template: Any, calls: _Calls) -> SenderCost:
     assert keys  # the member layout is the segment store's
     fan_url, fan_arn = template.physical["FanoutQueue"]["Ref"], template.physical["FanoutQueue"]["Arn"]
     _start_campaign()
-    from campaigns.fanout import lambda_handler as fanout
+    from handlers.fanout import lambda_handler as fanout
 
     while messages := _take(fan_url):
         for message in messages:
@@ -328,7 +328,7 @@ def render(result: FanoutResult) -> list[str]:
         "",
         "Command: `make bench` (bench/fanout.py). A one-template campaign to a segment of N members",
         "(written directly with batch writes), each size on an empty moto with the template's queues;",
-        "FanoutQueue messages go to `campaigns.fanout.lambda_handler` as Lambda delivers them (one page of",
+        "FanoutQueue messages go to `handlers.fanout.lambda_handler` as Lambda delivers them (one page of",
         "1000 per message) until the queue is empty. Time includes moto. SQS and DynamoDB calls are the",
         "functions' own (the start included); peak memory is tracemalloc's peak inside a FanoutFunction",
         "invocation, moto's in-process work on that page included (an upper bound of ours). The send",

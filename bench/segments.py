@@ -121,7 +121,7 @@ def _define_segments() -> None:
 
 def _changes(template: Any, people: list[Any], meter: _Meter, timers: _Meter) -> ChangeCost:
     from audience import membership
-    from handlers.audience_stream import ProfileChange
+    from leadstream.profiles import ProfileChange
 
     membership.live_segments()  # a warm container: definitions cached
     walls, waits, moved = [], [], 0

@@ -36,8 +36,7 @@ from leadstream import caches, clock, timers
 from leadstream.timers import Timer
 
 if TYPE_CHECKING:
-    from handlers.audience_stream import ProfileChange
-    from leadstream.profiles import Profile
+    from leadstream.profiles import Profile, ProfileChange
 
 logger = Logger(child=True)
 
@@ -139,31 +138,21 @@ def _set_timer(profile_id: str, due: datetime | None, pending: datetime | None, 
 
 
 # --- timers ---------------------------------------------------------------------------------------------
-def on_timer(timer: Timer) -> None:
-    """A person's segment timer, or a backfill page, came due. Repeats and stale firings are harmless:
-    the person is simply evaluated again as they are now; a backfill page acts only once."""
+def on_timer(timer: Timer) -> list[SegmentChange]:
+    """A person's segment timer, or a backfill page, came due: the entries and exits it made (the timer
+    function hands them to the journeys, as the stream handler does). Repeats and stale firings are
+    harmless: the person is simply evaluated again as they are now; a backfill page acts only once."""
     if "backfill" in timer.payload:
-        run_backfill_page(
+        return run_backfill_page(
             str(timer.payload["backfill"]), int(timer.payload["version"]), int(timer.payload["page"])
         )
-        return
     from leadstream.store.profiles import get_profile
 
     profile_id = str(timer.payload.get("profileId") or timer.key)
     profile = get_profile(profile_id)
     segments = live_segments()
     state = store.audience_states([profile_id], [segment.segment_id for segment in segments])[profile_id]
-    made = _reconcile(profile_id, profile, segments, state, clock.now(), from_stream=False)
-    _tell_journeys(made)
-
-
-def _tell_journeys(made: list[SegmentChange]) -> None:
-    """Entries made by time (a timer, a backfill) reach the journeys' segment triggers like the stream's."""
-    if not made:
-        return
-    from journeys.triggers import on_profile_changes
-
-    on_profile_changes([], made)
+    return _reconcile(profile_id, profile, segments, state, clock.now(), from_stream=False)
 
 
 # --- backfill ----------------------------------------------------------------------------------------------
@@ -230,7 +219,6 @@ def run_backfill_page(segment_id: str, version: int, page: int) -> list[SegmentC
     )
     if store.save_backfill(segment_id, advanced, expected_page=page) and not done:
         _schedule_page(segment_id, version, page + 1, now)
-    _tell_journeys(made)
     logger.info(
         "segment backfill page", segment=segment_id, page=page, profiles=len(profiles), changes=len(made)
     )

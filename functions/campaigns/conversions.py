@@ -31,7 +31,7 @@ from mail.sends import SendRecord, SendStatus
 
 if TYPE_CHECKING:
     from campaigns.store import GoalEntry
-    from handlers.audience_stream import ProfileChange
+    from leadstream.profiles import ProfileChange
 
 GOALS_CACHE_SECONDS = 60.0
 

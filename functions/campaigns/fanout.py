@@ -15,7 +15,7 @@ function dies mid-page, the INPROGRESS record expires with the invocation and th
 page again: its send requests are the same message ids (the sender sends each once), and its next-page
 message is page n+1, which runs once. docs/campaigns.md argues this in full.
 
-`on_timer` is the TimerFunction's handler of "campaign" timers (scheduled starts, A/B decisions).
+The Lambda entry point is handlers/fanout.py.
 """
 
 from __future__ import annotations
@@ -25,25 +25,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from campaigns.models import STARTED, FanoutPage
 from leadstream.idempotency import run_once
 from mail.sends import SendRequest
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from campaigns.launch import Campaigns
-    from leadstream.timers import Timer
 
-logger = Logger()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
 
 DEFAULT_PAGE_SIZE = 1000  # one Query returns at most 1 MB: ~1000 member keys of ~100 bytes fit
 SQS_BATCH = 10
@@ -143,27 +137,3 @@ def run_page_once(
         expires_after_seconds=PAGE_RECORD_SECONDS,
         context=context,  # an interrupted page expires with its invocation
     )
-
-
-def handle_record(record: SQSRecord, context: LambdaContext | None) -> None:
-    page = FanoutPage.model_validate_json(record.body)
-    result = run_page_once(page, context)
-    logger.info("fan-out page", extra={"page": page.model_dump(by_alias=True), "result": result})
-
-
-@metrics.log_metrics
-@logger.inject_lambda_context
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event,
-        record_handler=lambda record: handle_record(record, context),
-        processor=processor,
-        context=context,
-    )
-
-
-def on_timer(timer: Timer) -> None:
-    """A "campaign" timer: a scheduled start or an A/B decision (campaigns.launch.Campaigns.on_timer)."""
-    from campaigns.launch import campaigns
-
-    campaigns().on_timer(timer)

@@ -1,8 +1,9 @@
-"""Lifecycle changes made by people: sales accepting or rejecting a handed-over lead, marketing or an admin
-moving a profile's stage. Scoring moves stages automatically (always forward); these are the other moves.
+"""Lead lifecycle changes made by sales: accepting, rejecting or disqualifying a handed-over lead, which
+moves its person's stage too. Scoring moves stages automatically (always forward); a marketer or an admin
+moves one by hand with scoring.stages.change_stage.
 
-The CRM routes (`/crm/leads/...`) and the marketing API call these functions; they hold no HTTP or auth
-logic (the routes check the caller's role first). A lead, its profile and the lead's history entry change
+The CRM routes (`/crm/leads/...`) call these functions; they hold no HTTP or auth logic (the routes check
+the caller's role first). A lead, its profile and the lead's history entry change
 in one transaction, so a lead is never accepted without its person becoming sales-qualified (nor rejected
 without going back to nurture), and never changes without its history saying who changed it. Each
 function is safe to retry: repeating a change that is already made returns the current state.
@@ -101,48 +102,6 @@ def disqualify_lead(
         return disqualified, profile
 
     return _change_lead(lead_id, change, by, "disqualified", expected_version=expected_version, now=now)
-
-
-def change_stage(
-    profile_id: str,
-    stage: Stage,
-    *,
-    by: str,
-    reason: str | None = None,
-    allow_backward: bool = False,
-    now: datetime | None = None,
-) -> Profile:
-    """Move a profile to `stage` by hand. Forward moves (and `other`) are anyone's with the marketing role;
-    moving back needs `allow_backward` (the API grants it to admins); moving back before
-    marketing-qualified resets engagement, as a rejection does. Raises NotFound, Conflict."""
-    from crm.store import lifecycle as store
-
-    for _ in range(MAX_ATTEMPTS):
-        profile = store.live_profile(profile_id)
-        if profile is None:
-            raise NotFound(f"There is no profile {profile_id}.")
-        if profile.stage == stage:
-            return profile
-        backward = _is_backward(profile.stage, stage)
-        if backward and not allow_backward:
-            raise Conflict(
-                f"The profile is {profile.stage.value if profile.stage else 'without a stage'}; moving it "
-                f"back to {stage.value} needs the admin role."
-            )
-        expected = profile.version
-        profile.move_to(stage, at=iso_utc(now or datetime.now(UTC)), by=by, reason=reason)
-        if backward and stage.rank < Stage.MQL.rank:
-            profile.score.reset_engagement()  # back in nurture: qualify afresh, as after a rejection
-        if store.put_profile(profile, expected):
-            return profile.model_copy(update={"version": expected + 1})
-    raise Conflict("The profile kept changing while the stage was being set; try again.")
-
-
-def _is_backward(current: Stage | None, wanted: Stage) -> bool:
-    """Back in the funnel; moving to or from `other` (outside the funnel) is neither way."""
-    if current is None or Stage.OTHER in (current, wanted):
-        return False
-    return wanted.rank < current.rank
 
 
 # --- shared steps -----------------------------------------------------------------------------------------

@@ -2,15 +2,13 @@
 
 Served at GET /crm/openapi.json to any signed-in user (the stack's copy is always the deployed code's);
 committed as docs/openapi.json for people and client generators (`make openapi`, which runs
-`python -m crm.openapi docs/openapi.json`; a test fails when the committed copy is stale).
+`python -m handlers.openapi docs/openapi.json`; a test fails when the committed copy is stale).
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leadstream.auth import Role
@@ -90,24 +88,3 @@ def register(api: CrmApi) -> None:
     )
     def openapi_document() -> dict[str, Any]:
         return served()
-
-
-def main(argv: list[str]) -> int:
-    """`python -m crm.openapi [PATH]`: write the document (to stdout without PATH)."""
-    import os
-
-    # The handler module reads its settings at import; generating the document connects to nothing.
-    for name, value in {"MAIN_TABLE": "MainTable", "EVENTS_TABLE": "EventsTable"}.items():
-        os.environ.setdefault(name, value)
-    from handlers.crm_api import app
-
-    generated = text(app)
-    if len(argv) > 1:
-        Path(argv[1]).write_text(generated)
-    else:
-        sys.stdout.write(generated)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))

@@ -8,14 +8,16 @@ down to the failing record); every step is idempotent, so a retried record chang
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
-from leadstream.profiles import Profile
+from audience import membership
+from campaigns import conversions
+from journeys import triggers
+from leadstream.profiles import ProfileChange
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -27,29 +29,9 @@ metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-@dataclass(frozen=True)
-class ProfileChange:
-    """One profile item write: before (None: new) and after (None: deleted)."""
-
-    old: Profile | None
-    new: Profile | None
-
-    @property
-    def profile_id(self) -> str:
-        profile = self.new or self.old
-        assert profile is not None
-        return profile.profile_id
-
-
 def parse_record(record: DynamoDBRecord) -> ProfileChange:
     data = record.dynamodb
-    old = data.old_image if data else None
-    new = data.new_image if data else None
-    return ProfileChange(old=_profile(old), new=_profile(new))
-
-
-def _profile(image: dict[str, Any] | None) -> Profile | None:
-    return Profile.model_validate(image) if image else None
+    return ProfileChange.of_images(data.old_image if data else None, data.new_image if data else None)
 
 
 @metrics.log_metrics
@@ -66,8 +48,6 @@ def react(changes: list[ProfileChange]) -> None:
     """Everything a batch of profile changes sets off, in order (segments first: journeys read them)."""
     if not changes:
         return
-    from audience import membership
-
     segment_changes = membership.apply(changes)
     if segment_changes:
         metrics.add_metric(
@@ -76,10 +56,6 @@ def react(changes: list[ProfileChange]) -> None:
         metrics.add_metric(
             name="SegmentExits", unit=MetricUnit.Count, value=sum(not c.entered for c in segment_changes)
         )
-    from journeys.triggers import on_profile_changes as journeys_react
-
-    journeys_react(changes, segment_changes)
-    from campaigns.conversions import on_profile_changes as count_conversions
-
-    count_conversions(changes)
+    triggers.on_profile_changes(changes, segment_changes)
+    conversions.on_profile_changes(changes)
     logger.debug("profile changes", count=len(changes), segmentChanges=len(segment_changes))

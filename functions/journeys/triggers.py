@@ -40,8 +40,8 @@ from leadstream.activity import activity_increases
 
 if TYPE_CHECKING:
     from audience.segments import SegmentChange
-    from handlers.audience_stream import ProfileChange
     from journeys.engine import Engine
+    from leadstream.profiles import ProfileChange
     from leadstream.scores import Stage
 
 logger = Logger(child=True)

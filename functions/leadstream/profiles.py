@@ -261,3 +261,26 @@ class ProfileWrite:
     # Each written profile as it was read (absent: new): what changed beside the profile item itself
     # (tag memberships, a new handoff record) is derived from the difference.
     loaded: dict[str, Profile] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    """One profile item write as the main table's stream shows it: before (None: new) and after (None:
+    deleted). What the audience, journeys and conversions react to."""
+
+    old: Profile | None
+    new: Profile | None
+
+    @property
+    def profile_id(self) -> str:
+        profile = self.new or self.old
+        assert profile is not None
+        return profile.profile_id
+
+    @classmethod
+    def of_images(cls, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> ProfileChange:
+        """From a stream record's old and new images (already deserialized)."""
+        return cls(
+            old=Profile.model_validate(old) if old else None,
+            new=Profile.model_validate(new) if new else None,
+        )

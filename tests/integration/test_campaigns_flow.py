@@ -83,7 +83,7 @@ def take(stack: StackTemplate, logical: str) -> list[dict[str, Any]]:
 
 
 def run_fanout(stack: StackTemplate, message: dict[str, Any]) -> dict[str, Any]:
-    from campaigns.fanout import lambda_handler
+    from handlers.fanout import lambda_handler
 
     event = {"Records": [sqs_record(message, queue_arn=stack.physical["FanoutQueue"]["Arn"])]}
     return lambda_handler(event, LambdaContext(function_name="FanoutFunction"))  # type: ignore[arg-type]
@@ -184,7 +184,7 @@ def test_the_api_creates_edits_schedules_cancels_and_guards_roles(
     )
     assert call_api("POST", f"{path}/send", body={}, token=marketing).status == 409
     # A stale scheduled start (it was cancelled) does nothing.
-    from campaigns.fanout import on_timer
+    from handlers.timers import campaign_timer as on_timer
 
     on_timer(
         Timer(
@@ -207,7 +207,7 @@ def test_the_api_creates_edits_schedules_cancels_and_guards_roles(
 def test_a_scheduled_campaign_starts_when_its_timer_fires(
     aws: StackTemplate, call_api: Call, marketing: str, people: list[Profile]
 ) -> None:
-    from campaigns.fanout import on_timer
+    from handlers.timers import campaign_timer as on_timer
 
     make_segment([p.profile_id for p in people])
     tpl = template()
@@ -320,7 +320,7 @@ def _count(campaign_id: str, variant: str, **counts: int) -> None:
 def test_an_ab_test_splits_the_test_group_then_sends_the_winner_to_the_rest(
     aws: StackTemplate, call_api: Call, marketing: str
 ) -> None:
-    from campaigns.fanout import on_timer
+    from handlers.timers import campaign_timer as on_timer
 
     member_ids = [f"p-{n:03d}" for n in range(120)]
     make_segment(member_ids)
@@ -383,7 +383,7 @@ def test_an_ab_test_splits_the_test_group_then_sends_the_winner_to_the_rest(
 def test_an_ab_test_on_noise_sends_the_control_to_the_rest(
     aws: StackTemplate, call_api: Call, marketing: str
 ) -> None:
-    from campaigns.fanout import on_timer
+    from handlers.timers import campaign_timer as on_timer
 
     make_segment([f"p-{n:03d}" for n in range(40)])
     first, second = template(), template()
@@ -428,7 +428,7 @@ def test_reports_count_every_message_once_whatever_is_repeated(
     aws: StackTemplate, call_api: Call, marketing: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from campaigns.conversions import on_profile_changes
-    from handlers.audience_stream import ProfileChange
+    from leadstream.profiles import ProfileChange
 
     monkeypatch.setenv("EMAIL_SCANNER_WINDOW_SECONDS", "0")  # a person may click at once in this test
     ada, bob = person("ada@example.com"), person("bob@example.com")

@@ -11,14 +11,13 @@ import boto3
 import pytest
 from email_support import person, template
 
-from handlers.audience_stream import ProfileChange
 from journeys import store
 from journeys.engine import Engine, on_timer
 from journeys.models import JourneyDefinition, Run, RunStatus
 from journeys.service import Journeys
 from journeys.triggers import on_profile_changes
 from leadstream import clock, keys, timers
-from leadstream.profiles import Profile
+from leadstream.profiles import Profile, ProfileChange
 from leadstream.store.dynamo import serialize
 from leadstream.timers import Timer
 from leadstream_local.template import StackTemplate

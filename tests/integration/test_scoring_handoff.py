@@ -12,7 +12,7 @@ from scoring_support import T0, Stream, add_sales_user, bus_events, sent_emails,
 
 from crm.lead_record import LEAD
 from crm.leads import LeadStatus, handoff_lead_id
-from crm.lifecycle import accept_lead, change_stage, disqualify_lead, reject_lead
+from crm.lifecycle import accept_lead, disqualify_lead, reject_lead
 from crm.store import records
 from crm.store.leads import get_lead
 from leadstream.auth import Principal, Role
@@ -21,6 +21,7 @@ from leadstream.profiles import IdentityRef, Profile
 from leadstream.scores import Stage
 from leadstream.store import profiles as profile_store
 from scoring.rules import AssignmentRule, Condition, ScoringSettings
+from scoring.stages import change_stage
 from scoring.store import handoffs as handoff_store
 from scoring.store.config import save_assignment_rule, save_settings, scoring_config
 

@@ -138,7 +138,7 @@ def test_a_segment_fills_by_backfill_then_follows_each_person(
     from audience import membership
 
     seen = moved.model_copy(update={"version": 3, "last_seen": datetime.now(UTC)}, deep=True)
-    from handlers.audience_stream import ProfileChange
+    from leadstream.profiles import ProfileChange
 
     assert membership.apply([ProfileChange(old=moved, new=seen)]) == []
 
@@ -167,7 +167,7 @@ def test_time_based_membership_expires_by_the_persons_timer(
 ) -> None:
     from audience import definitions
     from audience.segments import SegmentContent
-    from handlers.audience_stream import ProfileChange
+    from leadstream.profiles import ProfileChange
 
     today = clock.now().date().isoformat()
     segment = definitions.create(

@@ -11,10 +11,9 @@ from pydantic import ValidationError
 
 from campaigns.conversions import ConversionStore, on_profile_changes
 from campaigns.store import GoalEntry
-from handlers.audience_stream import ProfileChange
 from journeys.models import JourneyDefinition
 from leadstream import clock
-from leadstream.profiles import Profile
+from leadstream.profiles import Profile, ProfileChange
 from mail.reports import Metric
 from mail.sends import SendRecord, SendStatus
 
