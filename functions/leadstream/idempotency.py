@@ -13,11 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 from pydantic import BaseModel, Field
 
 from leadstream.aws import dynamodb
@@ -46,6 +41,14 @@ def run_once(
     whose payload differs raises Powertools' IdempotencyValidationError; a repeat while the first still
     runs raises IdempotencyAlreadyInProgressError. With `context`, an interrupted first run expires with
     its invocation instead of blocking the key until `expires_after_seconds`."""
+    # Imported here: the utility's package imports boto3, which a cold start would otherwise pay for
+    # before the first request that needs it (most requests of the functions using this need none).
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
     config = IdempotencyConfig(
         event_key_jmespath=key_paths,
         payload_validation_jmespath=payload_path or "",

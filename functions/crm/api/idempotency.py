@@ -19,11 +19,6 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
-
 from leadstream import idempotency
 from leadstream.errors import Conflict, InvalidInput
 
@@ -52,6 +47,12 @@ def run_once(
 
     `scope` names the caller and the resource ("<user id>:deal"), so two users' keys never collide.
     """
+
+    # Imported here, like the utility itself (leadstream.idempotency): its package imports boto3.
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
 
     def create_once(request: dict[str, Any]) -> dict[str, Any]:
         return create(record_id_for(request["scope"], request["key"]))
