@@ -33,7 +33,7 @@ bench: $(STAMP)
 
 # The CRM API's OpenAPI document, generated from the code (a test fails when the committed copy is stale).
 openapi: $(STAMP)
-	$(BIN)/python -m handlers.openapi docs/openapi.json
+	$(BIN)/python -m handlers.openapi functions/handlers/openapi.json
 
 # Re-pin every dependency after changing pyproject.toml.
 lock:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from crm.api.framework import CrmApi, IfMatch, RecordIdPath, referenced
+from crm.api.framework import RecordIdPath, referenced
 from crm.api.models import CrmInput, Name, RecordId, Slug
 from crm.commerce.money import Amount, Currency
 from crm.lead_record import LEAD
@@ -26,6 +26,7 @@ from crm.resources.contacts import CONTACT, CONTACTS, Contact, ContactChanges, C
 from crm.resources.deals import DEAL, DEALS, Deal, DealFields
 from crm.resources.leads import lead_for_action
 from crm.store import records as store
+from leadstream.api import Api, IfMatch
 from leadstream.auth import CRM_WRITE, Principal
 from leadstream.errors import Conflict
 
@@ -226,7 +227,7 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-def register(api: CrmApi) -> None:
+def register(api: Api) -> None:
     @api.route(
         "POST",
         "/crm/leads/<record_id>/convert",

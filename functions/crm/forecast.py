@@ -19,13 +19,13 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from crm.api.framework import CrmApi
 from crm.api.models import Slug, UserId
 from crm.commerce.money import round_money
 from crm.resources.deals import DEAL, Deal
 from crm.resources.pipelines import ForecastCategory, StageOutcome
 from crm.store import records as store
 from leadstream import keys
+from leadstream.api import Api
 from leadstream.auth import CRM_DEALS
 
 PAGE_SIZE = 500
@@ -183,7 +183,7 @@ def deals_closing(query: ForecastQuery, owner_id: str | None) -> Iterator[Deal]:
     raise InvalidInput("Too many deals for one forecast; narrow it by owner or close dates.")
 
 
-def register(api: CrmApi) -> None:
+def register(api: Api) -> None:
     @api.route(
         "GET",
         "/crm/forecast",

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
-from crm import conversion, forecast, openapi
-from crm.api.framework import CrmApi
+from crm import conversion, forecast
 from crm.resources import (
     accounts,
     activities,
@@ -28,6 +27,8 @@ from crm.resources import (
     tickets,
     timeline,
 )
+from handlers import openapi
+from leadstream.api import Api
 from leadstream.http import cors_config, create_resolver
 from leadstream.settings import get_settings
 
@@ -37,13 +38,14 @@ if TYPE_CHECKING:
 logger = Logger()
 _origins = get_settings().allowed_origins
 app = create_resolver(allowed_origins=_origins, enable_validation=True)
-api = CrmApi(app, cors_config(_origins))
+api = Api(app, cors_config(_origins))
 
 # Each module registers its routes; add new ones to these lists.
-CORE = (accounts, contacts, leads, conversion, pipelines, deals, forecast, activities, timeline, openapi)
+CORE = (accounts, contacts, leads, conversion, pipelines, deals, forecast, activities, timeline)
 COMMERCE = (products, quotes, orders, contracts, tickets, attachments)
 for module in (*CORE, *COMMERCE):
     module.register(api)
+openapi.serve(api, "/crm/openapi.json")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

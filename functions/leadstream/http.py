@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
     from pydantic import ValidationError
 
+JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
 THROTTLING_CODES = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
@@ -102,8 +103,12 @@ def create_resolver(
     def _aws_error(exc: ClientError) -> Response[str]:
         # Throttling that outlasted the client's retries is load, not a bug: ask the client to come back.
         if exc.response.get("Error", {}).get("Code") not in THROTTLING_CODES:
-            raise exc
+            return _bug(app, exc)
         return problem_for(ServiceUnavailable("Storage is busy; retry the request shortly."))
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response[str]:
+        return _bug(app, exc)
 
     @app.exception_handler(ValidationError)
     def _validation_error(exc: ValidationError) -> Response[str]:
@@ -122,6 +127,21 @@ def create_resolver(
         )
 
     return app
+
+
+def _bug(app: APIGatewayHttpResolver, exc: Exception) -> Response[str]:
+    """Anything no handler maps is a bug: logged with its traceback, answered as a 500 problem that
+    carries the request id (the correlation id of every log line of this request) for the bug report."""
+    from aws_lambda_powertools import Logger
+
+    request_id = app.current_event.request_context.request_id
+    Logger(child=True).exception("Unhandled error", correlation_id=request_id, error=type(exc).__name__)
+    return problem(
+        500,
+        "Internal error",
+        "The server failed on this request; this is a bug. Quote the correlation id when you report it.",
+        correlationId=request_id,
+    )
 
 
 def _map_validation_errors(app: APIGatewayHttpResolver) -> None:
@@ -143,5 +163,13 @@ def _map_validation_errors(app: APIGatewayHttpResolver) -> None:
     def _response_invalid(exc: ResponseValidationError) -> Response[str]:
         from aws_lambda_powertools import Logger
 
-        Logger().error("Response does not match its documented schema", errors=exc.errors())
-        return problem(500, "Internal error", "The server built an invalid response; this is a bug.")
+        request_id = app.current_event.request_context.request_id
+        Logger(child=True).error(
+            "Response does not match its documented schema", errors=exc.errors(), correlation_id=request_id
+        )
+        return problem(
+            500,
+            "Internal error",
+            "The server built an invalid response; this is a bug. Quote the correlation id to report it.",
+            correlationId=request_id,
+        )

@@ -6,20 +6,37 @@ configuration, which in the local stack (every function in one process) made eac
 fail after a campaign fan-out, and the other way round. So nothing configurable is kept between calls:
 each call builds its own config and its own persistence layer over the container's DynamoDB client (an
 object wrapping that client, no connection of its own).
+
+`Idempotency-Key` on a create (`create_with_key`): a retried create returns the first response and never
+makes a second resource. The records live in a table of their own (IdempotencyTable in template.yaml,
+key `id`, TTL on `expiration`): transient (24 hours), each key in its own partition, and the main table's
+backups and exports stay business data only. Two layers make a retry safe:
+1. Powertools stores the first response under hash(user, resource, key) and replays it; a retry while
+   the first request still runs is a 409; the same key with a different body is a 422.
+2. The new resource's id is derived from the same (user, resource, key), and it is stored only if that
+   id is free. If a function dies after storing it but before Powertools saved the response, the retry
+   finds it instead of creating a second one.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from leadstream.aws import dynamodb
+from leadstream.errors import Conflict, InvalidInput
 from leadstream.settings import load
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+KEY_LIFETIME_SECONDS = 24 * 60 * 60
+KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"  # visible ASCII, as the IETF Idempotency-Key draft's examples
+_NAMESPACE = uuid.UUID("6f0c1c2e-8d5b-4b7e-9a8e-1f3c5d7b9a20")
 
 
 class IdempotencySettings(BaseModel, frozen=True):
@@ -68,3 +85,50 @@ def run_once(
 
     result: dict[str, Any] = once(data=data)
     return result
+
+
+def record_id_for(scope: str, key: str) -> str:
+    """The id a create with this key makes: the same for every retry of it."""
+    return str(uuid.uuid5(_NAMESPACE, f"{scope}\n{key}"))
+
+
+def create_with_key(
+    *,
+    scope: str,
+    key: str,
+    payload: Any,
+    create: Callable[[str], dict[str, Any]],
+    context: LambdaContext | None,
+) -> dict[str, Any]:
+    """`create(record_id)` once per (scope, key); a repeat returns what the first call returned.
+
+    `scope` names the caller and the resource ("<user id>:deal"), so two users' keys never collide.
+    """
+    # Imported here, like the utility in run_once: its package imports boto3.
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
+    def create_once(request: dict[str, Any]) -> dict[str, Any]:
+        return create(record_id_for(request["scope"], request["key"]))
+
+    try:
+        return run_once(
+            create_once,
+            {"scope": scope, "key": key, "payload": payload},
+            use="crm-create",  # the prefix creates had when only the CRM had them: keys stay valid
+            key_paths="[scope, key]",
+            payload_path="payload",
+            expires_after_seconds=KEY_LIFETIME_SECONDS,
+            context=context,  # an interrupted first try expires with its invocation
+        )
+    except IdempotencyValidationError:
+        raise InvalidInput(
+            "This Idempotency-Key was already used with a different request body; "
+            "use a new key for a new request."
+        ) from None
+    except IdempotencyAlreadyInProgressError:
+        raise Conflict(
+            "A request with this Idempotency-Key is still being processed; retry in a moment."
+        ) from None

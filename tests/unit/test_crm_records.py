@@ -10,11 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crm.api.framework import check_if_match, list_query
+from crm.api.framework import list_query
 from crm.forecast import ForecastQuery, Period, forecast, period_of
 from crm.records import FieldChange, diff, merge_patch
 from crm.resources.deals import DEAL, Deal, DealQuery
 from crm.resources.pipelines import ForecastCategory, StageOutcome
+from leadstream.api import check_if_match
 from leadstream.auth import Principal, Role
 from leadstream.errors import PreconditionFailed, PreconditionRequired
 

@@ -11,251 +11,45 @@ A resource is described once (`Resource`: its RecordType, input models, policies
     GET    /crm/<plural>/{record_id}/history  every change, field by field          (read policy)
 
 Role policies are checked before anything else (a 403 never depends on the body): once before the
-resolver runs (`CrmApi.denial`), and again inside each route, so a route can never be reached without
+resolver runs (`Api.denial`), and again inside each route, so a route can never be reached without
 its check. docs/crm-api.md explains the conventions and how to add a resource.
 """
 
 from __future__ import annotations
 
 import inspect
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import Annotated, Any, cast
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, Field, create_model
 
-from crm.api.idempotency import KEY_PATTERN, run_once
-from crm.api.models import ID_PATTERN, HistoryPage, ListParams, Problem
+from crm.api.models import ID_PATTERN, HistoryPage
 from crm.records import RecordType, merge_patch, sort_text
 from crm.store import records as store
-from leadstream import keys
-from leadstream.auth import Principal, Role, principal_from_claims
+from leadstream import idempotency, keys
+from leadstream.api import (
+    CREATED_HEADERS,
+    ETAG_HEADER,
+    Api,
+    IdempotencyKey,
+    IfMatch,
+    ListParams,
+    check_if_match,
+    versioned_response,
+)
+from leadstream.auth import Principal, Role
 from leadstream.errors import (
     Conflict,
     InvalidInput,
-    LeadstreamError,
     NotFound,
-    PreconditionFailed,
-    PreconditionRequired,
 )
-from leadstream.http import PROBLEM_JSON, problem_for
 
-if TYPE_CHECKING:
-    pass
-
-JSON = "application/json"
 RecordIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="the record's id")]
-IfMatch = Annotated[
-    str | None,
-    Header(
-        alias="If-Match",
-        max_length=1024,
-        description="The ETag of the version you read. Required: without it the change is refused (428); "
-        "if the record changed since, it is refused too (412) and nothing changes.",
-    ),
-]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        pattern=KEY_PATTERN,
-        description="Any unique string (a UUID). A retry with the same key returns the first response "
-        "and creates nothing; the same key with a different body is refused (422).",
-    ),
-]
-
-PROBLEM_DESCRIPTIONS = {
-    400: "Bad request (a malformed cursor or parameter)",
-    401: "No valid bearer token (answered by the API's JWT authorizer)",
-    403: "The caller's role may not use this route",
-    404: "No such record (or not one the caller may see)",
-    409: "Conflicts with the current state (duplicate unique value, id taken, state does not allow it)",
-    412: "If-Match does not match the current version: someone changed the record; nothing changed",
-    422: "Invalid input; `errors` lists each field to fix",
-    428: "If-Match is required on this route",
-    503: "Storage is busy; retry after Retry-After seconds",
-}
-ALWAYS = (401, 403, 422, 503)
-ETAG_HEADER: dict[str, Any] = {
-    "ETag": {"description": "the version, for If-Match", "schema": {"type": "string"}}
-}
-
-
-class GatewayMessage(BaseModel):
-    """API Gateway's own answer (no token, or a token it does not accept)."""
-
-    message: str
-
-
-# --- routes with policies ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _RoutePolicy:
-    method: str
-    pattern: re.Pattern[str]
-    policy: frozenset[Role]
-
-
-class CrmApi:
-    """The CRM's resolver and the role policy of each of its routes."""
-
-    def __init__(self, app: APIGatewayHttpResolver, cors: CORSConfig | None = None) -> None:
-        self.app = app
-        self._cors = cors
-        self._policies: list[_RoutePolicy] = []
-
-    def route(
-        self,
-        method: str,
-        rule: str,
-        *,
-        policy: frozenset[Role],
-        summary: str,
-        tag: str,
-        status_code: int = 200,
-        problems: Iterable[int] = (),
-        headers: Mapping[str, Any] | None = None,
-        operation_id: str | None = None,
-    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Register a route whose callers need one of the roles in `policy`. `problems` lists the error
-        statuses it can answer beyond 401, 403, 422 and 503 (they go into the OpenAPI document)."""
-
-        def register(handler: Callable[..., Any]) -> Callable[..., Any]:
-            self._policies.append(_RoutePolicy(method, _rule_pattern(rule), policy))
-            self.app.route(
-                rule,
-                method,
-                summary=summary,
-                tags=[tag],
-                status_code=status_code,
-                operation_id=operation_id or handler.__name__,
-                responses=_responses(status_code, problems, headers),
-            )(self._guarded(handler, policy))
-            return handler
-
-        return register
-
-    def principal(self) -> Principal:
-        claims = self.app.current_event.request_context.authorizer.jwt_claim
-        return principal_from_claims(claims)
-
-    def context(self) -> Any:
-        return self.app.lambda_context
-
-    def refuse_unknown_parameters(self, model: type[BaseModel]) -> None:
-        """422 for a query parameter `model` does not define: a misspelt filter must not silently widen a
-        list (the resolver itself ignores parameters it does not know)."""
-        known = {info.alias or name for name, info in model.model_fields.items()}
-        unknown = sorted(set(self.app.current_event.query_string_parameters or {}) - known)
-        if unknown:
-            raise InvalidInput(
-                f"Unknown query parameter {', '.join(unknown)}; this route takes {', '.join(sorted(known))}.",
-                errors=[{"field": f"query.{name}", "message": "unknown parameter"} for name in unknown],
-            )
-
-    def denial(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The 401/403 answer for a request its route's policy refuses, before the resolver validates
-        anything; None when the request may proceed (or matches no route: the resolver answers 404)."""
-        http = event.get("requestContext", {}).get("http", {})
-        method, path = str(http.get("method", "")).upper(), str(http.get("path") or event.get("rawPath", ""))
-        stage = str(event.get("requestContext", {}).get("stage") or "$default")
-        if stage != "$default" and path.startswith(f"/{stage}/"):
-            path = path.removeprefix(f"/{stage}")  # a named stage prefixes the path, as the resolver knows
-        policy = next(
-            (
-                rule.policy
-                for rule in self._policies
-                if rule.method == method and rule.pattern.fullmatch(path)
-            ),
-            None,
-        )
-        if policy is None:
-            return None
-        claims = ((event.get("requestContext", {}).get("authorizer") or {}).get("jwt") or {}).get("claims")
-        try:
-            principal_from_claims(claims).require(policy)
-        except LeadstreamError as refused:
-            return self._problem_event(refused, event)
-        return None
-
-    def _problem_event(self, error: LeadstreamError, event: Mapping[str, Any]) -> dict[str, Any]:
-        response = problem_for(error)
-        origin = {name.lower(): value for name, value in (event.get("headers") or {}).items()}.get("origin")
-        headers = {"Content-Type": PROBLEM_JSON, **(self._cors.to_dict(origin) if self._cors else {})}
-        return {"statusCode": response.status_code, "headers": headers, "body": response.body}
-
-    def _guarded(self, handler: Callable[..., Any], policy: frozenset[Role]) -> Callable[..., Any]:
-        def guarded(**arguments: Any) -> Any:
-            self.principal().require(policy)
-            return handler(**arguments)
-
-        guarded.__name__ = handler.__name__
-        guarded.__doc__ = handler.__doc__
-        guarded.__signature__ = inspect.signature(handler, eval_str=True)  # type: ignore[attr-defined]
-        return guarded
-
-
-def _rule_pattern(rule: str) -> re.Pattern[str]:
-    """The resolver's rule ("/crm/deals/<record_id>") as a regex over request paths."""
-    return re.compile(re.sub(r"<\w+>", "[^/]+", re.escape(rule).replace(r"\<", "<").replace(r"\>", ">")))
-
-
-def _responses(
-    status_code: int, problems: Iterable[int], headers: Mapping[str, Any] | None
-) -> dict[int, Any]:
-    success: dict[str, Any] = {"description": "Success"}
-    if headers:
-        success["headers"] = dict(headers)
-    responses: dict[int, Any] = {status_code: success}
-    if status_code == 204:
-        success["content"] = {}
-    for status in sorted({*ALWAYS, *problems}):
-        if status == 401:
-            responses[status] = {
-                "description": PROBLEM_DESCRIPTIONS[status],
-                "content": {JSON: {"model": GatewayMessage}},
-            }
-        else:
-            responses[status] = {
-                "description": PROBLEM_DESCRIPTIONS[status],
-                "content": {PROBLEM_JSON: {"model": Problem}},
-            }
-    return responses
-
-
-# --- ETags and If-Match ------------------------------------------------------------------------------
-def etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def check_if_match(if_match: str | None, current_version: int) -> None:
-    """428 without If-Match; 412 unless it names the current version (or is `*`). Strong comparison, as
-    RFC 9110 requires for If-Match: a weak tag (W/"3") never matches."""
-    if if_match is None or not if_match.strip():
-        raise PreconditionRequired(
-            "Send If-Match with the ETag of the version you read (every GET returns it), so that a change "
-            "someone made meanwhile is never overwritten."
-        )
-    tags = [tag.strip() for tag in if_match.split(",")]
-    if "*" in tags or etag(current_version) in tags or str(current_version) in tags:
-        return
-    raise PreconditionFailed(
-        f"If-Match {if_match.strip()!r} is not the current version ({etag(current_version)}): the record "
-        "changed since you read it. Read it again, apply your change, and send the new ETag."
-    )
-
-
-def record_response(
-    record: BaseModel, version: int, *, status: int = 200, location: str | None = None
-) -> Response[Any]:
-    headers = {"ETag": etag(version)}
-    if location:
-        headers["Location"] = location
-    return Response(status_code=status, content_type=JSON, body=record, headers=headers)
 
 
 # --- references between records ----------------------------------------------------------------------
@@ -384,7 +178,7 @@ class Resource:
         return self.prepare(record, before, principal) if self.prepare else record
 
 
-def register_resource(api: CrmApi, resource: Resource) -> None:
+def register_resource(api: Api, resource: Resource) -> None:
     """The standard routes of `resource` (those in `resource.operations`)."""
     routes = _StandardRoutes(api, resource)
     kind, base, one = resource.record, resource.path, f"{resource.path}/<record_id>"
@@ -392,14 +186,13 @@ def register_resource(api: CrmApi, resource: Resource) -> None:
     a_name = f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
     read, write = resource.read, resource.write
     responding = Response[kind.model]  # type: ignore[name-defined]  # the resource's model, known only here
-    created_headers = {**ETAG_HEADER, "Location": {"description": "the new record's URL"}}
     operations = [
         _Operation(
             "list", "GET", base, read, f"List {plural}", [400], routes.list, resource.page_model
         ).taking(params=Annotated[resource.query_model, Query()]),
         _Operation("create", "POST", base, write, f"Create {a_name}", [404, 409], routes.create, responding)
         .taking(body=resource.create_model, idempotency_key=IdempotencyKey)
-        .answering(201, created_headers),
+        .answering(201, CREATED_HEADERS),
         _Operation("get", "GET", one, read, f"Get {a_name}", [404], routes.get, responding)
         .taking(record_id=RecordIdPath)
         .answering(200, ETAG_HEADER),
@@ -439,7 +232,7 @@ def register_resource(api: CrmApi, resource: Resource) -> None:
 class _StandardRoutes:
     """The handlers of a resource's standard routes (the resolver gives them their types: `_typed`)."""
 
-    def __init__(self, api: CrmApi, resource: Resource) -> None:
+    def __init__(self, api: Api, resource: Resource) -> None:
         self.api, self.resource, self.kind = api, resource, resource.record
 
     def list(self, params: Any) -> Any:
@@ -472,7 +265,7 @@ class _StandardRoutes:
         if idempotency_key is None:
             document = create(_new_id())
         else:
-            document = run_once(
+            document = idempotency.create_with_key(
                 scope=f"{principal.user_id}:{self.kind.kind}",
                 key=idempotency_key,
                 payload=body.model_dump(mode="json", by_alias=True),
@@ -481,13 +274,13 @@ class _StandardRoutes:
             )
         record = self.kind.model.model_validate(document)
         location = f"{resource.path}/{self.kind.record_id(record)}"
-        return record_response(record, self.kind.version(record), status=201, location=location)
+        return versioned_response(record, self.kind.version(record), status=201, location=location)
 
     def get(self, record_id: str) -> Any:
         if self.resource.ensure:
             self.resource.ensure()
         record = self.resource.get(record_id, self.api.principal())
-        return record_response(record, self.kind.version(record))
+        return versioned_response(record, self.kind.version(record))
 
     def patch(self, record_id: str, body: Any, if_match: Any = None) -> Any:
         principal = self.api.principal()
@@ -495,7 +288,7 @@ class _StandardRoutes:
         check_if_match(if_match, self.kind.version(before))
         changes = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
         after = self.resource.patch(before, changes, principal)
-        return record_response(after, self.kind.version(after))
+        return versioned_response(after, self.kind.version(after))
 
     def delete(self, record_id: str, if_match: Any = None) -> Any:
         principal = self.api.principal()
@@ -541,7 +334,7 @@ class _Operation:
         self.status_code, self.headers = status_code, headers
         return self
 
-    def register(self, api: CrmApi, tag: str, operation_id: str) -> None:
+    def register(self, api: Api, tag: str, operation_id: str) -> None:
         handler = _typed(self.handler, self.returns, **self.parameters)
         handler.__name__ = operation_id
         api.route(

@@ -21,7 +21,6 @@ from pydantic import (
 )
 
 from crm.records import HistoryEntry
-from leadstream.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 # Record ids (server-made UUIDs, or slugs for pipelines) and user ids (Cognito `sub`).
@@ -113,38 +112,6 @@ class CrmInput(BaseModel):
     @classmethod
     def _storable_text(cls, value: Any) -> Any:
         return _valid_text(value)
-
-
-class ListParams(BaseModel):
-    """Query parameters of every list: a page size and the cursor of the page to read.
-
-    A subclass adds filters. A field named like the kind's owner field (`owner_id`) or account field
-    (`account_id`; `parent_id` for accounts) picks the owner's or the account's index (`ownerId=me` is
-    the caller); fields ending in `_from` / `_to` bound the list's date (inclusive); any other field is
-    an equality filter on the record field of the same JSON name.
-    """
-
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
-
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="page size")
-    cursor: str | None = Field(
-        default=None, max_length=2048, description="`nextCursor` of the previous page; omit for the first"
-    )
-
-
-class ProblemField(BaseModel):
-    field: str
-    message: str
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details: what went wrong and, for invalid input, each field to fix."""
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-    errors: list[ProblemField] | None = None
 
 
 class HistoryPage(BaseModel):

@@ -8,13 +8,12 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm.api.framework import CrmApi, Resource, register_resource
+from crm.api.framework import Resource, register_resource
 from crm.api.models import (
     CountryCode,
     CrmInput,
     CustomFields,
     CustomFieldsPatch,
-    ListParams,
     LongText,
     Name,
     Phone,
@@ -24,6 +23,7 @@ from crm.api.models import (
 )
 from crm.records import CrmRecord, RecordType
 from crm.store import records as store
+from leadstream.api import Api, ListParams
 from leadstream.auth import CRM_PEOPLE_READ, CRM_WRITE, Principal
 from leadstream.errors import InvalidInput
 
@@ -171,5 +171,5 @@ ACCOUNTS = Resource(
 )
 
 
-def register(api: CrmApi) -> None:
+def register(api: Api) -> None:
     register_resource(api, ACCOUNTS)

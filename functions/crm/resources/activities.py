@@ -10,12 +10,13 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from crm.api.framework import CrmApi, Resource, referenced, register_resource
-from crm.api.models import CrmInput, ListParams, LongText, Name, RecordId, ShortText, UserId
+from crm.api.framework import Resource, referenced, register_resource
+from crm.api.models import CrmInput, LongText, Name, RecordId, ShortText, UserId
 from crm.records import CrmRecord, RecordType, now_utc
 from crm.resources.accounts import ACCOUNT
 from crm.resources.contacts import CONTACT
 from crm.resources.deals import DEAL
+from leadstream.api import Api, ListParams
 from leadstream.auth import CRM_WRITE, Principal
 from leadstream.profiles import UtcTime
 
@@ -196,6 +197,6 @@ NOTES = Resource(
 )
 
 
-def register(api: CrmApi) -> None:
+def register(api: Api) -> None:
     register_resource(api, ACTIVITIES)
     register_resource(api, NOTES)

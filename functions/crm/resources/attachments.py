@@ -11,8 +11,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, Field
 
-from crm.api.framework import CrmApi, RecordIdPath, Resource
-from crm.api.models import ListParams
+from crm.api.framework import RecordIdPath, Resource
 from crm.commerce.attachments import Attachment, AttachmentInput, ParentKind, object_key
 from crm.commerce.settings import get_commerce_settings
 from crm.commerce.store import attachments as store
@@ -22,6 +21,7 @@ from crm.resources.contracts import CONTRACTS
 from crm.resources.orders import ORDERS
 from crm.resources.quotes import QUOTES
 from crm.resources.tickets import TICKETS
+from leadstream.api import Api, ListParams
 from leadstream.errors import Conflict, NotFound
 
 AttachmentIdPath = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="the attachment's id")]
@@ -57,7 +57,7 @@ class AttachmentPage(BaseModel):
     next_cursor: str | None = Field(default=None, alias="nextCursor")
 
 
-def register(api: CrmApi) -> None:
+def register(api: Api) -> None:
     for parent, resource in (
         (ParentKind.QUOTES, QUOTES),
         (ParentKind.ORDERS, ORDERS),
@@ -67,7 +67,7 @@ def register(api: CrmApi) -> None:
         _register_for(api, parent, resource)
 
 
-def _register_for(api: CrmApi, parent: ParentKind, resource: Resource) -> None:
+def _register_for(api: Api, parent: ParentKind, resource: Resource) -> None:
     kind = resource.record.kind
     base = f"/crm/{parent.value}/<record_id>/attachments"
 

@@ -7,13 +7,12 @@ from datetime import date
 
 from pydantic import ConfigDict, Field
 
-from crm.api.framework import CrmApi, Resource, referenced, register_resource
+from crm.api.framework import Resource, referenced, register_resource
 from crm.api.models import (
     CrmInput,
     CustomFields,
     CustomFieldsPatch,
     Email,
-    ListParams,
     LongText,
     Phone,
     RecordId,
@@ -23,6 +22,7 @@ from crm.api.models import (
 from crm.records import CrmRecord, RecordType
 from crm.resources.accounts import ACCOUNT
 from leadstream import keys
+from leadstream.api import Api, ListParams
 from leadstream.auth import CRM_PEOPLE_READ, CRM_WRITE, Principal
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import get_item
@@ -110,5 +110,5 @@ CONTACTS = Resource(
 )
 
 
-def register(api: CrmApi) -> None:
+def register(api: Api) -> None:
     register_resource(api, CONTACTS)

@@ -8,17 +8,8 @@ from datetime import date
 from aws_lambda_powertools.event_handler import Response
 from pydantic import Field
 
-from crm.api.framework import (
-    ETAG_HEADER,
-    CrmApi,
-    IfMatch,
-    RecordIdPath,
-    Resource,
-    check_if_match,
-    record_response,
-    register_resource,
-)
-from crm.api.models import ListParams, RecordId, UserId
+from crm.api.framework import RecordIdPath, Resource, register_resource
+from crm.api.models import RecordId, UserId
 from crm.commerce import contracts
 from crm.commerce.contracts import (
     Contract,
@@ -32,6 +23,7 @@ from crm.commerce.settings import get_commerce_settings
 from crm.commerce.store.timers import DynamoTimerStore
 from crm.commerce.web import utc_now, utc_today
 from crm.records import RecordType
+from leadstream.api import ETAG_HEADER, Api, IfMatch, ListParams, check_if_match, versioned_response
 from leadstream.auth import CRM_DEALS
 
 
@@ -69,7 +61,7 @@ def timers() -> DynamoTimerStore:
     return DynamoTimerStore(lookback_months=get_commerce_settings().renewal_lookback_months)
 
 
-def register(api: CrmApi) -> None:
+def register(api: Api) -> None:
     register_resource(api, CONTRACTS)
 
     @api.route(
@@ -92,7 +84,7 @@ def register(api: CrmApi) -> None:
         # Before the change: a renewal that moved earlier must not wait for the old timer.
         timers().bring_forward(record_id, next_timer(edited, today=utc_today()))
         after: Contract = CONTRACTS.save(before, edited, principal)
-        return record_response(after, after.version)
+        return versioned_response(after, after.version)
 
     @api.route(
         "POST",
@@ -111,4 +103,4 @@ def register(api: CrmApi) -> None:
         ended = contracts.terminate(before, body, now=utc_now())
         after: Contract = CONTRACTS.save(before, ended, principal, action="terminated")
         timers().set(record_id, None)  # if this fails, the job drops the timer when it fires
-        return record_response(after, after.version)
+        return versioned_response(after, after.version)

@@ -10,18 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from crm.api.framework import CrmApi, Resource, referenced, register_resource
-from crm.api.models import (
-    CrmInput,
-    CustomFields,
-    CustomFieldsPatch,
-    ListParams,
-    LongText,
-    Name,
-    RecordId,
-    Slug,
-    UserId,
-)
+from crm.api.framework import Resource, referenced, register_resource
+from crm.api.models import CrmInput, CustomFields, CustomFieldsPatch, LongText, Name, RecordId, Slug, UserId
 from crm.commerce.money import MINOR_UNITS, Amount, Currency
 from crm.records import CrmRecord, RecordType, now_utc
 from crm.resources.accounts import ACCOUNT
@@ -33,6 +23,7 @@ from crm.resources.pipelines import (
     StageOutcome,
     get_pipeline,
 )
+from leadstream.api import Api, ListParams
 from leadstream.auth import CRM_DEALS, CRM_WRITE, Principal
 from leadstream.errors import InvalidInput
 from leadstream.profiles import UtcTime
@@ -223,5 +214,5 @@ DEALS = Resource(
 )
 
 
-def register(api: CrmApi) -> None:
+def register(api: Api) -> None:
     register_resource(api, DEALS)

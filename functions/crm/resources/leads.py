@@ -20,10 +20,11 @@ from typing import Literal
 from aws_lambda_powertools.event_handler import Response
 from pydantic import Field, model_validator
 
-from crm.api.framework import CrmApi, IfMatch, RecordIdPath, Resource, record_response, register_resource
-from crm.api.models import CountryCode, CrmInput, Email, ListParams, Phone, ShortText, UserId
+from crm.api.framework import RecordIdPath, Resource, register_resource
+from crm.api.models import CountryCode, CrmInput, Email, Phone, ShortText, UserId
 from crm.lead_record import LEAD
 from crm.leads import Lead, LeadOrigin, LeadStatus
+from leadstream.api import Api, IfMatch, ListParams, versioned_response
 from leadstream.auth import CRM_WRITE, Principal
 from leadstream.errors import Conflict
 
@@ -95,7 +96,7 @@ LEADS = Resource(
 )
 
 
-def register(api: CrmApi) -> None:
+def register(api: Api) -> None:
     register_resource(api, LEADS)
 
     @api.route(
@@ -142,14 +143,14 @@ def register(api: CrmApi) -> None:
 
 
 def lifecycle_action(
-    api: CrmApi, record_id: str, if_match: str | None, change: Callable[..., Lead]
+    api: Api, record_id: str, if_match: str | None, change: Callable[..., Lead]
 ) -> Response[Lead]:
     """Accept, reject or disqualify: crm.lifecycle changes the lead the caller may see, at the
     version they read (it stores the lead, its profile and the history entry together)."""
     principal = api.principal()
     before = lead_for_action(record_id, if_match, principal)
     after = change(record_id, by=principal, expected_version=before.version)
-    return record_response(after, after.version)
+    return versioned_response(after, after.version)
 
 
 def lead_for_action(record_id: str, if_match: str | None, principal: Principal) -> Lead:

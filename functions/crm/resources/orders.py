@@ -9,28 +9,27 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from pydantic import Field
 
-from crm.api.framework import (
-    ETAG_HEADER,
-    CrmApi,
-    IdempotencyKey,
-    IfMatch,
-    RecordIdPath,
-    Resource,
-    record_response,
-    referenced,
-    register_resource,
-)
-from crm.api.models import CrmInput, ListParams, Name, RecordId, UserId
+from crm.api.framework import RecordIdPath, Resource, referenced, register_resource
+from crm.api.models import CrmInput, Name, RecordId, UserId
 from crm.commerce import orders
 from crm.commerce.contracts import Contract, ContractInput, contract_from_order, next_timer
 from crm.commerce.orders import Order, OrderStatus, OrderTransition, RepeatOrderInput
 from crm.commerce.settings import get_commerce_settings
 from crm.commerce.store.timers import DynamoTimerStore
-from crm.commerce.web import create_once, utc_now
+from crm.commerce.web import utc_now
 from crm.records import RecordType
 from crm.resources.contacts import CONTACT
 from crm.resources.contracts import CONTRACT
 from crm.store import records as store
+from leadstream.api import (
+    ETAG_HEADER,
+    Api,
+    IdempotencyKey,
+    IfMatch,
+    ListParams,
+    create_once,
+    versioned_response,
+)
 from leadstream.auth import CRM_DEALS, Principal
 from leadstream.errors import Conflict, PreconditionFailed
 
@@ -104,7 +103,7 @@ def _has_contract(order: Order, contract_id: str) -> Conflict:
     )
 
 
-def register(api: CrmApi) -> None:
+def register(api: Api) -> None:
     register_resource(api, ORDERS)
 
     @api.route(
@@ -123,7 +122,7 @@ def register(api: CrmApi) -> None:
         before: Order = ORDERS.get_for_action(record_id, principal, if_match)
         moved = orders.transition(before, body.status, now=utc_now(), reason=body.reason)
         after: Order = ORDERS.save(before, moved, principal, action=body.status.value)
-        return record_response(after, after.version)
+        return versioned_response(after, after.version)
 
     @api.route(
         "POST",
@@ -153,7 +152,7 @@ def register(api: CrmApi) -> None:
             api, resource="order", body=body, idempotency_key=idempotency_key, create=create
         )
         order = Order.model_validate(document)
-        return record_response(order, order.version, status=201, location=f"/crm/orders/{order.order_id}")
+        return versioned_response(order, order.version, status=201, location=f"/crm/orders/{order.order_id}")
 
     @api.route(
         "POST",
@@ -198,4 +197,4 @@ def register(api: CrmApi) -> None:
         )
         contract = Contract.model_validate(document)
         location = f"/crm/contracts/{contract.contract_id}"
-        return record_response(contract, contract.version, status=201, location=location)
+        return versioned_response(contract, contract.version, status=201, location=location)

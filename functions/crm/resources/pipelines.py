@@ -10,10 +10,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from crm.api.framework import CrmApi, Resource, register_resource
-from crm.api.models import CrmInput, ListParams, LongText, Name, Slug
+from crm.api.framework import Resource, register_resource
+from crm.api.models import CrmInput, LongText, Name, Slug
 from crm.records import SYSTEM, CrmRecord, RecordType, now_utc
 from crm.store import records as store
+from leadstream.api import Api, ListParams
 from leadstream.auth import ADMIN_ONLY, CRM_DEALS
 from leadstream.errors import Conflict, InvalidInput
 
@@ -188,5 +189,5 @@ PIPELINES = Resource(
 )
 
 
-def register(api: CrmApi) -> None:
+def register(api: Api) -> None:
     register_resource(api, PIPELINES)

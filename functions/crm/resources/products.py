@@ -10,13 +10,13 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, Field
 
-from crm.api.framework import CrmApi, Resource, register_resource
-from crm.api.models import ListParams
+from crm.api.framework import Resource, register_resource
 from crm.commerce.money import MINOR_UNITS
 from crm.commerce.products import Product, ProductChanges, ProductFields
 from crm.records import RecordType
 from crm.store import records as store
 from leadstream import keys
+from leadstream.api import Api, ListParams
 from leadstream.auth import ADMIN_ONLY, CRM_DEALS
 
 
@@ -73,7 +73,7 @@ def products_by_id(product_ids: list[str]) -> dict[str, Product]:
     return store.get_records(PRODUCT, sorted(set(product_ids))) if product_ids else {}
 
 
-def register(api: CrmApi) -> None:
+def register(api: Api) -> None:
     register_resource(api, PRODUCTS)
 
     @api.route(

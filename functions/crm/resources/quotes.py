@@ -13,25 +13,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, Field
 
-from crm.api.framework import (
-    ETAG_HEADER,
-    CrmApi,
-    IdempotencyKey,
-    IfMatch,
-    RecordIdPath,
-    Resource,
-    check_if_match,
-    record_response,
-    referenced,
-    register_resource,
-)
-from crm.api.models import ListParams, RecordId, UserId
+from crm.api.framework import RecordIdPath, Resource, referenced, register_resource
+from crm.api.models import RecordId, UserId
 from crm.commerce import quotes
 from crm.commerce.orders import order_from_quote
 from crm.commerce.pricing import Line, LineInput
 from crm.commerce.products import price_lines
 from crm.commerce.quotes import Quote, QuoteChanges, QuoteInput, QuoteStatus, QuoteTransition
-from crm.commerce.web import create_once, utc_now, utc_today
+from crm.commerce.web import utc_now, utc_today
 from crm.records import RecordType
 from crm.resources.accounts import ACCOUNT
 from crm.resources.contacts import CONTACT
@@ -39,6 +28,16 @@ from crm.resources.orders import ORDER
 from crm.resources.products import products_by_id
 from crm.store import records as store
 from leadstream import keys
+from leadstream.api import (
+    ETAG_HEADER,
+    Api,
+    IdempotencyKey,
+    IfMatch,
+    ListParams,
+    check_if_match,
+    create_once,
+    versioned_response,
+)
 from leadstream.auth import CRM_DEALS, Principal
 from leadstream.errors import Conflict, NotFound
 from leadstream.settings import get_settings
@@ -130,7 +129,7 @@ def ensure_order(quote: Quote, principal: Principal) -> None:
             raise
 
 
-def register(api: CrmApi) -> None:
+def register(api: Api) -> None:
     register_resource(api, QUOTES)
 
     @api.route(
@@ -163,7 +162,7 @@ def register(api: CrmApi) -> None:
             api, resource="quote", body=body, idempotency_key=idempotency_key, create=create
         )
         quote = Quote.model_validate(document)
-        return record_response(quote, quote.version, status=201, location=f"/crm/quotes/{quote.quote_id}")
+        return versioned_response(quote, quote.version, status=201, location=f"/crm/quotes/{quote.quote_id}")
 
     @api.route(
         "PATCH",
@@ -187,7 +186,7 @@ def register(api: CrmApi) -> None:
             keep_revision(sent_revision)
         action = "revised" if sent_revision is not None else "updated"
         after: Quote = QUOTES.save(before, edited, principal, action=action)
-        return record_response(after, after.version)
+        return versioned_response(after, after.version)
 
     @api.route(
         "POST",
@@ -206,14 +205,14 @@ def register(api: CrmApi) -> None:
         if before.status is QuoteStatus.ACCEPTED and body.status is QuoteStatus.ACCEPTED:
             # A retry of an acceptance that stopped before its order was made finishes it.
             ensure_order(before, principal)
-            return record_response(before, before.version)
+            return versioned_response(before, before.version)
         if if_match is not None:
             check_if_match(if_match, before.version)
         moved = quotes.transition(before, body.status, today=utc_today(), now=utc_now(), reason=body.reason)
         after: Quote = QUOTES.save(before, moved, principal, action=body.status.value)
         if after.status is QuoteStatus.ACCEPTED:
             ensure_order(after, principal)
-        return record_response(after, after.version)
+        return versioned_response(after, after.version)
 
     @api.route(
         "GET",

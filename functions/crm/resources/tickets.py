@@ -10,17 +10,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from pydantic import Field
 
-from crm.api.framework import (
-    ETAG_HEADER,
-    CrmApi,
-    IfMatch,
-    RecordIdPath,
-    Resource,
-    record_response,
-    referenced,
-    register_resource,
-)
-from crm.api.models import ListParams, RecordId, UserId
+from crm.api.framework import RecordIdPath, Resource, referenced, register_resource
+from crm.api.models import RecordId, UserId
 from crm.commerce import tickets
 from crm.commerce.tickets import (
     Ticket,
@@ -34,6 +25,7 @@ from crm.commerce.web import utc_now
 from crm.records import RecordType
 from crm.resources.accounts import ACCOUNT
 from crm.resources.contacts import CONTACT
+from leadstream.api import ETAG_HEADER, Api, IfMatch, ListParams, versioned_response
 from leadstream.auth import CRM_PEOPLE_READ, CRM_WRITE, Principal
 
 
@@ -80,7 +72,7 @@ TICKETS = Resource(
 )
 
 
-def register(api: CrmApi) -> None:
+def register(api: Api) -> None:
     register_resource(api, TICKETS)
 
     @api.route(
@@ -99,4 +91,4 @@ def register(api: CrmApi) -> None:
         before: Ticket = TICKETS.get_for_action(record_id, principal, if_match)
         moved = tickets.transition(before, body, now=utc_now())
         after: Ticket = TICKETS.save(before, moved, principal, action=body.status.value)
-        return record_response(after, after.version)
+        return versioned_response(after, after.version)

@@ -14,13 +14,13 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm.api.framework import CrmApi, RecordIdPath
-from crm.api.models import ListParams
+from crm.api.framework import RecordIdPath
 from crm.records import TimelineEntry
 from crm.resources.accounts import ACCOUNTS
 from crm.resources.contacts import CONTACT
 from crm.store import records as store
 from leadstream import keys
+from leadstream.api import Api, ListParams
 from leadstream.auth import CRM_WRITE
 from leadstream.profiles import Touch, UtcTime
 
@@ -74,7 +74,7 @@ def marketing_of_contacts(account_id: str) -> list[ContactMarketing]:
     ]
 
 
-def register(api: CrmApi) -> None:
+def register(api: Api) -> None:
     @api.route(
         "GET",
         "/crm/accounts/<record_id>/timeline",

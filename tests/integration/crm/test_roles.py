@@ -88,12 +88,12 @@ PATH_VALUES = {"currency": "EUR", "revision": "1"}
 
 def _served_routes() -> set[str]:
     """Every route the CRM function serves, from its OpenAPI document (generated from the code)."""
-    from crm.openapi import document
     from handlers.crm_api import app
+    from leadstream.openapi import document
 
     return {
         f"{method.upper()} {path}"
-        for path, operations in document(app)["paths"].items()
+        for path, operations in document([app])["paths"].items()
         for method in operations
     }
 
