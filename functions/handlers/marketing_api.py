@@ -1,5 +1,6 @@
-"""MarketingApiFunction: the marketing API: profiles (marketing.routes) and scoring configuration, rules and
-settings (scoring.routes)."""
+"""MarketingApiFunction: the marketing API's profiles (marketing.routes) and scoring configuration, rules
+and settings (scoring.routes), on the one API framework (leadstream.api); it also serves the OpenAPI
+document of the whole authenticated API."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
-from leadstream.http import create_resolver
+from handlers import openapi
+from leadstream.api import Api
+from leadstream.http import cors_config, create_resolver
 from leadstream.settings import get_settings
 from marketing import routes as profile_routes
 from scoring import routes as scoring_routes
@@ -17,11 +20,14 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
-app = create_resolver(allowed_origins=get_settings().allowed_origins)
-app.include_router(profile_routes.router)
-app.include_router(scoring_routes.router)
+_origins = get_settings().allowed_origins
+app = create_resolver(allowed_origins=_origins, enable_validation=True)
+api = Api(app, cors_config(_origins))
+profile_routes.register(api)
+scoring_routes.register(api)
+openapi.serve(api, "/marketing/openapi.json")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return api.denial(event) or app.resolve(event, context)

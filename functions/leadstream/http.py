@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
+# The name every route gives its query model's parameter (`params: Annotated[Model, Query()]`).
+QUERY_MODEL_PARAMETER = "params"
 THROTTLING_CODES = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 )
@@ -73,6 +75,8 @@ def request_validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     found = []
     for err in errors:
         where, *path = [str(part) for part in err.get("loc", ())] or ["body"]
+        if where == "query" and path[:1] == [QUERY_MODEL_PARAMETER]:
+            path = path[1:]  # a route's query model is one parameter; the client sent its fields
         field = ".".join(path) if where == "body" else ".".join([where, *path])
         found.append({"field": field or "(body)", "message": err.get("msg") or err.get("type", "invalid")})
     return found

@@ -1,120 +1,110 @@
 """The marketing API's profile routes (under /marketing): profiles by score, stage, tag or email, one
 profile with its handoffs, its events, and moving its stage by hand. Every route needs the marketing or
-admin role (leadstream.auth.MARKETING); moving a stage back needs admin. Thin: parse, call the store or
-the stage function, shape the answer.
+admin role; moving a stage back needs admin. Thin: parse, call the store or the stage function, shape
+the answer.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated
 
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import Field, StringConstraints
 
-from leadstream.auth import Role
+from leadstream import clock
+from leadstream.api import Api, ListParams, page_model
+from leadstream.auth import MARKETING, Role
 from leadstream.errors import BadRequest, NotFound
-from leadstream.pagination import parse_limit
-from leadstream.routing import MarketingRequest
+from leadstream.scores import Stage
+from leadstream.store.profiles import get_profile as load_profile
+from leadstream.store.profiles import live_profile
+from marketing import store as profile_lists
+from marketing.models import EventView, ProfileDetail, ProfileSummary, StageRequest
+from scoring.stages import change_stage
+from scoring.store.handoffs import records_of
+from tracking.store.timeline import profile_events as events_of
 
-router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
-request = MarketingRequest(router)
+TAG = "profiles"
+ProfileIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:@-]{1,200}$", description="the profile's id")]
+ProfilePage = page_model(ProfileSummary, "ProfilePage", "profiles")
+EventPage = page_model(EventView, "EventPage", "a person's events")
 
 
-# --- profiles ---------------------------------------------------------------------------------------------
-@router.get("/marketing/profiles")
-def list_profiles() -> dict[str, Any]:
-    """Find by `email`, list by `stage` or `tag`, or (default) the top by current score."""
-    from marketing import store as profile_lists
-    from marketing.models import ProfileSummary
+class ProfileQuery(ListParams):
+    """Find by `email`, list by `stage` or `tag`, or (none of them) the top profiles by current score."""
 
-    request.caller()
-    query = request.query()
-    limit, cursor = parse_limit(query.get("limit")), query.get("cursor")
-    given = [name for name in ("email", "stage", "tag") if query.get(name)]
-    if len(given) > 1:
-        raise BadRequest(f"Filter by one of email, stage or tag, not {' and '.join(given)}.")
-    next_cursor = None
-    if "email" in given:
-        found = profile_lists.by_email(query["email"])
-        profiles = [found] if found else []
-    elif "stage" in given:
-        profiles, next_cursor = profile_lists.by_stage(
-            _stage(query["stage"]).value, limit=limit, cursor=cursor
+    email: Annotated[str, StringConstraints(max_length=320)] | None = None
+    stage: Stage | None = None
+    tag: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=100)] | None = (
+        Field(default=None)
+    )
+
+
+def register(api: Api) -> None:
+    @api.route(
+        "GET", "/marketing/profiles", policy=MARKETING, summary="List profiles", tag=TAG, problems=[400]
+    )
+    def list_profiles(params: Annotated[ProfileQuery, Query()]) -> ProfilePage:  # type: ignore[valid-type]
+        api.refuse_unknown_parameters(ProfileQuery)
+        given = [name for name in ("email", "stage", "tag") if getattr(params, name)]
+        if len(given) > 1:
+            raise BadRequest(f"Filter by one of email, stage or tag, not {' and '.join(given)}.")
+        next_cursor = None
+        if params.email:
+            found = profile_lists.by_email(params.email)
+            profiles = [found] if found else []
+        elif params.stage:
+            profiles, next_cursor = profile_lists.by_stage(
+                params.stage.value, limit=params.limit, cursor=params.cursor
+            )
+        elif params.tag:
+            profiles, next_cursor = profile_lists.by_tag(params.tag, limit=params.limit, cursor=params.cursor)
+        else:
+            profiles, next_cursor = profile_lists.top_by_score(limit=params.limit, cursor=params.cursor)
+        now = clock.now()
+        return ProfilePage(items=[ProfileSummary.of(p, now) for p in profiles], nextCursor=next_cursor)
+
+    @api.route(
+        "GET", "/marketing/profiles/<profile_id>", policy=MARKETING, summary="Get a profile", tag=TAG,
+        problems=[404],
+    )  # fmt: skip
+    def get_profile(profile_id: ProfileIdPath) -> ProfileDetail:
+        profile = load_profile(profile_id)
+        if profile is None:
+            raise NotFound(f"There is no profile {profile_id}.")
+        return ProfileDetail.full(profile, records_of(profile_id), clock.now())
+
+    @api.route(
+        "GET",
+        "/marketing/profiles/<profile_id>/events",
+        policy=MARKETING,
+        summary="A person's events, newest first (all their identities, across merges)",
+        tag=TAG,
+        problems=[400, 404],
+    )
+    def profile_events(profile_id: ProfileIdPath, params: Annotated[ListParams, Query()]) -> EventPage:  # type: ignore[valid-type]
+        api.refuse_unknown_parameters(ListParams)
+        profile = live_profile(profile_id)
+        if profile is None:
+            raise NotFound(f"There is no profile {profile_id}.")
+        events, next_cursor = events_of(profile.identities, limit=params.limit, cursor=params.cursor)
+        return EventPage(items=[EventView.of(event) for event in events], nextCursor=next_cursor)
+
+    @api.route(
+        "PUT",
+        "/marketing/profiles/<profile_id>/stage",
+        policy=MARKETING,
+        summary="Move a profile's lifecycle stage: forward for marketing, either way for admin",
+        tag=TAG,
+        problems=[404, 409],
+    )
+    def set_stage(profile_id: ProfileIdPath, body: StageRequest) -> ProfileSummary:
+        caller = api.principal()
+        profile = change_stage(
+            profile_id,
+            body.stage,
+            by=f"{'admin' if caller.has(Role.ADMIN) else 'marketing'}:{caller.user_id}",
+            reason=body.reason,
+            allow_backward=caller.has(Role.ADMIN),
         )
-    elif "tag" in given:
-        profiles, next_cursor = profile_lists.by_tag(query["tag"].strip().lower(), limit=limit, cursor=cursor)
-    else:
-        profiles, next_cursor = profile_lists.top_by_score(limit=limit, cursor=cursor)
-    now = datetime.now(UTC)
-    return {
-        "items": [ProfileSummary.of(profile, now).model_dump(mode="json") for profile in profiles],
-        "nextCursor": next_cursor,
-    }
-
-
-@router.get("/marketing/profiles/<profile_id>")
-def get_profile(profile_id: str) -> dict[str, Any]:
-    from leadstream.store.profiles import get_profile as load
-    from marketing.models import ProfileDetail
-    from scoring.store.handoffs import records_of
-
-    request.caller()
-    profile = load(profile_id)
-    if profile is None:
-        raise NotFound(f"There is no profile {profile_id}.")
-    return ProfileDetail.full(profile, records_of(profile_id), datetime.now(UTC)).model_dump(mode="json")
-
-
-@router.get("/marketing/profiles/<profile_id>/events")
-def profile_events(profile_id: str) -> dict[str, Any]:
-    """The person's events, newest first (all their identities, across merges)."""
-    from leadstream.store.profiles import live_profile
-    from marketing.models import EventView
-    from tracking.store.timeline import profile_events as page_of
-
-    request.caller()
-    profile = live_profile(profile_id)
-    if profile is None:
-        raise NotFound(f"There is no profile {profile_id}.")
-    query = request.query()
-    events, next_cursor = page_of(
-        profile.identities, limit=parse_limit(query.get("limit")), cursor=query.get("cursor")
-    )
-    return {
-        "items": [EventView.of(event).model_dump(mode="json") for event in events],
-        "nextCursor": next_cursor,
-    }
-
-
-@router.put("/marketing/profiles/<profile_id>/stage")
-def set_stage(profile_id: str) -> dict[str, Any]:
-    """Move a profile's lifecycle stage: forward for marketing, either way for admin."""
-    from marketing.models import ProfileSummary, StageRequest
-    from scoring.stages import change_stage
-
-    caller = request.caller()
-    wanted = StageRequest.model_validate(request.body())
-    profile = change_stage(
-        profile_id,
-        wanted.stage,
-        by=f"{'admin' if caller.has(Role.ADMIN) else 'marketing'}:{caller.user_id}",
-        reason=wanted.reason,
-        allow_backward=caller.has(Role.ADMIN),
-    )
-    return ProfileSummary.of(profile, datetime.now(UTC)).model_dump(mode="json")
-
-
-# --- shared -----------------------------------------------------------------------------------------------
-def _stage(value: str) -> Any:
-    from leadstream.scores import Stage
-
-    try:
-        return Stage(value.strip().lower())
-    except ValueError:
-        stages = ", ".join(stage.value for stage in Stage)
-        raise BadRequest(f"Unknown stage {value!r}; use one of {stages}.") from None
-
-
-def _dump(model: Any) -> dict[str, Any]:
-    dumped: dict[str, Any] = model.model_dump(by_alias=True, mode="json")
-    return dumped
+        return ProfileSummary.of(profile, clock.now())

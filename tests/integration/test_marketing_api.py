@@ -70,8 +70,12 @@ def test_profiles_by_score_email_stage_and_tag(call_api: Call, marketer: str) ->
     subscribers = call_api("GET", "/marketing/profiles", query="stage=subscriber", token=marketer).json()
     assert len(subscribers["items"]) == 3
     bad = call_api("GET", "/marketing/profiles", query="stage=hot", token=marketer)
-    assert bad.status == 400
-    assert "marketing-qualified" in bad.json()["detail"]
+    assert bad.status == 422
+    assert bad.json()["errors"][0]["field"] == "query.stage"
+    assert "marketing-qualified" in bad.json()["errors"][0]["message"]
+    unknown = call_api("GET", "/marketing/profiles", query="stgae=lead", token=marketer)
+    assert unknown.status == 422
+    assert unknown.json()["errors"] == [{"field": "query.stgae", "message": "unknown parameter"}]
     two = call_api("GET", "/marketing/profiles", query="stage=lead&tag=x", token=marketer)
     assert two.status == 400
 
