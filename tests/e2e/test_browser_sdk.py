@@ -52,7 +52,7 @@ def browser() -> Iterator[Browser]:
             "as root (`make test` does when it runs as root or with passwordless sudo)"
         )
     if not SDK_BUNDLE.exists():
-        pytest.skip(f"browser tests need analytics-next: run `npm ci` in {BROWSER_DIR} (`make test` does)")
+        pytest.skip("browser tests need analytics-next: run `npm ci` in tests/e2e/browser (`make test` does)")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         yield chromium
@@ -60,6 +60,8 @@ def browser() -> Iterator[Browser]:
 
 
 class _QuietFiles(SimpleHTTPRequestHandler):
+    """Serves files without logging each request (the test output would drown in them)."""
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
