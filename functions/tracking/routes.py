@@ -17,6 +17,10 @@ from tracking.pixel import NO_STORE_HEADERS, PIXEL_GIF
 logger = Logger(child=True)
 metrics = Metrics()
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
+# Request headers browser SDKs send beyond the ones every API allows (leadstream.http.API_REQUEST_HEADERS),
+# for the tracking function's CORS preflight. analytics-next marks each resend of an event with
+# X-Retry-Count; a preflight that refused it would make the browser drop every retried event.
+BROWSER_SDK_HEADERS = ("X-Retry-Count",)
 
 
 @router.post("/v1/<kind>")
