@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date
+from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -26,7 +27,7 @@ URLENCODED = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
 ANONYMOUS_ID_COOKIE = "ajs_anonymous_id"
 ANONYMOUS_ID_FIELD = "anonymousId"
-MAX_FIELDS = 1000
+MAX_FIELDS = parsing.MAX_FIELDS
 MAX_ID_LENGTH = 512
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 # Deliberately loose: one @, something on both sides, a dot in the domain. Delivery proves the rest.
@@ -80,13 +81,10 @@ def read_fields(body: bytes, content_type: str | None) -> dict[str, Any]:
 
 
 def _urlencoded_fields(body: bytes) -> dict[str, Any]:
-    try:
-        parsed = parse_qs(
-            body.decode("utf-8", errors="replace"), keep_blank_values=True, max_num_fields=MAX_FIELDS
-        )
-    except ValueError:
-        raise BadRequest(f"The form has more than {MAX_FIELDS} fields.") from None
-    return {name: values[0] if len(values) == 1 else values for name, values in parsed.items()}
+    fields: dict[str, Any] = {}
+    for name, value in parsing.decode_query(parsing.decode_text(body), max_fields=MAX_FIELDS):
+        _add_field(fields, name, value)
+    return fields
 
 
 def _multipart_fields(body: bytes, content_type: str) -> dict[str, Any]:
@@ -102,16 +100,48 @@ def _multipart_fields(body: bytes, content_type: str) -> dict[str, Any]:
     for part in message.get_payload():
         if isinstance(part, str):
             continue  # preamble text, not a part
+        _check_utf8_headers(part)
         name = part.get_param("name", header="content-disposition")
         if not name or part.get_filename():
             continue  # uploaded files are not event data
-        raw = part.get_payload(decode=True)
-        charset = part.get_content_charset() or "utf-8"
-        text = raw.decode(charset, errors="replace") if isinstance(raw, bytes) else ""
-        _add_field(fields, collapse_rfc2231_value(name), text)
+        try:
+            field = collapse_rfc2231_value(name, errors="strict")  # name*=utf-8''%C3%A9 style names
+        except UnicodeDecodeError:
+            raise BadRequest("A multipart field name is not valid in its declared charset.") from None
+        _add_field(fields, field, _part_text(part, field))
         if len(fields) > MAX_FIELDS:
             raise BadRequest(f"The form has more than {MAX_FIELDS} fields.")
     return fields
+
+
+def _check_utf8_headers(part: Message) -> None:
+    """Browsers send field names as raw UTF-8 in the part's headers. The parser keeps bytes that are not
+    UTF-8 as surrogate escapes in the raw headers (and would show them as U+FFFD): refuse them instead."""
+    for _, value in part.raw_items():
+        if parsing.has_lone_surrogate(value):
+            try:
+                value.encode("ascii", "surrogateescape").decode("utf-8")
+            except UnicodeError:
+                raise BadRequest("A multipart part's headers are not valid UTF-8.") from None
+
+
+def _part_text(part: Message, field: str) -> str:
+    """A field's value, decoded by its part's charset (UTF-8 when none is given)."""
+    raw = part.get_payload(decode=True)
+    if not isinstance(raw, bytes):
+        return ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return raw.decode(charset)
+    except LookupError:
+        raise UnsupportedMediaType(
+            f"Field {field!r} declares charset {charset!r}, which is unknown; send UTF-8."
+        ) from None
+    except UnicodeDecodeError:
+        message = f"the value is not valid {charset}"
+        raise BadRequest(
+            f"Field {field!r} is not valid: {message}.", errors=[{"field": field, "message": message}]
+        ) from None
 
 
 def _add_field(fields: dict[str, Any], name: str, value: str) -> None:
