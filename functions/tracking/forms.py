@@ -13,14 +13,16 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date
-from email.message import Message
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from leadstream.errors import BadRequest, InvalidInput, UnsupportedMediaType
 from leadstream.events import JUNK_IDS
 from tracking import parsing
 from tracking.sources import Form
+
+if TYPE_CHECKING:
+    from email.message import Message
 
 FORM_SUBMITTED = "Form Submitted"
 URLENCODED = "application/x-www-form-urlencoded"
@@ -90,7 +92,6 @@ def _urlencoded_fields(body: bytes) -> dict[str, Any]:
 def _multipart_fields(body: bytes, content_type: str) -> dict[str, Any]:
     from email.parser import BytesParser
     from email.policy import HTTP
-    from email.utils import collapse_rfc2231_value
 
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
     message = BytesParser(policy=HTTP).parsebytes(head + body)
@@ -100,29 +101,33 @@ def _multipart_fields(body: bytes, content_type: str) -> dict[str, Any]:
     for part in message.get_payload():
         if isinstance(part, str):
             continue  # preamble text, not a part
-        _check_utf8_headers(part)
-        name = part.get_param("name", header="content-disposition")
+        name = _part_name(part)
         if not name or part.get_filename():
             continue  # uploaded files are not event data
-        try:
-            field = collapse_rfc2231_value(name, errors="strict")  # name*=utf-8''%C3%A9 style names
-        except UnicodeDecodeError:
-            raise BadRequest("A multipart field name is not valid in its declared charset.") from None
-        _add_field(fields, field, _part_text(part, field))
+        _add_field(fields, name, _part_text(part, name))
         if len(fields) > MAX_FIELDS:
             raise BadRequest(f"The form has more than {MAX_FIELDS} fields.")
     return fields
 
 
-def _check_utf8_headers(part: Message) -> None:
-    """Browsers send field names as raw UTF-8 in the part's headers. The parser keeps bytes that are not
-    UTF-8 as surrogate escapes in the raw headers (and would show them as U+FFFD): refuse them instead."""
-    for _, value in part.raw_items():
-        if parsing.has_lone_surrogate(value):
-            try:
-                value.encode("ascii", "surrogateescape").decode("utf-8")
-            except UnicodeError:
-                raise BadRequest("A multipart part's headers are not valid UTF-8.") from None
+def _part_name(part: Message) -> str | None:
+    """The field name of a part, decoded strictly: raw UTF-8 (what browsers send) or RFC 2231
+    (`name*=utf-8''na%C3%AFve`). The parser's own reading would turn other bytes into U+FFFD; its raw
+    headers keep them as surrogate escapes."""
+    from email.message import Message as Compat32Message
+    from email.utils import collapse_rfc2231_value
+
+    raw = next((value for key, value in part.raw_items() if key.lower() == "content-disposition"), "")
+    try:
+        header = raw.encode("ascii", "surrogateescape").decode("utf-8")
+        probe = Compat32Message()  # reads parameters without decoding them: RFC 2231 ones stay a tuple
+        probe["Content-Disposition"] = header.replace("\r", "").replace("\n", "")  # unfolded
+        name = probe.get_param("name", header="content-disposition")
+        return collapse_rfc2231_value(name, errors="strict") if isinstance(name, tuple) else name
+    except UnicodeError:
+        raise BadRequest(
+            "A multipart field name is not valid UTF-8 (or not in the charset it names)."
+        ) from None
 
 
 def _part_text(part: Message, field: str) -> str:

@@ -61,8 +61,9 @@ NOT_UNICODE = (
 
 class Unkeepable:
     """A value the JSON parser reads but that cannot be kept as sent: a number no double or DynamoDB
-    number holds, NaN or Infinity, a name given twice in one object. The parser puts one in the value's place, so only
-    the event holding it is refused, with the path to it (`content_errors`), and its batch siblings stay.
+    number holds, NaN or Infinity, a name given twice in one object. The parser puts one in the value's
+    place, so only the event holding it is refused, with the path to it (`content_errors`), and its
+    batch siblings stay.
     """
 
     __slots__ = ("reason",)
