@@ -241,6 +241,11 @@ def submit_form(form_id: str, request: HttpRequest, store: Store) -> Outcome:
     check_origin(source, request.header("origin"))
     content_type = request.header("content-type")
     fields = forms.read_fields(request.body, content_type)
+    unkeepable = parsing.content_errors(fields)  # a JSON post can hold what a form encoding cannot
+    if unkeepable:
+        raise InvalidInput(
+            "The form holds values that cannot be kept as sent; see errors.", errors=unkeepable
+        )
     redirect_to = (
         str(form.thank_you_url)
         if form.thank_you_url and forms.is_browser_post(content_type, request.header("accept"))
