@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from leadstream.errors import BadRequest, InvalidInput, UnsupportedMediaType
-from leadstream.events import JUNK_IDS
+from leadstream.events import JUNK_IDS, MAX_ID_BYTES, MAX_ID_LENGTH
 from tracking import parsing
 from tracking.sources import Form
 
@@ -30,7 +30,6 @@ MULTIPART = "multipart/form-data"
 ANONYMOUS_ID_COOKIE = "ajs_anonymous_id"
 ANONYMOUS_ID_FIELD = "anonymousId"
 MAX_FIELDS = parsing.MAX_FIELDS
-MAX_ID_LENGTH = 512
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 # Deliberately loose: one @, something on both sides, a dot in the domain. Delivery proves the rest.
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -215,7 +214,8 @@ def _unquote_cookie(value: str) -> str:
 
 def _usable_id(value: str) -> bool:
     value = value.strip()
-    return 0 < len(value) <= MAX_ID_LENGTH and value.lower() not in JUNK_IDS
+    size = len(value.encode("utf-8", "surrogatepass"))
+    return 0 < len(value) <= MAX_ID_LENGTH and size <= MAX_ID_BYTES and value.lower() not in JUNK_IDS
 
 
 def form_event(

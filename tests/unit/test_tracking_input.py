@@ -406,3 +406,10 @@ def test_the_pixel_query_must_decode_to_utf8(query: str, accepted: bool) -> None
 
 def _parse(body: bytes) -> dict[str, Any]:
     return parsing.parse_json_object(body)
+
+
+def test_an_anonymous_id_cookie_too_large_for_a_key_gives_way_to_the_next_candidate() -> None:
+    too_large = "\N{GRINNING FACE}" * 512  # 512 characters, but 2,048 bytes
+    assert forms.anonymous_id([f"ajs_anonymous_id={too_large}"], {"anonymousId": "a-1"}) == "a-1"
+    fits = "\N{GRINNING FACE}" * 500
+    assert forms.anonymous_id([f"ajs_anonymous_id={fits}"], {"anonymousId": "a-1"}) == fits
