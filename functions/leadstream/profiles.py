@@ -19,16 +19,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerialize
 
 from leadstream.activity import merge as merge_activity
 from leadstream.events import TrackedEvent
+from leadstream.numbers import fits_dynamodb
 from leadstream.scores import ScoreState, Stage, StageChange
 
 IdentityKind = Literal["user", "anon", "email"]
 # Kinds that name a person rather than a browser: a profile with one of these is known.
 KNOWN_KINDS: frozenset[str] = frozenset({"user", "email"})
-
-# What DynamoDB can store as a number (38 significant digits, exponent -130..125).
-_MAX_DIGITS = 38
-_MIN_EXPONENT = -130
-_MAX_EXPONENT = 125
 
 
 def iso_utc(moment: datetime) -> str:
@@ -215,15 +211,9 @@ def storable(value: Any) -> Any:
 
 
 def _number(number: Decimal) -> Decimal | str:
-    if not number.is_finite():
-        return str(number)
     if number.is_zero():
         return Decimal(0)
-    digits = number.normalize().as_tuple()
-    magnitude = number.adjusted()
-    if len(digits.digits) > _MAX_DIGITS or not _MIN_EXPONENT <= magnitude <= _MAX_EXPONENT:
-        return str(number)
-    return number
+    return number if fits_dynamodb(number) else str(number)
 
 
 # --- what a stream batch stores (built by scoring, written by leadstream.store.profiles) --------------
