@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from leadstream import clock
+from leadstream.caches import container_cache
 from leadstream.errors import (
     Forbidden,
     InvalidInput,
@@ -40,7 +40,7 @@ class Store:
     store_events: Callable[[Sequence[TrackedEvent]], None]
 
 
-@cache
+@container_cache
 def dynamo_store() -> Store:
     from tracking.store import events, sources
 
@@ -170,7 +170,7 @@ def ingest(
     messages: Sequence[SegmentMessage], rejected: list[Rejection], source: Source, store: Store
 ) -> Outcome:
     """Store valid events, stamped with our clock: `receivedAt` is what corrects a device's bad clock."""
-    received_at = datetime.now(UTC)
+    received_at = clock.now()
     store.store_events([message.to_tracked(source.source_id, received_at) for message in messages])
     return Outcome(accepted=len(messages), rejected=rejected)
 
@@ -233,7 +233,7 @@ def submit_form(form_id: str, request: HttpRequest, store: Store) -> Outcome:
         referer=request.header("referer"),
         user_agent=request.header("user-agent"),
         idempotency_key=request.header("idempotency-key"),
-        day=datetime.now(UTC).date(),
+        day=clock.today(),
     )
     outcome = ingest([validate(raw)], [], source, store)
     return Outcome(accepted=outcome.accepted, redirect_to=redirect_to)

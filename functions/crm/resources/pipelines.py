@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crm.api.framework import CrmApi, Resource, register_resource
 from crm.api.models import CrmInput, ListParams, LongText, Name, Slug
-from crm.records import SYSTEM, CrmRecord, RecordType, now_utc
+from crm.records import SYSTEM, CrmRecord, RecordType
 from crm.store import records as store
+from leadstream import clock
 from leadstream.auth import ADMIN_ONLY, CRM_DEALS
 from leadstream.errors import Conflict, InvalidInput
 
@@ -124,7 +125,7 @@ def _stage(stage_id: str, name: str, probability: int, category: ForecastCategor
 
 def standard_pipeline() -> Pipeline:
     """The pipeline every deployment starts with: the early cycle (qualify, demo), then proposal to close."""
-    moment = now_utc()
+    moment = clock.now()
     return Pipeline(
         pipeline_id=STANDARD_PIPELINE,
         name="Standard",
