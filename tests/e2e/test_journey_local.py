@@ -79,8 +79,8 @@ def test_a_nurture_journey_on_the_local_clock(local_stack: LocalStack) -> None:
     assert sent is not None
     assert sent.sent_at is not None
     assert sent.delivered_at is not None
-    stack.advance_clock(SCANNER_WINDOW + timedelta(seconds=1))
-    assert stack.now() - max(sent.sent_at, sent.delivered_at) > SCANNER_WINDOW
+    moved_to = stack.advance_clock(SCANNER_WINDOW + timedelta(seconds=1))
+    assert moved_to - max(sent.sent_at, sent.delivered_at) > SCANNER_WINDOW
     pixel = welcome.html.split(f"{stack.url}/email/open/", 1)[1].split('"', 1)[0]
     opening = website.request("GET", f"/email/open/{pixel}", **{"User-Agent": "Mozilla/5.0 (Macintosh)"})
     assert opening.status == 200
@@ -88,6 +88,7 @@ def test_a_nurture_journey_on_the_local_clock(local_stack: LocalStack) -> None:
     opened = get_send(sent.message_id)
     assert opened is not None
     assert opened.opened_at is not None
+    assert opened.opened_at >= moved_to  # the open was stamped by the local clock, as the window reads it
 
     waiting = _runs(marketing, journey_id, reader)[0]
     assert (waiting["status"], waiting["stepId"]) == ("waiting", "pause")
