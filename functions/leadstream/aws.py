@@ -78,7 +78,6 @@ def _client(
 ) -> Any:
     """A new client; `environment` only keys the cache: boto3 reads those variables itself, with their
     service-specific variants (AWS_ENDPOINT_URL_S3 ...)."""
-    del environment
     import boto3
     from botocore.config import Config
 
