@@ -8,10 +8,10 @@ committed as docs/openapi.json for people and client generators (`make openapi`,
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from leadstream.auth import Role
+from leadstream.caches import container_cache
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -75,7 +75,7 @@ def text(app: APIGatewayHttpResolver) -> str:
 
 
 def register(api: CrmApi) -> None:
-    @cache
+    @container_cache
     def served() -> dict[str, Any]:
         return document(api.app)
 

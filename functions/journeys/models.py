@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from audience.conditions import Condition
 from campaigns.models import ConversionGoal
+from leadstream.caches import container_cache
 from leadstream.profiles import UtcTime
 from leadstream.scores import Stage
 
@@ -146,13 +147,9 @@ def zone_or_none(name: object) -> ZoneInfo | None:
         return None
 
 
-_ZONES: set[str] = set()
-
-
-def _zone_names() -> set[str]:
-    if not _ZONES:
-        _ZONES.update(available_timezones())
-    return _ZONES
+@container_cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())  # reads the zone database from disk: once per container
 
 
 class SendingWindow(_Model):

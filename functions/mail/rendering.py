@@ -21,9 +21,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from leadstream.caches import container_cache
 from leadstream.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class RenderedParts:
     text: str
 
 
-@cache
+@container_cache
 def _environment(autoescape: bool) -> Environment:
     from jinja2 import ChainableUndefined
     from jinja2.exceptions import SecurityError

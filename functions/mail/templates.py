@@ -10,11 +10,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from leadstream import clock
 from leadstream.errors import NotFound, PreconditionFailed, PreconditionRequired
 from leadstream.profiles import Profile
 from mail import rendering
@@ -91,7 +92,7 @@ def expected_version(if_match: str | None) -> int:
 @dataclass(frozen=True)
 class Templates:
     store: TemplateStore
-    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    now: Callable[[], datetime] = clock.now
 
     def create(self, content: TemplateContent, *, user: str) -> EmailTemplate:
         rendering.check(content)

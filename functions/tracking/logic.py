@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import cache
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from leadstream import clock
+from leadstream.caches import container_cache
 from leadstream.errors import (
     Forbidden,
     InvalidInput,
@@ -40,7 +41,7 @@ class Store:
     store_events: Callable[[Sequence[TrackedEvent]], None]
 
 
-@cache
+@container_cache
 def dynamo_store() -> Store:
     from tracking.store import events, sources
 
@@ -107,7 +108,7 @@ def track(path_segment: str, request: HttpRequest, store: Store) -> Outcome:
     source = authorize(key, request.header("origin"), store)
     raws = parsing.expand(payload, kind)
     # One receivedAt for the whole request, on our clock: it is what corrects a device's bad clock.
-    received_at = datetime.now(UTC)
+    received_at = clock.now()
     if kind != parsing.BATCH:
         return ingest([accept(raws[0], source.source_id, received_at)], [], store)
     events, rejected = accept_all(raws, source.source_id, received_at)
@@ -224,7 +225,7 @@ def track_pixel(path_segment: str, request: HttpRequest, store: Store) -> Outcom
         raise Unauthorized("No write key: add `writeKey` to the pixel URL's query.")
     source = authorize(key.strip(), request.header("origin"), store)
     raw = pixel.pixel_event(kind, request.query, user_agent=request.header("user-agent"))
-    return ingest([accept(raw, source.source_id, datetime.now(UTC))], [], store)
+    return ingest([accept(raw, source.source_id, clock.now())], [], store)
 
 
 # --- Forms --------------------------------------------------------------------------------------
@@ -260,7 +261,7 @@ def submit_form(form_id: str, request: HttpRequest, store: Store) -> Outcome:
         referer=request.header("referer"),
         user_agent=request.header("user-agent"),
         idempotency_key=request.header("idempotency-key"),
-        day=datetime.now(UTC).date(),
+        day=clock.today(),
     )
-    outcome = ingest([accept(raw, source.source_id, datetime.now(UTC))], [], store)
+    outcome = ingest([accept(raw, source.source_id, clock.now())], [], store)
     return Outcome(accepted=outcome.accepted, redirect_to=redirect_to)

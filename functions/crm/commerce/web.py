@@ -1,12 +1,11 @@
 """What the commerce routes share beyond the CRM framework: creates that honour Idempotency-Key when the
 record is built by an action (a quote priced from the price book, an order repeated, a contract from an
-order), and the clock."""
+order)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -30,12 +29,3 @@ def create_once(
     scope = f"{api.principal().user_id}:{resource}"
     payload = body.model_dump(mode="json", by_alias=True)
     return run_once(scope=scope, key=idempotency_key, payload=payload, create=create, context=api.context())
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def utc_today() -> date:
-    """The CRM's day: UTC (validity, renewal and digest dates are UTC days)."""
-    return utc_now().date()

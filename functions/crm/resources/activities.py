@@ -12,10 +12,11 @@ from pydantic import ConfigDict, Field
 
 from crm.api.framework import CrmApi, Resource, referenced, register_resource
 from crm.api.models import CrmInput, ListParams, LongText, Name, RecordId, ShortText, UserId
-from crm.records import CrmRecord, RecordType, now_utc
+from crm.records import CrmRecord, RecordType
 from crm.resources.accounts import ACCOUNT
 from crm.resources.contacts import CONTACT
 from crm.resources.deals import DEAL
+from leadstream import clock
 from leadstream.auth import CRM_WRITE, Principal
 from leadstream.profiles import UtcTime
 
@@ -118,9 +119,9 @@ def prepare_activity(activity: Activity, before: Activity | None, principal: Pri
     activity = linked(activity, before)
     update: dict[str, Any] = {}
     if activity.due_at is None:
-        update["due_at"] = now_utc()
+        update["due_at"] = clock.now()
     if activity.status is ActivityStatus.DONE and activity.completed_at is None:
-        update["completed_at"] = now_utc()
+        update["completed_at"] = clock.now()
     elif activity.status is not ActivityStatus.DONE:
         update["completed_at"] = None
     return activity.model_copy(update=update)

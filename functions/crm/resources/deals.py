@@ -23,7 +23,7 @@ from crm.api.models import (
     UserId,
 )
 from crm.commerce.money import MINOR_UNITS, Amount, Currency
-from crm.records import CrmRecord, RecordType, now_utc
+from crm.records import CrmRecord, RecordType
 from crm.resources.accounts import ACCOUNT
 from crm.resources.contacts import CONTACT
 from crm.resources.pipelines import (
@@ -33,6 +33,7 @@ from crm.resources.pipelines import (
     StageOutcome,
     get_pipeline,
 )
+from leadstream import clock
 from leadstream.auth import CRM_DEALS, CRM_WRITE, Principal
 from leadstream.errors import InvalidInput
 from leadstream.profiles import UtcTime
@@ -146,9 +147,7 @@ def prepare(deal: Deal, before: Deal | None, principal: Principal) -> Deal:
     referenced(references)
     _exact_for_currency(deal.amount, deal.currency)  # a patch may change one without the other
     if deal.close_date is None:
-        deal = deal.model_copy(
-            update={"close_date": now_utc().date() + timedelta(days=DEFAULT_DAYS_TO_CLOSE)}
-        )
+        deal = deal.model_copy(update={"close_date": clock.today() + timedelta(days=DEFAULT_DAYS_TO_CLOSE)})
     moved = before is None or (deal.stage_id, deal.pipeline_id) != (before.stage_id, before.pipeline_id)
     if moved:
         deal = _enter_stage(deal, before, _stage_of(deal), principal)
@@ -171,7 +170,7 @@ def _stage_of(deal: Deal) -> PipelineStage:
 
 def _enter_stage(deal: Deal, before: Deal | None, stage: PipelineStage, principal: Principal) -> Deal:
     """The deal in `stage`: probability and category follow the stage unless set (see `stage_move`)."""
-    moment = now_utc()
+    moment = clock.now()
     update: dict[str, object] = {
         "stage_id": stage.stage_id,
         "outcome": stage.outcome,

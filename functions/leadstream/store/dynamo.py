@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from leadstream.aws import dynamodb
+from leadstream.caches import container_cache
 from leadstream.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
@@ -23,14 +23,14 @@ class StorageUnavailable(ServiceUnavailable):
     """DynamoDB kept throttling a batch after every retry; the caller's retry path takes over."""
 
 
-@cache
+@container_cache
 def _serializer() -> TypeSerializer:
     from boto3.dynamodb.types import TypeSerializer
 
     return TypeSerializer()
 
 
-@cache
+@container_cache
 def _deserializer() -> TypeDeserializer:
     from boto3.dynamodb.types import TypeDeserializer
 
