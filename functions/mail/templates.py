@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadstream.errors import NotFound, PreconditionFailed, PreconditionRequired
+from leadstream.numbers import StorableIntOrNone
 from leadstream.profiles import Profile
 from mail import rendering
 from mail.link_tokens import LinkSigner
@@ -33,7 +34,7 @@ class PreviewRequest(BaseModel):
     profile_id: str | None = Field(default=None, alias="profileId", min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     traits: dict[str, Any] | None = None
-    version: int | None = Field(default=None, ge=1)
+    version: StorableIntOrNone = Field(default=None, ge=1)
 
 
 @dataclass(frozen=True)

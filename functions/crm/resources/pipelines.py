@@ -16,6 +16,7 @@ from crm.records import SYSTEM, CrmRecord, RecordType, now_utc
 from crm.store import records as store
 from leadstream.auth import ADMIN_ONLY, CRM_DEALS
 from leadstream.errors import Conflict, InvalidInput
+from leadstream.numbers import StorableInt
 
 STANDARD_PIPELINE = "standard"
 MAX_STAGES = 30
@@ -42,7 +43,7 @@ class PipelineStage(BaseModel):
 
     stage_id: Slug = Field(alias="stageId")
     name: Name
-    probability: int = Field(ge=0, le=100, description="default win probability in percent")
+    probability: StorableInt = Field(ge=0, le=100, description="default win probability in percent")
     outcome: StageOutcome = StageOutcome.OPEN
     forecast_category: ForecastCategory = Field(
         default=ForecastCategory.PIPELINE,

@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from leadstream.aws import dynamodb
 from leadstream.errors import ServiceUnavailable
+from leadstream.numbers import MAX_DIGITS, to_dynamo
 
 if TYPE_CHECKING:
     from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+_SHORT = 10**MAX_DIGITS  # an int below this in magnitude is written as it is
 BATCH_WRITE_LIMIT = 25
 BATCH_GET_LIMIT = 100
 MAX_UNPROCESSED_ROUNDS = 8
@@ -38,9 +40,10 @@ def _deserializer() -> TypeDeserializer:
 
 
 def _dynamo_safe(value: Any) -> Any:
-    """DynamoDB numbers are Decimals; floats are converted through their shortest repr."""
-    if isinstance(value, float):
-        return Decimal(repr(value))
+    """DynamoDB numbers are Decimals: floats are converted through their shortest repr, and a number
+    written with more digits than the serializer takes loses its trailing zeros (leadstream.numbers)."""
+    if isinstance(value, float | Decimal) or (isinstance(value, int) and not -_SHORT < value < _SHORT):
+        return to_dynamo(value)
     if isinstance(value, Mapping):
         return {key: _dynamo_safe(inner) for key, inner in value.items()}
     if isinstance(value, list | tuple):
