@@ -205,3 +205,44 @@ def test_removing_a_manual_entry_keeps_an_unsubscribe(
     remaining = call_api("DELETE", path, token=marketer).json()
     assert remaining["suppressed"] is True
     assert set(remaining["reasons"]) == {"unsubscribed"}
+
+
+THOUSAND = "[" + ", ".join(str(number) for number in range(1000)) + "]"
+
+
+@pytest.mark.parametrize(
+    ("html", "says"),
+    [
+        (
+            f"{{% for a in {THOUSAND} %}}{{% for b in {THOUSAND} %}}{{% endfor %}}{{% endfor %}}",
+            "html, line 1: it takes more than 20000 loop iterations and calls to render",
+        ),
+        (
+            "<p>{% macro item(n) %}{{ item(n) }}{% endmacro %}\n{{ item(1) }}</p>",
+            "html, line 1: macro 'item' calls itself (item -> item); recursion is not available",
+        ),
+    ],
+)
+def test_templates_past_the_bounds_are_refused_on_save(
+    call_api: Call, marketer: str, html: str, says: str
+) -> None:
+    """Both used to fail the request: the loops ran for over a minute, the macro was a 500."""
+    reply = call_api("POST", "/marketing/templates", body={**TEMPLATE, "html": html}, token=marketer)
+    assert reply.status == 422
+    assert reply.headers["content-type"] == "application/problem+json"
+    ((error,),) = [reply.json()["errors"]]
+    assert error["field"] == "html"
+    assert error["message"].startswith(says)
+    assert call_api("GET", "/marketing/templates", token=marketer).json()["templates"] == []
+
+
+def test_a_preview_past_the_budget_says_why(call_api: Call, marketer: str) -> None:
+    """Saved (the sample person has no such list); the preview for someone with a long list is a 422."""
+    html = "{% for a in traits.plans %}{% for b in traits.plans %}.{% endfor %}{% endfor %}"
+    template_id = _create(call_api, marketer, {**TEMPLATE, "html": html})["templateId"]
+    path = f"/marketing/templates/{template_id}/preview"
+    small = call_api("POST", path, body={"traits": {"plans": [1, 2]}}, token=marketer)
+    assert small.status == 200, small.body
+    long = call_api("POST", path, body={"traits": {"plans": list(range(1000))}}, token=marketer)
+    assert long.status == 422
+    assert "more than 20000 loop iterations" in long.json()["errors"][0]["message"]
