@@ -14,6 +14,9 @@ forms, so both sides are untrusted:
   macro recursion), and for every rendered email a budget of loop iterations and calls, a deadline, and
   a size check on every text or list a template makes. Past a bound, saving or previewing is a 422 that
   says which; a send fails that one message.
+- A URL attribute of the HTML part whose scheme is not http, https, mailto or tel (a trait
+  `javascript:...` used as a link) is removed after rendering (mail/html_links.py); on save, a template
+  that writes such a link itself is refused.
 
 Personalization: `traits` holds the profile's traits; `first_name`, `last_name`, `name`, `company` and
 `email` are set when known, so `{{ first_name | default("there") }}` falls back cleanly (any missing
@@ -30,6 +33,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from leadstream.errors import InvalidInput
+from mail.html_links import ALLOWED_SCHEMES, UncheckableLink, drop_unsafe_urls
 from mail.template_limits import (
     MAX_RENDERED_CHARS,
     MAX_SEQUENCE_ITEMS,
@@ -53,6 +57,7 @@ MAX_FORMAT_WIDTH = 1000
 # Where a render's RenderBudget sits in the template context: templates cannot name it (names starting
 # with "_" are refused), only the sandbox reads it.
 BUDGET = "__render_budget"
+ALLOWED_URLS = f"links and images may use {', '.join(sorted(ALLOWED_SCHEMES))} or be relative"
 PARTS = ("subject", "preheader", "html", "text")
 REMOVED_GLOBALS = ("range", "lipsum", "cycler", "joiner", "namespace")
 REMOVED_FILTERS = ("center", "indent", "format", "safe", "random")
@@ -90,6 +95,8 @@ class RenderedParts:
     preheader: str | None
     html: str
     text: str
+    # URL attributes removed from the HTML for a scheme that is not allowed (mail/html_links.py), in words.
+    removed_urls: tuple[str, ...] = ()
 
 
 @cache
@@ -315,10 +322,13 @@ def check(content: TemplateContent) -> None:
             _refuse_past_static_limits(part, _parse(part, source))
     sample = personalization(SAMPLE_TRAITS, email="ada@example.com", unsubscribe_url="https://example.com/u")
     try:
-        render(content, sample)
+        parts = render(content, sample)
     except RenderError as exc:
         if exc.refused:
             raise
+        return
+    if parts.removed_urls:  # the sample's traits hold no URL: the template wrote this one itself
+        raise RenderError("html", f"{parts.removed_urls[0]}; {ALLOWED_URLS}")
 
 
 def _refuse_past_static_limits(part: str, tree: nodes.Template) -> None:
@@ -336,13 +346,23 @@ def render(content: TemplateContent, context: Mapping[str, Any]) -> RenderedPart
     }
     budgeted = {**context, BUDGET: RenderBudget()}  # its clock starts once every part is compiled
     rendered = {part: _render(part, template, budgeted) for part, template in compiled.items()}
-    html = rendered.get("html", "")
+    html, removed_urls = _safe_urls(rendered.get("html", ""))
     text = rendered["text"] if "text" in rendered else html_to_text(html)
     subject = " ".join(rendered.get("subject", "").split())  # a header is one line
     preheader = " ".join(rendered["preheader"].split()) if rendered.get("preheader") else None
     if not subject:
         raise RenderError("subject", "it renders empty")
-    return RenderedParts(subject=subject, preheader=preheader, html=html, text=text)
+    return RenderedParts(
+        subject=subject, preheader=preheader, html=html, text=text, removed_urls=tuple(removed_urls)
+    )
+
+
+def _safe_urls(html: str) -> tuple[str, list[str]]:
+    """The HTML without URL attributes of a scheme that is not allowed, and what was removed."""
+    try:
+        return drop_unsafe_urls(html)
+    except UncheckableLink as exc:
+        raise RenderError("html", str(exc)) from None
 
 
 def personalization(traits: Mapping[str, Any], *, email: str | None, unsubscribe_url: str) -> dict[str, Any]:

@@ -178,8 +178,9 @@ class Templates:
         context = rendering.personalization(
             traits, email=email, unsubscribe_url=signer.unsubscribe_url(message_id)
         )
+        parts = rendering.render(template, context)
         email_parts = instrument(
-            rendering.render(template, context),
+            parts,
             signer=signer,
             message_id=message_id,
             postal_address=postal_address,
@@ -194,6 +195,8 @@ class Templates:
             "text": email_parts.text,
             "headers": email_parts.headers,
             "links": list(email_parts.links),
+            # Links and images of this person's data that were removed for an unsafe scheme.
+            "removedUrls": list(parts.removed_urls),
         }
 
     def _person(self, request: PreviewRequest) -> tuple[Mapping[str, Any], str | None]:

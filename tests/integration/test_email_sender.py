@@ -264,3 +264,16 @@ def test_a_template_past_the_render_budget_fails_only_that_message(aws: StackTem
         "render: The template's html cannot be rendered: it takes more than 20000"
     )
     assert send_record(good.message_id).status is SendStatus.SENT
+
+
+def test_a_trait_link_with_a_data_url_is_sent_without_it(aws: StackTemplate) -> None:
+    html = '<html><body><a href="{{ traits.website }}">Your site</a></body></html>'
+    tpl = template(TemplateContent(name="site", subject="Your site", html=html))
+    send = request(person(traits={"website": "data:text/html,<script>alert(1)</script>"}), tpl)
+    assert run_sender(raw_event([send])) == {"batchItemFailures": []}
+    (message,) = ses_messages()
+    body = message.get_body(("html",))
+    assert body is not None
+    assert "<a>Your site</a>" in body.get_content()
+    assert b"data:text/html" not in message.as_bytes()
+    assert send_record(send.message_id).status is SendStatus.SENT

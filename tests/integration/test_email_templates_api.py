@@ -246,3 +246,40 @@ def test_a_preview_past_the_budget_says_why(call_api: Call, marketer: str) -> No
     long = call_api("POST", path, body={"traits": {"plans": list(range(1000))}}, token=marketer)
     assert long.status == 422
     assert "more than 20000 loop iterations" in long.json()["errors"][0]["message"]
+
+
+SITE_LINK = {
+    **TEMPLATE,
+    "html": '<p><a href="{{ traits.website }}">Your site</a></p><a href="https://example.com/start">Start</a>',
+}
+
+
+def test_a_trait_link_with_a_javascript_url_is_removed_from_the_preview(
+    call_api: Call, marketer: str
+) -> None:
+    template_id = _create(call_api, marketer, SITE_LINK)["templateId"]
+    reply = call_api(
+        "POST",
+        f"/marketing/templates/{template_id}/preview",
+        body={"traits": {"website": " JavaScript:alert(document.cookie)"}},
+        token=marketer,
+    )
+    assert reply.status == 200, reply.body
+    preview = reply.json()
+    assert "<p><a>Your site</a></p>" in preview["html"]
+    assert "javascript" not in preview["html"].lower()
+    assert preview["links"] == ["https://example.com/start"]
+    assert preview["removedUrls"] == ["<a href> uses the scheme 'javascript'"]
+
+
+def test_a_template_with_its_own_javascript_link_is_refused(call_api: Call, marketer: str) -> None:
+    html = '<a href="jav&#x61;script:alert(1)">Click</a>'
+    reply = call_api("POST", "/marketing/templates", body={**TEMPLATE, "html": html}, token=marketer)
+    assert reply.status == 422
+    assert reply.json()["errors"] == [
+        {
+            "field": "html",
+            "message": "html: <a href> uses the scheme 'javascript'; "
+            "links and images may use http, https, mailto, tel or be relative",
+        }
+    ]
