@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from decimal import Decimal
+from decimal import Decimal, Rounded
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from leadstream.aws import dynamodb
 from leadstream.errors import ServiceUnavailable
-from leadstream.numbers import MAX_DIGITS, to_dynamo
+from leadstream.numbers import as_decimal, to_dynamo
 
 if TYPE_CHECKING:
     from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-_SHORT = 10**MAX_DIGITS  # an int below this in magnitude is written as it is
 BATCH_WRITE_LIMIT = 25
 BATCH_GET_LIMIT = 100
 MAX_UNPROCESSED_ROUNDS = 8
@@ -39,15 +38,18 @@ def _deserializer() -> TypeDeserializer:
     return TypeDeserializer()
 
 
-def _dynamo_safe(value: Any) -> Any:
-    """DynamoDB numbers are Decimals: floats are converted through their shortest repr, and a number
-    written with more digits than the serializer takes loses its trailing zeros (leadstream.numbers)."""
-    if isinstance(value, float | Decimal) or (isinstance(value, int) and not -_SHORT < value < _SHORT):
+def _dynamo_safe(value: Any, *, trim: bool = False) -> Any:
+    """DynamoDB numbers are Decimals: floats are converted through their shortest repr. With `trim`, every
+    number is written as leadstream.numbers.to_dynamo does (without the trailing zeros of a number written
+    with more than 38 digits, which the serializer refuses although DynamoDB holds it)."""
+    if isinstance(value, float):
+        return as_decimal(value)
+    if trim and isinstance(value, int | Decimal) and not isinstance(value, bool):
         return to_dynamo(value)
     if isinstance(value, Mapping):
-        return {key: _dynamo_safe(inner) for key, inner in value.items()}
+        return {key: _dynamo_safe(inner, trim=trim) for key, inner in value.items()}
     if isinstance(value, list | tuple):
-        return [_dynamo_safe(inner) for inner in value]
+        return [_dynamo_safe(inner, trim=trim) for inner in value]
     return value
 
 
@@ -60,7 +62,10 @@ def _attribute_value(value: Any) -> Mapping[str, Any]:
         return {"BOOL": value}
     if isinstance(value, int):
         return {"N": str(value)}
-    return _serializer().serialize(_dynamo_safe(value))
+    try:
+        return _serializer().serialize(_dynamo_safe(value))
+    except Rounded:  # a number written with over 38 digits (10**40): rare, so only then is every one trimmed
+        return _serializer().serialize(_dynamo_safe(value, trim=True))
 
 
 def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
