@@ -1,7 +1,9 @@
 """Email templates: create, change (a new version each time), archive, list, and preview for a person.
 
-Every save runs `rendering.check`, so a template that does not parse, uses what the sandbox forbids or
-fails on a typical profile is refused with a 422 that names the part and line. Changes need the version
+Every save runs `rendering.check`, so a template that does not parse, uses what the sandbox forbids,
+breaks a limit on what rendering may cost (mail/template_limits.py), writes a link of an unsafe scheme
+(mail/html_links.py) or fails on a typical profile is refused with a 422 that names the part (and line).
+Changes need the version
 they are based on (`If-Match`), so two people editing at once cannot silently overwrite each other.
 """
 
