@@ -19,7 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerialize
 
 from leadstream.activity import merge as merge_activity
 from leadstream.events import TrackedEvent
-from leadstream.numbers import fits_dynamodb
+from leadstream.numbers import as_decimal, to_dynamo, unstorable
 from leadstream.scores import ScoreState, Stage, StageChange
 
 IdentityKind = Literal["user", "anon", "email"]
@@ -199,10 +199,10 @@ def storable(value: Any) -> Any:
     """
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
-    if isinstance(value, float):
-        return _number(Decimal(repr(value))) if math.isfinite(value) else repr(value)
-    if isinstance(value, int | Decimal):
-        return _number(Decimal(value))
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, int | float | Decimal):
+        return _number(as_decimal(value))
     if isinstance(value, Mapping):
         return {str(key): storable(inner) for key, inner in value.items() if str(key)}
     if isinstance(value, list | tuple):
@@ -211,9 +211,9 @@ def storable(value: Any) -> Any:
 
 
 def _number(number: Decimal) -> Decimal | str:
-    if number.is_zero():
-        return Decimal(0)
-    return number if fits_dynamodb(number) else str(number)
+    if unstorable(number):
+        return str(number)
+    return Decimal(0) if number.is_zero() else to_dynamo(number)
 
 
 # --- what a stream batch stores (built by scoring, written by leadstream.store.profiles) --------------

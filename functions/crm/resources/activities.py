@@ -18,6 +18,7 @@ from crm.resources.contacts import CONTACT
 from crm.resources.deals import DEAL
 from leadstream import clock
 from leadstream.auth import CRM_WRITE, Principal
+from leadstream.numbers import StorableIntOrNone
 from leadstream.profiles import UtcTime
 
 
@@ -50,7 +51,7 @@ class ActivityFields(Links):
         alias="dueAt",
         description="when it is scheduled or due (default: now, for a logged call)",
     )
-    duration_minutes: int | None = Field(default=None, alias="durationMinutes", ge=1, le=24 * 60)
+    duration_minutes: StorableIntOrNone = Field(default=None, alias="durationMinutes", ge=1, le=24 * 60)
     status: ActivityStatus = ActivityStatus.PLANNED
     outcome: ShortText | None = Field(default=None, description="how it went: connected, left voicemail ...")
     description: LongText | None = None
@@ -71,7 +72,7 @@ class ActivityChanges(CrmInput):
     type: ActivityType | None = None
     subject: Name | None = None
     due_at: UtcTime | None = Field(default=None, alias="dueAt")
-    duration_minutes: int | None = Field(default=None, alias="durationMinutes", ge=1, le=24 * 60)
+    duration_minutes: StorableIntOrNone = Field(default=None, alias="durationMinutes", ge=1, le=24 * 60)
     status: ActivityStatus | None = None
     outcome: ShortText | None = None
     description: LongText | None = None

@@ -36,6 +36,7 @@ from crm.resources.pipelines import (
 from leadstream import clock
 from leadstream.auth import CRM_DEALS, CRM_WRITE, Principal
 from leadstream.errors import InvalidInput
+from leadstream.numbers import StorableIntOrNone
 from leadstream.profiles import UtcTime
 
 DEFAULT_DAYS_TO_CLOSE = 30
@@ -74,7 +75,9 @@ class DealFields(CrmInput):
         alias="closeDate",
         description=f"expected close; default: in {DEFAULT_DAYS_TO_CLOSE} days",
     )
-    probability: int | None = Field(default=None, ge=0, le=100, description="percent; default: the stage's")
+    probability: StorableIntOrNone = Field(
+        default=None, ge=0, le=100, description="percent; default: the stage's"
+    )
     forecast_category: ForecastCategory | None = Field(
         default=None, alias="forecastCategory", description="default: the stage's"
     )
@@ -108,7 +111,7 @@ class DealChanges(CrmInput):
     amount: Amount | None = None
     currency: Currency | None = None
     close_date: date | None = Field(default=None, alias="closeDate")
-    probability: int | None = Field(default=None, ge=0, le=100)
+    probability: StorableIntOrNone = Field(default=None, ge=0, le=100)
     forecast_category: ForecastCategory | None = Field(default=None, alias="forecastCategory")
     owner_id: UserId | None = Field(default=None, alias="ownerId")
     description: LongText | None = None

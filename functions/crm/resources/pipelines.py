@@ -16,6 +16,7 @@ from leadstream import clock
 from leadstream.auth import ADMIN_ONLY, CRM_DEALS
 from leadstream.caches import container_cache
 from leadstream.errors import Conflict, InvalidInput
+from leadstream.numbers import StorableInt
 from leadstream.settings import get_settings
 
 STANDARD_PIPELINE = "standard"
@@ -43,7 +44,7 @@ class PipelineStage(BaseModel):
 
     stage_id: Slug = Field(alias="stageId")
     name: Name
-    probability: int = Field(ge=0, le=100, description="default win probability in percent")
+    probability: StorableInt = Field(ge=0, le=100, description="default win probability in percent")
     outcome: StageOutcome = StageOutcome.OPEN
     forecast_category: ForecastCategory = Field(
         default=ForecastCategory.PIPELINE,
