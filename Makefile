@@ -4,8 +4,11 @@ PYTHON ?= $(shell command -v python3.13 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+BROWSER_DIR := tests/e2e/browser
+BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed-stamp
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint typecheck unit bench lock clean openapi
+.PHONY: run test lint typecheck unit bench lock clean openapi browser-deps chromium
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 13), "Leadstream needs Python 3.13, found " + sys.version' 
@@ -25,8 +28,32 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck browser-deps
 	$(BIN)/pytest
+
+# What the browser tests need besides .venv: Debian's Chromium (Playwright's own browser download cannot
+# work on our machines) and analytics-next from the npm registry. Where either cannot be installed, make
+# says so and goes on: those tests are then skipped, naming what to install.
+browser-deps: chromium $(BROWSER_STAMP)
+
+chromium:
+	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then as_root=""; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then as_root="sudo -n"; \
+	else echo "NOTE: $(CHROMIUM) is missing and installing it needs root: the browser tests will be skipped." \
+	    "Install it with: sudo apt-get install -y chromium"; exit 0; fi; \
+	install="$$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium"; \
+	echo "Installing Debian's chromium for the browser tests"; \
+	$$install || { $$as_root apt-get update -qq && $$install; } \
+	    || echo "NOTE: could not install chromium: the browser tests will be skipped." \
+	        "Install it with: sudo apt-get install -y chromium"
+
+# analytics-next as package-lock.json pins it; installed again whenever package.json or the lock changes.
+$(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+	    echo "NOTE: npm is missing: the browser tests will be skipped. Install Node.js and npm" \
+	        "(sudo apt-get install -y nodejs npm), then run make test again."; exit 0; fi; \
+	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund && touch $(CURDIR)/$@
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
@@ -44,4 +71,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache $(BROWSER_DIR)/node_modules

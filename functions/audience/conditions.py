@@ -37,6 +37,7 @@ from pydantic import (
 )
 
 from leadstream.activity import ACTIVITY_DAYS, count_in_window, leaves_window, window_start
+from leadstream.numbers import STORABLE_NUMBERS, StorableFloat, StorableInt
 from leadstream.scores import DECAY_EPOCH, FUNNEL, SECONDS_PER_DAY, Stage
 from scoring.rules import trait_field
 
@@ -81,7 +82,7 @@ def _scalar(value: Any) -> Any:
     return value
 
 
-Scalar = Annotated[Any, AfterValidator(_scalar)]
+Scalar = Annotated[Any, STORABLE_NUMBERS, AfterValidator(_scalar)]
 
 
 class TraitCondition(_Model):
@@ -135,7 +136,7 @@ class ScoreCondition(_Model):
     type: Literal["score"]
     score: Literal["engagement", "fit"]
     op: Literal["gt", "gte", "lt", "lte"]
-    value: float = Field(ge=-1_000_000, le=1_000_000)
+    value: StorableFloat = Field(ge=-1_000_000, le=1_000_000)
 
 
 class GradeCondition(_Model):
@@ -166,8 +167,8 @@ class ActivityCondition(_Model):
     type: Literal["activity"]
     key: Text
     op: Literal["at_least", "not_in_last"]
-    days: int = Field(ge=1, le=ACTIVITY_DAYS)
-    count: int = Field(default=1, ge=1, le=100_000)
+    days: StorableInt = Field(ge=1, le=ACTIVITY_DAYS)
+    count: StorableInt = Field(default=1, ge=1, le=100_000)
 
     @model_validator(mode="after")
     def _count_fits_operator(self) -> ActivityCondition:

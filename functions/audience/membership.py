@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from aws_lambda_powertools import Logger
 
@@ -32,7 +32,9 @@ from audience.segments import (
     next_evaluation,
     wanted_segments,
 )
-from leadstream import caches, clock, timers
+from leadstream import clock, timers
+from leadstream.caches import TtlCache
+from leadstream.settings import get_settings
 from leadstream.timers import Timer
 
 if TYPE_CHECKING:
@@ -47,21 +49,15 @@ BACKFILL_DELAY = timedelta(seconds=DEFINITIONS_TTL_SECONDS + 15)
 BACKFILL_PAGE_SIZE = 100
 TIMER_KIND: Final = "segment"
 
-_definitions: dict[str, Any] = {}
+# Per main table: the local stack's functions share this module, and each reads its own table.
+_definitions: TtlCache[str, list[Segment]] = TtlCache(now=clock.now)
 
 
 def live_segments() -> list[Segment]:
     """Every live segment definition, read once per container and TTL (one Query)."""
-    cached = _definitions.get("segments")
     # By leadstream.clock, like the backfill's delay: moving the local clock past it expires the cache too.
-    now = clock.now()
-    if cached is None or (now - _definitions["read_at"]).total_seconds() > DEFINITIONS_TTL_SECONDS:
-        cached = store.live_segments()
-        _definitions.update(segments=cached, read_at=now)
-    return list(cached)
-
-
-caches.register(_definitions.clear)
+    table = get_settings().main_table
+    return list(_definitions.get(table, store.live_segments, max_age=DEFINITIONS_TTL_SECONDS))
 
 
 # --- the stream --------------------------------------------------------------------------------------------

@@ -18,14 +18,15 @@ journey's goal (the live version's `conversion`) for the emails of all its steps
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from leadstream import caches, clock
+from leadstream import clock
 from leadstream.activity import activity_increases
+from leadstream.caches import TtlCache
+from leadstream.settings import get_settings
 from mail.reports import Metric
 from mail.sends import SendRecord, SendStatus
 
@@ -43,16 +44,8 @@ class ConversionStore:
     count_first: Callable[[SendRecord, Metric, datetime], bool]
 
 
-@dataclass
-class _GoalsCache:
-    expires: float = 0.0
-    goals: list[GoalEntry] | None = None
-
-    def clear(self) -> None:
-        self.expires, self.goals = 0.0, None
-
-
-_goals_cache = _GoalsCache()
+# Per main table: the local stack's functions share this module, and each reads its own table.
+_goals: TtlCache[str, list[GoalEntry]] = TtlCache(now=clock.now)
 
 
 def cached_goals() -> list[GoalEntry]:
@@ -61,13 +54,7 @@ def cached_goals() -> list[GoalEntry]:
     being sent by then)."""
     from campaigns.store import conversion_goals
 
-    if _goals_cache.goals is None or time.monotonic() >= _goals_cache.expires:
-        _goals_cache.goals = conversion_goals()
-        _goals_cache.expires = time.monotonic() + GOALS_CACHE_SECONDS
-    return _goals_cache.goals
-
-
-caches.register(_goals_cache.clear)
+    return _goals.get(get_settings().main_table, conversion_goals, max_age=GOALS_CACHE_SECONDS)
 
 
 def dynamo_store() -> ConversionStore:

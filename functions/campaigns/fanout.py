@@ -20,7 +20,6 @@ The Lambda entry point is handlers/fanout.py.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from campaigns.config import DEFAULT_PAGE_SIZE, campaign_settings
 from campaigns.models import STARTED, FanoutPage
 from leadstream.idempotency import run_once
 from mail.sends import SendRequest
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 metrics = Metrics()
 
-DEFAULT_PAGE_SIZE = 1000  # one Query returns at most 1 MB: ~1000 member keys of ~100 bytes fit
 SQS_BATCH = 10
 MAX_BATCH_ROUNDS = 5
 # A completed page is remembered longer than any of its messages can live (FanoutQueue keeps 4 days).
@@ -48,10 +47,6 @@ PAGE_RECORD_SECONDS = 7 * 24 * 3600
 
 class EnqueueFailed(RuntimeError):
     """SQS kept refusing some send requests: the page fails and is run again (the same message ids)."""
-
-
-def page_size() -> int:
-    return int(os.environ.get("FANOUT_PAGE_SIZE", DEFAULT_PAGE_SIZE))
 
 
 @dataclass(frozen=True)
@@ -90,8 +85,9 @@ class Fanout:
 def enqueue_sends(requests: Sequence[SendRequest]) -> None:
     """Send requests onto EmailSendQueue, 10 per SendMessageBatch, retrying entries SQS refused."""
     from leadstream.aws import sqs
+    from mail.config import get_email_settings
 
-    queue_url = os.environ["EMAIL_SEND_QUEUE_URL"]
+    queue_url = get_email_settings().require_send_queue_url()
     client = sqs()
     for start in range(0, len(requests), SQS_BATCH):
         entries = [
@@ -113,7 +109,10 @@ def fanout() -> Fanout:
     from campaigns.launch import campaigns
 
     return Fanout(
-        campaigns=campaigns(), member_ids_page=member_ids_page, enqueue_sends=enqueue_sends, limit=page_size()
+        campaigns=campaigns(),
+        member_ids_page=member_ids_page,
+        enqueue_sends=enqueue_sends,
+        limit=campaign_settings().fanout_page_size,
     )
 
 

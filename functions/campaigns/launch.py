@@ -99,12 +99,12 @@ def segment_exists(segment_id: str) -> bool:
 
 
 def enqueue_page(page: FanoutPage) -> None:
-    import os
-
+    from campaigns.config import campaign_settings
     from leadstream.aws import sqs
 
     sqs().send_message(
-        QueueUrl=os.environ["FANOUT_QUEUE_URL"], MessageBody=page.model_dump_json(by_alias=True)
+        QueueUrl=campaign_settings().require_fanout_queue_url(),
+        MessageBody=page.model_dump_json(by_alias=True),
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from campaigns import abtest
+from leadstream.numbers import StorableFloat, StorableInt, StorableIntOrNone
 from leadstream.profiles import UtcTime
 from mail.reports import Metric
 from mail.sends import SendRequest, message_id_for
@@ -60,9 +61,9 @@ class _Model(BaseModel):
 class VariantInput(_Model):
     template_id: str = Field(alias="templateId", min_length=1, max_length=100)
     # None: the template's latest version when the campaign starts.
-    template_version: int | None = Field(default=None, alias="templateVersion", ge=1)
+    template_version: StorableIntOrNone = Field(default=None, alias="templateVersion", ge=1)
     # Relative share of the (test) group: weights 1 and 1 split evenly, 70 and 30 split 70/30.
-    weight: int = Field(default=1, ge=1, le=100)
+    weight: StorableInt = Field(default=1, ge=1, le=100)
 
 
 class Variant(VariantInput):
@@ -73,11 +74,11 @@ class Variant(VariantInput):
 
 class AbTest(_Model):
     # The share of the segment that gets the test; the rest waits for the decision.
-    test_percentage: float = Field(alias="testPercentage", gt=0, lt=100)
+    test_percentage: StorableFloat = Field(alias="testPercentage", gt=0, lt=100)
     metric: AbMetric = AbMetric.OPEN
-    decide_after_hours: float = Field(alias="decideAfterHours", gt=0, le=30 * 24)
-    confidence_level: float = Field(default=0.95, alias="confidenceLevel", ge=0.5, lt=1)
-    min_sample: int = Field(
+    decide_after_hours: StorableFloat = Field(alias="decideAfterHours", gt=0, le=30 * 24)
+    confidence_level: StorableFloat = Field(default=0.95, alias="confidenceLevel", ge=0.5, lt=1)
+    min_sample: StorableInt = Field(
         default=abtest.DEFAULT_MIN_SAMPLE, alias="minSamplePerVariant", ge=1, le=1_000_000
     )
 
@@ -87,7 +88,7 @@ class ConversionGoal(_Model):
     `windowDays` after the email was sent."""
 
     activity_key: str = Field(alias="activityKey", min_length=1, max_length=200)
-    window_days: int = Field(default=7, alias="windowDays", ge=1, le=90)
+    window_days: StorableInt = Field(default=7, alias="windowDays", ge=1, le=90)
 
 
 class CampaignContent(_Model):
@@ -97,7 +98,7 @@ class CampaignContent(_Model):
     description: str | None = Field(default=None, max_length=2000)
     segment_id: str = Field(alias="segmentId", min_length=1, max_length=200)
     template_id: str | None = Field(default=None, alias="templateId", min_length=1, max_length=100)
-    template_version: int | None = Field(default=None, alias="templateVersion", ge=1)
+    template_version: StorableIntOrNone = Field(default=None, alias="templateVersion", ge=1)
     variants: list[VariantInput] | None = Field(default=None, min_length=2, max_length=5)
     ab_test: AbTest | None = Field(default=None, alias="abTest")
     conversion: ConversionGoal | None = None
@@ -140,7 +141,7 @@ class AbDecision(BaseModel):
     confidence: float | None = None
     p_value: float | None = Field(default=None, alias="pValue")
     z: float | None = None
-    confidence_level: float = Field(alias="confidenceLevel")
+    confidence_level: StorableFloat = Field(alias="confidenceLevel")
     reason: str
     decided_at: UtcTime = Field(alias="decidedAt")
     arms: list[ArmResult]

@@ -24,7 +24,7 @@ from crm.commerce.money import round_money
 from crm.resources.deals import DEAL, Deal
 from crm.resources.pipelines import ForecastCategory, StageOutcome
 from crm.store import records as store
-from leadstream import keys
+from leadstream import clock, keys
 from leadstream.api import Api
 from leadstream.auth import CRM_DEALS
 
@@ -60,7 +60,7 @@ class ForecastQuery(BaseModel):
 
     @property
     def bounds(self) -> tuple[date, date]:
-        today = date.today()
+        today = clock.today()
         return self.close_from or date(today.year, 1, 1), self.close_to or date(today.year, 12, 31)
 
 

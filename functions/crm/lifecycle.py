@@ -14,10 +14,11 @@ Signatures are a contract with the CRM code: keep them stable.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from crm.leads import Lead, LeadStatus
 from crm.records import Actor
+from leadstream import clock
 from leadstream.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from leadstream.profiles import Profile, iso_utc
 from leadstream.scores import Stage
@@ -142,7 +143,7 @@ def _change_lead(
                 f"The lead is at version {lead.version}, not {expected_version}: reload it and try again."
             )
         profile = store.live_profile(lead.profile_id) if lead.profile_id else None
-        moment = now or datetime.now(UTC)
+        moment = now or clock.now()
         planned = change(lead, profile.model_copy(deep=True) if profile else None, iso_utc(moment))
         if planned is None:
             return lead

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from leadstream import keys
+from leadstream import clock, keys
 from leadstream.profiles import UtcTime, iso_utc
 
 if TYPE_CHECKING:
@@ -42,10 +42,6 @@ class SystemActor:
 
 
 SYSTEM = SystemActor()
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 class CrmRecord(BaseModel):
@@ -191,7 +187,7 @@ class RecordType[M: BaseModel]:
         details = {change.field: change.after for change in shown}
         version = self.version(record) + (1 if after is None else 0)
         entry = TimelineEntry(
-            at=now_utc(),
+            at=clock.now(),
             kind=self.kind,
             record_id=self.record_id(record),
             version=version,

@@ -12,7 +12,7 @@ from crm.commerce.digest_run import run_digests
 from crm.commerce.settings import get_commerce_settings
 from crm.commerce.store.digest_sources import RecordDigestSources
 from crm.commerce.store.digests import DynamoDigestOutbox
-from crm.commerce.web import utc_today
+from leadstream import clock
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -29,7 +29,7 @@ get_commerce_settings().require_digest_sender()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     settings = get_commerce_settings()
     run = run_digests(
-        today=utc_today(),
+        today=clock.today(),
         sources=RecordDigestSources(user_pool_id=settings.require_user_pool()),
         outbox=DynamoDigestOutbox(sender=settings.require_digest_sender()),
     )

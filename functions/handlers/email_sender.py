@@ -8,7 +8,6 @@ so only it comes back after the visibility timeout; after maxReceiveCount it goe
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -17,6 +16,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json, ValidationError
 
+from leadstream.caches import container_cache
 from mail.config import get_email_settings
 from mail.sending import Outcome, Pacer, Prefetched, Sender, dynamo_store, prefetch, ses_mailer
 from mail.sends import SendRequest
@@ -41,21 +41,23 @@ get_email_settings().require_sender()
 get_email_settings().require_tracking_base_url()
 
 
-@cache
-def _pacer() -> Pacer:
-    settings = get_email_settings()
-    return Pacer(settings.send_rate / settings.sender_concurrency)
+@container_cache
+def _pacer(rate: float) -> Pacer:
+    """One pacer per rate, kept across invocations: its state is when the next send may go."""
+    return Pacer(rate)
 
 
 def _sender() -> Sender:
     from mail.link_tokens import link_keys
 
+    settings = get_email_settings()
     return Sender(
-        settings=get_email_settings(),
+        settings=settings,
         keys=link_keys(),
         store=dynamo_store(),
         mailer=ses_mailer,
-        pacer=_pacer(),
+        # This container's share of the stack's send rate (a configured value: part of the key).
+        pacer=_pacer(settings.send_rate / settings.sender_concurrency),
     )
 
 

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
+from campaigns.config import campaign_settings
 from campaigns.fanout import run_page_once
 from campaigns.models import FanoutPage
+from mail.config import get_email_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -18,6 +20,9 @@ if TYPE_CHECKING:
 logger = Logger()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
+# Fail at cold start when the stack was deployed without what every page needs.
+campaign_settings()
+get_email_settings().require_send_queue_url()
 
 
 def handle_record(record: SQSRecord, context: LambdaContext | None) -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from leadstream.api import Api
 from leadstream.auth import Role
+from leadstream.caches import container_cache
 
 COMMITTED = Path(__file__).with_name("openapi.json")
 EVERYONE = frozenset(Role)
@@ -29,7 +29,7 @@ def serve(api: Api, rule: str) -> None:
         return committed()
 
 
-@cache  # one file, the same for every function: nothing configurable is cached
+@container_cache  # one file, the same for every function: nothing configurable is kept
 def committed() -> dict[str, Any]:
     document: dict[str, Any] = json.loads(COMMITTED.read_text())
     return document

@@ -12,7 +12,7 @@ from crm.commerce.renewals import run_renewals
 from crm.commerce.settings import get_commerce_settings
 from crm.commerce.store.renewals import RecordContracts, RecordDeals
 from crm.commerce.store.timers import DynamoTimerStore
-from crm.commerce.web import utc_now
+from leadstream import clock
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -24,7 +24,7 @@ metrics = Metrics()
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    now = utc_now()
+    now = clock.now()
     timers = DynamoTimerStore(lookback_months=get_commerce_settings().renewal_lookback_months)
     run = run_renewals(
         today=now.date(), now=now, timers=timers, contracts=RecordContracts(), deals=RecordDeals()

@@ -2,7 +2,8 @@
 email's (open, click, unsubscribe). No auth: write keys, form ids and signed tokens say whose a request is.
 
 Routes are declared in template.yaml; errors become problem+json in leadstream.http; preflights are
-answered by the resolver's CORS config (a preflight carries no write key, so it cannot be per source).
+answered by the resolver's CORS config (a preflight carries no write key, so it cannot be per source),
+which also allows the headers browser SDKs send (tracking.routes.BROWSER_SDK_HEADERS), and only here.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ logger = Logger()
 metrics = Metrics()
 # A CORS preflight stores nothing and so records no metric; that is expected, not worth a warning each time.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
-app = create_resolver(allowed_origins=get_settings().allowed_origins)
+app = create_resolver(allowed_origins=get_settings().allowed_origins, cors_headers=routes.BROWSER_SDK_HEADERS)
 app.include_router(routes.router)
 app.include_router(link_routes.router)
 

@@ -33,6 +33,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from audience.conditions import Condition
 from campaigns.models import ConversionGoal
+from leadstream.caches import container_cache
+from leadstream.numbers import StorableInt, StorableIntOrNone
 from leadstream.profiles import UtcTime
 from leadstream.scores import Stage
 
@@ -58,9 +60,9 @@ class _Model(BaseModel):
 class Duration(_Model):
     """A length of time: `{"days": 2}`, `{"hours": 4, "minutes": 30}` (at least a minute, at most a year)."""
 
-    days: int = Field(default=0, ge=0, le=366)
-    hours: int = Field(default=0, ge=0, le=10_000)
-    minutes: int = Field(default=0, ge=0, le=1_000_000)
+    days: StorableInt = Field(default=0, ge=0, le=366)
+    hours: StorableInt = Field(default=0, ge=0, le=10_000)
+    minutes: StorableInt = Field(default=0, ge=0, le=1_000_000)
 
     @model_validator(mode="after")
     def _sensible(self) -> Duration:
@@ -146,13 +148,9 @@ def zone_or_none(name: object) -> ZoneInfo | None:
         return None
 
 
-_ZONES: set[str] = set()
-
-
-def _zone_names() -> set[str]:
-    if not _ZONES:
-        _ZONES.update(available_timezones())
-    return _ZONES
+@container_cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())  # reads the zone database from disk: once per container
 
 
 class SendingWindow(_Model):
@@ -196,7 +194,7 @@ class SendEmailStep(_Model):
 
     type: Literal["send_email"]
     template_id: Text = Field(alias="templateId")
-    template_version: int | None = Field(default=None, alias="templateVersion", ge=1)
+    template_version: StorableIntOrNone = Field(default=None, alias="templateVersion", ge=1)
     next: StepId | None = None
 
 
@@ -257,7 +255,7 @@ class ChangeScoreStep(_Model):
     """Add (or with negative points, take away) engagement points."""
 
     type: Literal["change_score"]
-    points: int = Field(ge=-1000, le=1000)
+    points: StorableInt = Field(ge=-1000, le=1000)
     next: StepId | None = None
 
     @field_validator("points")

@@ -21,6 +21,7 @@ from journeys import store
 from journeys.models import Journey, JourneyDefinition, JourneyStatus, JourneyVersion, Run, graph_problems
 from leadstream import clock
 from leadstream.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from leadstream.numbers import StorableInt
 
 
 def etag(version: JourneyVersion) -> str:
@@ -256,4 +257,4 @@ class PublishRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1)
+    version: StorableInt = Field(ge=1)

@@ -11,9 +11,8 @@ Every write that a retry could repeat is conditional (docs/journeys.md, "Exactly
 
 from __future__ import annotations
 
-import os
+import math
 from collections.abc import Sequence
-from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from journeys.models import (
@@ -27,8 +26,9 @@ from journeys.models import (
     Trigger,
     parse_run_id,
 )
-from leadstream import caches, keys
+from leadstream import clock, keys
 from leadstream.aws import dynamodb
+from leadstream.caches import TtlCache
 from leadstream.profiles import iso_utc
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import deserialize, get_item, serialize
@@ -115,22 +115,23 @@ def get_journey(journey_id: str) -> Journey | None:
     return Journey.model_validate(item) if item else None
 
 
-_VERSIONS: dict[tuple[str, int], JourneyVersion] = {}
-caches.register(_VERSIONS.clear)
+# Published versions never change again, so a container keeps them (per table: the local stack's functions
+# share this module); an unpublished one is read each time, its pins are still to come.
+_published_versions: TtlCache[tuple[str, str, int], JourneyVersion | None] = TtlCache(now=clock.now)
 
 
 def get_version(journey_id: str, version: int) -> JourneyVersion | None:
-    """A saved version. Published ones never change again, so a container keeps them."""
-    cached = _VERSIONS.get((journey_id, version))
-    if cached is not None:
-        return cached
-    item = get_item(_table(), keys.journey_version_key(journey_id, version), consistent=True)
-    if not item:
-        return None
-    found = JourneyVersion.model_validate(item)
-    if found.pins is not None:
-        _VERSIONS[(journey_id, version)] = found
+    """A saved version (a published one from this container's cache)."""
+    key = (_table(), journey_id, version)
+    found = _published_versions.get(key, lambda: _read_version(journey_id, version), max_age=math.inf)
+    if found is None or found.pins is None:
+        _published_versions.discard(key)
     return found
+
+
+def _read_version(journey_id: str, version: int) -> JourneyVersion | None:
+    item = get_item(_table(), keys.journey_version_key(journey_id, version), consistent=True)
+    return JourneyVersion.model_validate(item) if item else None
 
 
 def list_journeys(*, limit: int, start_key: dict[str, Any] | None) -> tuple[list[Journey], Any]:
@@ -503,20 +504,9 @@ def record_notification(run: Run, *, message_id: str | None, error: str | None =
 def enqueue_send(request: SendRequest) -> None:
     """Put one send request on the email send queue (its message id makes a repeat harmless)."""
     from leadstream.aws import sqs
+    from mail.config import get_email_settings
 
     sqs().send_message(
-        QueueUrl=_send_queue_url(), MessageBody=request.model_dump_json(by_alias=True, exclude_none=True)
+        QueueUrl=get_email_settings().require_send_queue_url(),
+        MessageBody=request.model_dump_json(by_alias=True, exclude_none=True),
     )
-
-
-@cache
-def _send_queue_url() -> str:
-    url = os.environ.get("EMAIL_SEND_QUEUE_URL")
-    if not url:
-        from leadstream.settings import ConfigurationError
-
-        raise ConfigurationError("EMAIL_SEND_QUEUE_URL is not set: journeys cannot send email")
-    return url
-
-
-caches.register(_send_queue_url.cache_clear)

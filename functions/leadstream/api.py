@@ -32,6 +32,7 @@ from leadstream import idempotency
 from leadstream.auth import Principal, Role, principal_from_claims
 from leadstream.errors import InvalidInput, LeadstreamError, PreconditionFailed, PreconditionRequired
 from leadstream.http import JSON, PROBLEM_JSON, problem_for
+from leadstream.numbers import StorableInt
 from leadstream.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ class ListParams(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="page size")
+    limit: StorableInt = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="page size")
     cursor: str | None = Field(
         default=None, max_length=2048, description="`nextCursor` of the previous page; omit for the first"
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from leadstream import keys
+from leadstream.errors import InvalidInput
 
 EventType = Literal["identify", "track", "page", "screen", "group", "alias"]
 EVENT_TYPES: frozenset[str] = frozenset(EventType.__args__)  # type: ignore[attr-defined]
@@ -34,6 +35,13 @@ MAX_BATCH_EVENTS = 2500
 
 # Values that broken integrations send instead of an id. Accepting one would merge strangers into one profile.
 JUNK_IDS = frozenset({"", "null", "undefined", "anonymous", "0", "[object object]", "none", "nan"})
+MAX_ID_LENGTH = 512
+# Ids become part of DynamoDB keys (`identity` here, `IDENTITY#<kind>#<id>` in profiles), and a partition
+# key holds 2,048 bytes: 512 characters of a 4-byte script would not fit.
+MAX_ID_BYTES = 2000
+# Before the Unix epoch is a device clock that was never set, not an event (every SDK's clock counts from
+# it). The earliest time an event may have, after the correction of corrected_timestamp.
+EARLIEST_EVENT_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _coerce_id(value: object) -> object:
@@ -47,10 +55,15 @@ def _coerce_id(value: object) -> object:
 def _refuse_junk(value: str) -> str:
     if value.lower() in JUNK_IDS:
         raise ValueError(f"{value!r} is not a usable id: omit the field or send a real id")
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > MAX_ID_BYTES:
+        raise ValueError(f"the id is {size} bytes in UTF-8; the limit is {MAX_ID_BYTES}")
     return value
 
 
-Identity = Annotated[str, BeforeValidator(_coerce_id), AfterValidator(_refuse_junk), Field(max_length=512)]
+Identity = Annotated[
+    str, BeforeValidator(_coerce_id), AfterValidator(_refuse_junk), Field(max_length=MAX_ID_LENGTH)
+]
 
 
 def _assume_utc(value: datetime) -> datetime:
@@ -58,7 +71,16 @@ def _assume_utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-Timestamp = Annotated[datetime, AfterValidator(_assume_utc)]
+def _representable_in_utc(value: datetime) -> datetime:
+    """0001-01-01T00:00:00+01:00 parses, but is in the year 0 in UTC, where no datetime goes."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time lies outside the years 1 to 9999 once converted to UTC") from None
+    return value
+
+
+Timestamp = Annotated[datetime, AfterValidator(_assume_utc), AfterValidator(_representable_in_utc)]
 
 
 class SegmentMessage(BaseModel):
@@ -97,7 +119,16 @@ class SegmentMessage(BaseModel):
         return self
 
     def to_tracked(self, source_id: str, received_at: datetime) -> TrackedEvent:
+        """The event as stored; a 422 (InvalidInput) when its time cannot be placed on our clock."""
         original = self.original_timestamp or self.timestamp
+        try:
+            timestamp = corrected_timestamp(original, self.sent_at, received_at)
+        except ValueError as exc:
+            field = "originalTimestamp" if self.original_timestamp else "timestamp"
+            raise InvalidInput(
+                "The event's time cannot be placed; see errors.",
+                errors=[{"field": field, "message": str(exc)}],
+            ) from None
         extra = {key: value for key, value in (self.model_extra or {}).items() if key != "writeKey"}
         return TrackedEvent(
             source_id=source_id,
@@ -115,7 +146,7 @@ class SegmentMessage(BaseModel):
             context=self.context,
             integrations=self.integrations,
             extra=extra,
-            timestamp=corrected_timestamp(original, self.sent_at, received_at),
+            timestamp=timestamp,
             original_timestamp=original,
             sent_at=self.sent_at,
             received_at=received_at,
@@ -130,12 +161,26 @@ def corrected_timestamp(
     A device clock can be hours off. Like Segment, we trust the device only for the interval between the
     event and sending it (`sentAt - timestamp`) and subtract that from our own `receivedAt`. Without
     `sentAt` a device timestamp may still not lie in our future. So a bad clock never reorders traits.
+
+    A ValueError says why when the result would lie before EARLIEST_EVENT_TIME.
     """
     if original is None:
         return received_at
-    if sent_at is not None:
-        original = received_at - (sent_at - original)
-    return min(original, received_at)
+    if sent_at is None:
+        if original < EARLIEST_EVENT_TIME:
+            raise ValueError(
+                f"it is before {EARLIEST_EVENT_TIME:%Y-%m-%d}, which means the device clock was not set; "
+                "send sentAt too, so that the clock can be corrected"
+            )
+        return min(original, received_at)
+    # Sent before it happened: the device is wrong either way, and the event cannot lie in our future.
+    device_delay = max(sent_at - original, timedelta(0))
+    if device_delay > received_at - EARLIEST_EVENT_TIME:  # checked first: the subtraction could overflow
+        raise ValueError(
+            f"it lies {device_delay.days} days before sentAt, so the event would have happened before "
+            f"{EARLIEST_EVENT_TIME:%Y-%m-%d}; check the device clock"
+        )
+    return received_at - device_delay
 
 
 class TrackedEvent(BaseModel):
@@ -216,4 +261,6 @@ def _iso(moment: datetime) -> str:
 
 
 def event_size(raw: dict[str, Any]) -> int:
-    return len(json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode())
+    """Bytes of `raw` as compact UTF-8 JSON. A value JSON cannot carry fails: TypeError for a non-JSON
+    type, ValueError for NaN or an infinity, UnicodeEncodeError for a lone surrogate."""
+    return len(json.dumps(raw, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode())

@@ -21,6 +21,8 @@ JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
 # The name every route gives its query model's parameter (`params: Annotated[Model, Query()]`).
 QUERY_MODEL_PARAMETER = "params"
+# The request headers every API's preflight allows: credentials, bodies, versions and idempotency keys.
+API_REQUEST_HEADERS = ("Authorization", "Content-Type", "Content-Encoding", "If-Match", "Idempotency-Key")
 THROTTLING_CODES = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 )
@@ -53,8 +55,9 @@ def problem_for(exc: LeadstreamError) -> Response[str]:
     return response
 
 
-def cors_config(allowed_origins: tuple[str, ...]) -> CORSConfig | None:
-    """The CORS answer for browsers calling from `allowed_origins` (None: no CORS headers at all)."""
+def cors_config(allowed_origins: tuple[str, ...], extra_headers: Sequence[str] = ()) -> CORSConfig | None:
+    """The CORS answer for browsers calling from `allowed_origins` (None: no CORS headers at all).
+    `extra_headers` are request headers one function's clients send beyond API_REQUEST_HEADERS."""
     from aws_lambda_powertools.event_handler import CORSConfig
 
     if not allowed_origins:
@@ -63,7 +66,7 @@ def cors_config(allowed_origins: tuple[str, ...]) -> CORSConfig | None:
     return CORSConfig(
         allow_origin=first,
         extra_origins=rest or None,
-        allow_headers=["Authorization", "Content-Type", "Content-Encoding", "If-Match", "Idempotency-Key"],
+        allow_headers=[*API_REQUEST_HEADERS, *extra_headers],
         expose_headers=["ETag", "Location"],
         max_age=600,
     )
@@ -83,16 +86,20 @@ def request_validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def create_resolver(
-    *, allowed_origins: tuple[str, ...] = (), enable_validation: bool = False
+    *,
+    allowed_origins: tuple[str, ...] = (),
+    cors_headers: Sequence[str] = (),
+    enable_validation: bool = False,
 ) -> APIGatewayHttpResolver:
-    """The resolver every API function uses. With `enable_validation`, routes declare their input and
-    output with pydantic models (the OpenAPI document is generated from them): a request that does not
-    match is a 422 problem listing each field to fix; a response that does not match is a bug (500)."""
+    """The resolver every API function uses; its preflights allow API_REQUEST_HEADERS plus `cors_headers`.
+    With `enable_validation`, routes declare their input and output with pydantic models (the OpenAPI
+    document is generated from them): a request that does not match is a 422 problem listing each field
+    to fix; a response that does not match is a bug (500)."""
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
     from pydantic import ValidationError
 
     app = APIGatewayHttpResolver(
-        cors=cors_config(allowed_origins),
+        cors=cors_config(allowed_origins, cors_headers),
         enable_validation=enable_validation,
         response_validation_error_http_code=500 if enable_validation else None,
     )

@@ -19,16 +19,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerialize
 
 from leadstream.activity import merge as merge_activity
 from leadstream.events import TrackedEvent
+from leadstream.numbers import as_decimal, to_dynamo, unstorable
 from leadstream.scores import ScoreState, Stage, StageChange
 
 IdentityKind = Literal["user", "anon", "email"]
 # Kinds that name a person rather than a browser: a profile with one of these is known.
 KNOWN_KINDS: frozenset[str] = frozenset({"user", "email"})
-
-# What DynamoDB can store as a number (38 significant digits, exponent -130..125).
-_MAX_DIGITS = 38
-_MIN_EXPONENT = -130
-_MAX_EXPONENT = 125
 
 
 def iso_utc(moment: datetime) -> str:
@@ -203,10 +199,10 @@ def storable(value: Any) -> Any:
     """
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
-    if isinstance(value, float):
-        return _number(Decimal(repr(value))) if math.isfinite(value) else repr(value)
-    if isinstance(value, int | Decimal):
-        return _number(Decimal(value))
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, int | float | Decimal):
+        return _number(as_decimal(value))
     if isinstance(value, Mapping):
         return {str(key): storable(inner) for key, inner in value.items() if str(key)}
     if isinstance(value, list | tuple):
@@ -215,15 +211,9 @@ def storable(value: Any) -> Any:
 
 
 def _number(number: Decimal) -> Decimal | str:
-    if not number.is_finite():
+    if unstorable(number):
         return str(number)
-    if number.is_zero():
-        return Decimal(0)
-    digits = number.normalize().as_tuple()
-    magnitude = number.adjusted()
-    if len(digits.digits) > _MAX_DIGITS or not _MIN_EXPONENT <= magnitude <= _MAX_EXPONENT:
-        return str(number)
-    return number
+    return Decimal(0) if number.is_zero() else to_dynamo(number)
 
 
 # --- what a stream batch stores (built by scoring, written by leadstream.store.profiles) --------------

@@ -9,9 +9,10 @@ sees another's configuration. A missing or malformed value raises ConfigurationE
 from __future__ import annotations
 
 import os
-from functools import cache
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from leadstream.caches import container_cache
 
 
 class Settings(BaseModel, frozen=True):
@@ -45,12 +46,12 @@ def get_settings() -> Settings:
     return load(Settings)
 
 
-@cache
+@container_cache
 def _variables(model: type[BaseModel]) -> tuple[str, ...]:
     return tuple(field.alias or name for name, field in model.model_fields.items())
 
 
-@cache
+@container_cache
 def _parse[M: BaseModel](model: type[M], values: tuple[tuple[str, str | None], ...]) -> M:
     try:
         return model.model_validate({name: value for name, value in values if value is not None})

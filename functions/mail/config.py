@@ -26,6 +26,8 @@ class EmailSettings(BaseModel, frozen=True):
     # The sender's postal address: the law (CAN-SPAM and others) wants it in every marketing email.
     postal_address: str | None = Field(alias="EMAIL_POSTAL_ADDRESS", default=None)
     configuration_set: str | None = Field(alias="SES_CONFIGURATION_SET", default=None)
+    # Where producers of marketing email (campaign fan-out, journey steps) put one request per recipient.
+    send_queue_url: str | None = Field(alias="EMAIL_SEND_QUEUE_URL", default=None)
     # Most marketing emails one person gets per ISO week (0: no cap).
     weekly_cap: int = Field(alias="EMAIL_WEEKLY_CAP", default=3, ge=0)
     # SES sends per second for the whole stack (0: unpaced), shared by at most `sender_concurrency`
@@ -39,7 +41,9 @@ class EmailSettings(BaseModel, frozen=True):
     scanner_window_seconds: float = Field(alias="EMAIL_SCANNER_WINDOW_SECONDS", default=10.0, ge=0)
     scanner_ip_ranges: tuple[IpNetwork, ...] = Field(alias="EMAIL_SCANNER_IP_RANGES", default=())
 
-    @field_validator("tracking_base_url", "from_address", "postal_address", "configuration_set")
+    @field_validator(
+        "tracking_base_url", "from_address", "postal_address", "configuration_set", "send_queue_url"
+    )
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value.strip().rstrip("/") if value and value.strip() else None
@@ -60,6 +64,9 @@ class EmailSettings(BaseModel, frozen=True):
 
     def require_tracking_base_url(self) -> str:
         return _required(self.tracking_base_url, "EMAIL_TRACKING_BASE_URL")
+
+    def require_send_queue_url(self) -> str:
+        return _required(self.send_queue_url, "EMAIL_SEND_QUEUE_URL")
 
     def require_sender(self) -> tuple[str, str]:
         """(From address, postal address): what every marketing email must carry."""

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from leadstream import clock
 from leadstream.events import TrackedEvent
 from mail import events as ev
 from mail.config import EmailSettings
@@ -147,7 +148,7 @@ class Handled:
 class Feedback:
     settings: EmailSettings
     store: FeedbackStore
-    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    now: Callable[[], datetime] = clock.now
 
     def handle(self, notification: SesNotification, notification_id: str) -> Handled:
         handled = Handled(kind=notification.kind)

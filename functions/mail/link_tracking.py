@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import cache
+from datetime import datetime
 from typing import Any
 
+from leadstream import clock
+from leadstream.caches import container_cache
 from leadstream.events import TrackedEvent
 from mail import events as ev
 from mail.config import EmailSettings
@@ -38,7 +39,7 @@ class EmailTrackingStore:
     count_first: Callable[[SendRecord, Metric, datetime], bool]
 
 
-@cache
+@container_cache
 def dynamo_store() -> EmailTrackingStore:
     from mail.store import reports, sends, suppression
     from tracking.store import events
@@ -57,7 +58,7 @@ class Visit:
 
     user_agent: str | None = None
     source_ip: str | None = None
-    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    at: datetime = field(default_factory=clock.now)
 
 
 @dataclass(frozen=True)

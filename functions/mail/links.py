@@ -4,7 +4,9 @@ unsubscribe link and the sender's postal address (in both parts), and the one-cl
 Links are found with an HTML parser (not a regular expression over the whole document), so links inside
 comments, scripts or attribute values are left alone. A link is tracked when it is http(s); `mailto:`,
 `tel:`, anchors, relative links, links to our own tracking endpoints and links marked `data-no-track`
-stay as they are. The same URL gets the same index wherever it appears, in HTML or text.
+stay as they are. The same URL gets the same index wherever it appears, in HTML or text. Any other scheme
+(`javascript:` ...) never gets here: rendering removed it (mail/html_links.py), and in the text part only
+http(s) URLs are rewritten.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 
+from mail.html_links import is_at_offset, start_tags
 from mail.link_tokens import LinkSigner
 from mail.rendering import RenderedParts
 
@@ -53,34 +55,24 @@ class _Links:
         return url.lower().startswith(("http://", "https://")) and not url.startswith(own)
 
 
-class _AnchorFinder(HTMLParser):
-    """Where each `<a href>` start tag is, as (offset, tag text, href)."""
-
-    def __init__(self, source: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[tuple[int, str, str]] = []
-        self._line_starts = [0]
-        for match in re.finditer("\n", source):
-            self._line_starts.append(match.end())
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
+def _anchors(source: str) -> list[tuple[int, str, str]]:
+    """Where each `<a href>` start tag to consider is, as (offset, tag text, href)."""
+    found = []
+    for tag in start_tags(source):
+        if not is_at_offset(source, tag):
+            continue  # left as it is: untracked
+        values = dict(tag.attrs)
         href = values.get("href")
-        if tag != "a" or href is None or "data-no-track" in values:
-            return
-        line, column = self.getpos()
-        text = self.get_starttag_text() or ""
-        self.anchors.append((self._line_starts[line - 1] + column, text, href.strip()))
+        if tag.name == "a" and href is not None and "data-no-track" not in values:
+            found.append((tag.offset, tag.text, href.strip()))
+    return found
 
 
 def _track_html(source: str, links: _Links) -> str:
-    finder = _AnchorFinder(source)
-    finder.feed(source)
-    finder.close()
     out: list[str] = []
     position = 0
-    for offset, tag_text, href in finder.anchors:
-        if not links.should_track(href) or source[offset : offset + len(tag_text)] != tag_text:
+    for offset, tag_text, href in _anchors(source):
+        if not links.should_track(href):
             continue
         new_tag = _with_href(tag_text, html.escape(links.tracked(href), quote=True))
         out += [source[position:offset], new_tag]

@@ -10,6 +10,13 @@ forms, so both sides are untrusted:
   rendered text is capped. `safe` is gone too, so a trait can never inject HTML: the HTML part escapes.
 - `check` refuses such templates when they are saved (422, naming the part and line); the same rules apply
   again at render time, for anything that gets past the check.
+- Time and size are bounded (mail/template_limits.py): static limits on save (loop nesting, literal sizes,
+  macro recursion), and for every rendered email a budget of loop iterations and calls, a deadline, and
+  a size check on every text or list a template makes. Past a bound, saving or previewing is a 422 that
+  says which; a send fails that one message.
+- A URL attribute of the HTML part whose scheme is not http, https, mailto or tel (a trait
+  `javascript:...` used as a link) is removed after rendering (mail/html_links.py); on save, a template
+  that writes such a link itself is refused.
 
 Personalization: `traits` holds the profile's traits; `first_name`, `last_name`, `name`, `company` and
 `email` are set when known, so `{{ first_name | default("there") }}` falls back cleanly (any missing
@@ -19,21 +26,38 @@ attribute chain, `traits.company.name`, is simply undefined).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from leadstream.caches import container_cache
 from leadstream.errors import InvalidInput
+from mail.html_links import ALLOWED_SCHEMES, UncheckableLink, drop_unsafe_urls
+from mail.template_limits import (
+    MAX_RENDERED_CHARS,
+    MAX_SEQUENCE_ITEMS,
+    LimitExceeded,
+    RenderBudget,
+    bound_filters,
+    check_concat,
+    check_size,
+    check_sum,
+    checked_call_args,
+    static_problems,
+)
 
 if TYPE_CHECKING:
     from jinja2 import Environment, Template, nodes
+    from jinja2.compiler import CodeGenerator
 
     from mail.template_models import TemplateContent
 
-MAX_RENDERED_CHARS = 512 * 1024
-MAX_SEQUENCE_PRODUCT = 100_000
 MAX_FORMAT_WIDTH = 1000
+# Where a render's RenderBudget sits in the template context: templates cannot name it (names starting
+# with "_" are refused), only the sandbox reads it.
+BUDGET = "__render_budget"
+ALLOWED_URLS = f"links and images may use {', '.join(sorted(ALLOWED_SCHEMES))} or be relative"
 PARTS = ("subject", "preheader", "html", "text")
 REMOVED_GLOBALS = ("range", "lipsum", "cycler", "joiner", "namespace")
 REMOVED_FILTERS = ("center", "indent", "format", "safe", "random")
@@ -71,16 +95,19 @@ class RenderedParts:
     preheader: str | None
     html: str
     text: str
+    # URL attributes removed from the HTML for a scheme that is not allowed (mail/html_links.py), in words.
+    removed_urls: tuple[str, ...] = ()
 
 
-@cache
+@container_cache
 def _environment(autoescape: bool) -> Environment:
-    from jinja2 import ChainableUndefined
+    from jinja2 import ChainableUndefined, pass_context
     from jinja2.exceptions import SecurityError
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     class EmailSandbox(ImmutableSandboxedEnvironment):
-        intercepted_binops = frozenset({"*", "%", "**"})
+        intercepted_binops = frozenset({"*", "%", "**", "+"})
+        code_generator_class = _bounded_code_generator()
 
         def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
             if isinstance(obj, str) and attr in UNSAFE_STR_METHODS:
@@ -100,13 +127,59 @@ def _environment(autoescape: bool) -> Environment:
             _check_binop(operator, left, right, SecurityError)
             return super().call_binop(context, operator, left, right)
 
+        def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+            # Every call in a template (a macro, a method, `loop()`) spends one step of the budget.
+            _budget(context).spend()
+            return check_size(super().call(context, obj, *checked_call_args(obj, args), **kwargs))
+
+        @pass_context
+        def counted_loop(self, context: Any, iterable: Any) -> Any:
+            """What every `for` iterates (see `_count_loops`): each item spends one step."""
+            return _budget(context).loop(iterable)
+
+        @staticmethod
+        def checked_concat(parts: Sequence[Any]) -> Sequence[Any]:
+            return check_concat(parts)
+
     env = EmailSandbox(autoescape=autoescape, undefined=ChainableUndefined, keep_trailing_newline=True)
     for name in REMOVED_GLOBALS:
         env.globals.pop(name, None)
     for name in REMOVED_FILTERS:
         env.filters.pop(name, None)
-    env.filters["replace"] = _bounded_replace(env.filters["replace"], SecurityError)
+    bound_filters(env.filters)
     return env
+
+
+def _bounded_code_generator() -> type[CodeGenerator]:
+    from jinja2.compiler import CodeGenerator, Frame, optimizeconst
+
+    class BoundedCodeGenerator(CodeGenerator):
+        """Compiles `a ~ b` as Jinja does, except that the parts' total length is checked before they are
+        joined (`environment.checked_concat`): a few concatenations could otherwise double a text until
+        memory runs out."""
+
+        @optimizeconst
+        def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+            if frame.eval_ctx.volatile:
+                join = "(markup_join if context.eval_ctx.volatile else str_join)"
+            elif frame.eval_ctx.autoescape:
+                join = "markup_join"
+            else:
+                join = "str_join"
+            self.write(f"{join}(environment.checked_concat((")
+            for part in node.nodes:
+                self.visit(part, frame)
+                self.write(", ")
+            self.write(")))")
+
+    return BoundedCodeGenerator
+
+
+def _budget(context: Any) -> RenderBudget:
+    budget = context.get(BUDGET)
+    if not isinstance(budget, RenderBudget):
+        raise RuntimeError("a template was rendered without a budget")  # a bug: `render` always sets one
+    return budget
 
 
 def _check_binop(operator: str, left: Any, right: Any, error: type[Exception]) -> None:
@@ -115,25 +188,15 @@ def _check_binop(operator: str, left: Any, right: Any, error: type[Exception]) -
     if operator == "*":
         sequence, count = (left, right) if isinstance(right, int) else (right, left)
         repeated = isinstance(sequence, str | list | tuple) and isinstance(count, int)
-        if repeated and len(sequence) * count > MAX_SEQUENCE_PRODUCT:
-            raise error(f"repeating text or a list may make at most {MAX_SEQUENCE_PRODUCT} items")
+        if repeated and len(sequence) * count > MAX_SEQUENCE_ITEMS:
+            raise error(f"repeating text or a list may make at most {MAX_SEQUENCE_ITEMS} items")
+    if operator == "+":
+        check_sum(left, right)
     if operator == "%" and isinstance(left, str):
         for width, precision in _FORMAT_WIDTH.findall(left):
             for number in (width, precision):
                 if number == "*" or (number and int(number) > MAX_FORMAT_WIDTH):
                     raise error(f"a % format width may be at most {MAX_FORMAT_WIDTH}")
-
-
-def _bounded_replace(replace: Callable[..., Any], error: type[Exception]) -> Callable[..., Any]:
-    def bounded(eval_ctx: Any, value: Any, old: Any, new: Any, count: int | None = None) -> Any:
-        text = str(value)
-        growth = max(0, len(str(new)) - len(str(old))) * text.count(str(old)) if str(old) else 0
-        if len(text) + growth > MAX_RENDERED_CHARS:
-            raise error(f"replace would make more than {MAX_RENDERED_CHARS} characters")
-        return replace(eval_ctx, value, old, new, count)
-
-    bounded.jinja_pass_arg = replace.jinja_pass_arg  # type: ignore[attr-defined]
-    return bounded
 
 
 def _sources(content: TemplateContent) -> dict[str, str | None]:
@@ -145,19 +208,46 @@ def _sources(content: TemplateContent) -> dict[str, str | None]:
     }
 
 
-def _compile(part: str, source: str) -> Template:
-    """Parse, refuse what the sandbox does not allow, compile. Errors are RenderError (422)."""
+@contextmanager
+def _refused_as(part: str) -> Iterator[None]:
+    """Parsing and compiling errors as RenderError (422), naming the part and line."""
     from jinja2 import TemplateError, TemplateSyntaxError
 
-    env = _environment(part == "html")
     try:
-        tree = env.parse(source)
-        _refuse_unsafe_nodes(part, tree)
-        return env.from_string(tree)
+        yield
     except TemplateSyntaxError as exc:
         raise RenderError(part, exc.message or "syntax error", exc.lineno) from None
     except TemplateError as exc:
         raise RenderError(part, str(exc)) from None
+    except RecursionError:
+        raise RenderError(part, "it is nested too deeply") from None
+
+
+def _parse(part: str, source: str) -> nodes.Template:
+    """The template's syntax tree, refusing what the sandbox does not allow."""
+    with _refused_as(part):
+        tree = _environment(part == "html").parse(source)
+        _refuse_unsafe_nodes(part, tree)
+    return tree
+
+
+def _compile(part: str, source: str) -> Template:
+    """Parse, refuse what the sandbox does not allow, count loops against the budget, compile."""
+    env = _environment(part == "html")
+    tree = _parse(part, source)
+    with _refused_as(part):
+        _count_loops(env, tree)
+        return env.from_string(tree)
+
+
+def _count_loops(env: Environment, tree: nodes.Template) -> None:
+    """Make every `for` iterate `environment.counted_loop(<its iterable>)`: each item spends one step of
+    the render's budget, however the loop is written (filters, `loop` variables, `recursive`)."""
+    from jinja2 import nodes
+
+    for loop in list(tree.find_all(nodes.For)):
+        counted = nodes.Call(nodes.EnvironmentAttribute("counted_loop"), [loop.iter], [], None, None)
+        loop.iter = counted.set_lineno(loop.iter.lineno).set_environment(env)
 
 
 def _refuse_unsafe_nodes(part: str, tree: nodes.Template) -> None:
@@ -193,6 +283,11 @@ def _render(part: str, template: Template, context: Mapping[str, Any]) -> str:
             pieces.append(piece)
     except RenderError:
         raise
+    except LimitExceeded as exc:
+        raise RenderError(part, str(exc), _template_line(exc)) from None
+    except RecursionError as exc:
+        message = "it nests calls too deeply (a macro that calls itself?)"
+        raise RenderError(part, message, _template_line(exc)) from None
     except SecurityError as exc:
         raise RenderError(part, str(exc) or "not allowed", _template_line(exc)) from None
     except TemplateError as exc:  # UndefinedError: a value this person does not have
@@ -218,29 +313,56 @@ def _template_line(exc: BaseException) -> int | None:
 
 
 def check(content: TemplateContent) -> None:
-    """Refuse a template that does not parse or uses what the sandbox forbids (also at a test render with a
-    typical profile). An error that depends on the data (a trait the sample does not have) is not refused
-    here: it fails only the emails of people without that value, and the preview shows it."""
+    """Refuse a template that does not parse, uses what the sandbox forbids, breaks a static limit
+    (mail/template_limits.py), or fails a test render with a typical profile. An error that depends on the
+    data (a trait the sample does not have) is not refused here: it fails only the emails of people without
+    that value, and the preview shows it."""
+    for part, source in _sources(content).items():
+        if source is not None:
+            _refuse_past_static_limits(part, _parse(part, source))
     sample = personalization(SAMPLE_TRAITS, email="ada@example.com", unsubscribe_url="https://example.com/u")
     try:
-        render(content, sample)
+        parts = render(content, sample)
     except RenderError as exc:
         if exc.refused:
             raise
+        return
+    if parts.removed_urls:  # the sample's traits hold no URL: the template wrote this one itself
+        raise RenderError("html", f"{parts.removed_urls[0]}; {ALLOWED_URLS}")
+
+
+def _refuse_past_static_limits(part: str, tree: nodes.Template) -> None:
+    with _refused_as(part):
+        problems = static_problems(tree)
+    if problems:
+        message, line = problems[0]
+        raise RenderError(part, message, line)
 
 
 def render(content: TemplateContent, context: Mapping[str, Any]) -> RenderedParts:
-    """Every part of the template rendered with `context` (see `personalization`)."""
-    rendered: dict[str, str | None] = {}
-    for part, source in _sources(content).items():
-        rendered[part] = None if source is None else _render(part, _compile(part, source), context)
-    html = rendered["html"] or ""
-    text = rendered["text"] if rendered["text"] is not None else html_to_text(html)
-    subject = " ".join((rendered["subject"] or "").split())  # a header is one line
-    preheader = " ".join(rendered["preheader"].split()) if rendered["preheader"] else None
+    """Every part of the template rendered with `context` (see `personalization`), within one budget."""
+    compiled = {
+        part: _compile(part, source) for part, source in _sources(content).items() if source is not None
+    }
+    budgeted = {**context, BUDGET: RenderBudget()}  # its clock starts once every part is compiled
+    rendered = {part: _render(part, template, budgeted) for part, template in compiled.items()}
+    html, removed_urls = _safe_urls(rendered.get("html", ""))
+    text = rendered["text"] if "text" in rendered else html_to_text(html)
+    subject = " ".join(rendered.get("subject", "").split())  # a header is one line
+    preheader = " ".join(rendered["preheader"].split()) if rendered.get("preheader") else None
     if not subject:
         raise RenderError("subject", "it renders empty")
-    return RenderedParts(subject=subject, preheader=preheader, html=html, text=text)
+    return RenderedParts(
+        subject=subject, preheader=preheader, html=html, text=text, removed_urls=tuple(removed_urls)
+    )
+
+
+def _safe_urls(html: str) -> tuple[str, list[str]]:
+    """The HTML without URL attributes of a scheme that is not allowed, and what was removed."""
+    try:
+        return drop_unsafe_urls(html)
+    except UncheckableLink as exc:
+        raise RenderError("html", str(exc)) from None
 
 
 def personalization(traits: Mapping[str, Any], *, email: str | None, unsubscribe_url: str) -> dict[str, Any]:

@@ -26,10 +26,11 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from leadstream import clock
 from leadstream.profiles import Profile
 from mail.config import EmailSettings
 from mail.link_tokens import LinkKeys, LinkSigner
@@ -143,6 +144,7 @@ class Pacer:
         self,
         rate: float,
         *,
+        # Pacing measures how long this container waited: a duration, not the business clock.
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -211,7 +213,7 @@ class Sender:
     store: SenderStore
     mailer: Mailer
     pacer: Pacer
-    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    now: Callable[[], datetime] = clock.now
 
     def send(self, request: SendRequest, batch: Prefetched) -> Outcome:
         existing = batch.sends.get(request.message_id)

@@ -6,11 +6,11 @@ and a hard bounce is the receiving server's.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from leadstream import clock
 from leadstream.errors import InvalidInput, NotFound
 from mail.suppression import Suppression, SuppressionReason, normalize_email
 
@@ -61,7 +61,7 @@ def add_manual(raw: str, body: ManualSuppression, *, user: str) -> Suppression:
 
     email = address(raw)
     detail = body.detail or f"added by {user}"
-    suppress(email, SuppressionReason.MANUAL, datetime.now(UTC), detail=detail)
+    suppress(email, SuppressionReason.MANUAL, clock.now(), detail=detail)
     entry = get_suppression(email)
     assert entry is not None
     return entry
@@ -71,7 +71,7 @@ def remove_manual(raw: str) -> Suppression:
     from mail.store.suppression import remove_reason
 
     email = address(raw)
-    entry = remove_reason(email, SuppressionReason.MANUAL, datetime.now(UTC))
+    entry = remove_reason(email, SuppressionReason.MANUAL, clock.now())
     if entry is None:
         raise NotFound(f"{email} is not on the suppression list.")
     return entry

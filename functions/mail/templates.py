@@ -1,7 +1,9 @@
 """Email templates: create, change (a new version each time), archive, list, and preview for a person.
 
-Every save runs `rendering.check`, so a template that does not parse, uses what the sandbox forbids or
-fails on a typical profile is refused with a 422 that names the part and line. Changes need the version
+Every save runs `rendering.check`, so a template that does not parse, uses what the sandbox forbids,
+breaks a limit on what rendering may cost (mail/template_limits.py), writes a link of an unsafe scheme
+(mail/html_links.py) or fails on a typical profile is refused with a 422 that names the part (and line).
+Changes need the version
 they are based on (`If-Match`), so two people editing at once cannot silently overwrite each other.
 """
 
@@ -10,12 +12,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from leadstream import clock
 from leadstream.errors import NotFound, PreconditionFailed, PreconditionRequired
+from leadstream.numbers import StorableIntOrNone
 from leadstream.profiles import Profile
 from mail import rendering
 from mail.link_tokens import LinkSigner
@@ -33,7 +37,7 @@ class PreviewRequest(BaseModel):
     profile_id: str | None = Field(default=None, alias="profileId", min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     traits: dict[str, Any] | None = None
-    version: int | None = Field(default=None, ge=1)
+    version: StorableIntOrNone = Field(default=None, ge=1)
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,7 @@ def expected_version(if_match: str | None) -> int:
 @dataclass(frozen=True)
 class Templates:
     store: TemplateStore
-    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    now: Callable[[], datetime] = clock.now
 
     def create(self, content: TemplateContent, *, user: str) -> EmailTemplate:
         rendering.check(content)
@@ -177,8 +181,9 @@ class Templates:
         context = rendering.personalization(
             traits, email=email, unsubscribe_url=signer.unsubscribe_url(message_id)
         )
+        parts = rendering.render(template, context)
         email_parts = instrument(
-            rendering.render(template, context),
+            parts,
             signer=signer,
             message_id=message_id,
             postal_address=postal_address,
@@ -193,6 +198,8 @@ class Templates:
             "text": email_parts.text,
             "headers": email_parts.headers,
             "links": list(email_parts.links),
+            # Links and images of this person's data that were removed for an unsafe scheme.
+            "removedUrls": list(parts.removed_urls),
         }
 
     def _person(self, request: PreviewRequest) -> tuple[Mapping[str, Any], str | None]:

@@ -17,10 +17,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from crm.leads import Lead, LeadOrigin
+from leadstream import clock
 from leadstream.events import TrackedEvent
 from leadstream.profiles import Profile, iso_utc
 from leadstream.scores import Handoff
@@ -50,7 +51,7 @@ def complete_handoff(
     profile: Profile,
     config: ScoringConfig,
     recent_activity: Callable[[Profile, int], list[TrackedEvent]],
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    now: Callable[[], datetime] = clock.now,
 ) -> HandoffResult:
     handoff = profile.score.handoff
     if handoff is None:

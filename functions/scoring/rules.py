@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from leadstream.events import TrackedEvent
+from leadstream.numbers import STORABLE_NUMBERS, StorableFloat, StorableInt, StorableIntOrNone
 from leadstream.scores import DEFAULT_HALF_LIFE_DAYS, Stage
 
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
@@ -87,7 +88,7 @@ class Condition(_Model):
 
     field: str = Field(min_length=1, max_length=200)
     op: Operator
-    value: str | float | list[str] | None = None
+    value: Annotated[str | float | list[str] | None, STORABLE_NUMBERS] = None
 
     @model_validator(mode="after")
     def _value_fits_operator(self) -> Condition:
@@ -144,10 +145,10 @@ class EngagementRule(_Model):
     # Glob on the track event name, or on the page/screen name ("Email *", "Pricing").
     event_name: str | None = Field(default=None, alias="eventName", max_length=200)
     conditions: list[Condition] = Field(default_factory=list, max_length=20)
-    points: int = Field(default=0, ge=-1000, le=1000)
+    points: StorableInt = Field(default=0, ge=-1000, le=1000)
     frequency: Literal["repeat", "once"] = "repeat"
     # For repeatable rules: how many times per profile and day (UTC, by event time) it awards at most.
-    daily_cap: int | None = Field(default=None, alias="dailyCap", ge=1, le=1000)
+    daily_cap: StorableIntOrNone = Field(default=None, alias="dailyCap", ge=1, le=1000)
     add_tags: list[Tag] = Field(default_factory=list, alias="addTags", max_length=20)
     remove_tags: list[Tag] = Field(default_factory=list, alias="removeTags", max_length=20)
     # A known profile that matches moves at least this far (forward only).
@@ -179,7 +180,7 @@ class FitRule(_Model):
     name: str = Field(min_length=1, max_length=200)
     enabled: bool = True
     conditions: list[Condition] = Field(min_length=1, max_length=20)
-    points: int = Field(ge=-1000, le=1000)
+    points: StorableInt = Field(ge=-1000, le=1000)
 
     def matches(self, traits: Mapping[str, Any]) -> bool:
         return self.enabled and all(
@@ -196,7 +197,7 @@ class AssignmentRule(_Model):
     rule_id: RuleId = Field(alias="ruleId")
     name: str = Field(min_length=1, max_length=200)
     enabled: bool = True
-    priority: int = Field(default=100, ge=0, le=10_000)
+    priority: StorableInt = Field(default=100, ge=0, le=10_000)
     conditions: list[Condition] = Field(min_length=1, max_length=20)
     owner: str = Field(min_length=1, max_length=320)
 
@@ -207,14 +208,14 @@ class AssignmentRule(_Model):
 
 
 class ScoringSettings(_Model):
-    half_life_days: float = Field(default=DEFAULT_HALF_LIFE_DAYS, alias="halfLifeDays", ge=1, le=3650)
+    half_life_days: StorableFloat = Field(default=DEFAULT_HALF_LIFE_DAYS, alias="halfLifeDays", ge=1, le=3650)
     # A known person becomes marketing-qualified when engagement and fit both reach these.
-    mql_engagement: float = Field(default=100, alias="mqlEngagement", gt=0, le=100_000)
-    mql_fit: int = Field(default=20, alias="mqlFit", ge=-100_000, le=100_000)
+    mql_engagement: StorableFloat = Field(default=100, alias="mqlEngagement", gt=0, le=100_000)
+    mql_fit: StorableInt = Field(default=20, alias="mqlFit", ge=-100_000, le=100_000)
     # A submission of a form marked hand-raiser qualifies at once, whatever the scores.
     hand_raiser_qualifies: bool = Field(default=True, alias="handRaiserQualifies")
     # Letter grades by fit: the best letter whose lower bound the fit score reaches; below all: D.
-    grades: dict[str, int] = Field(default_factory=lambda: {"A": 50, "B": 35, "C": 20}, max_length=10)
+    grades: dict[str, StorableInt] = Field(default_factory=lambda: {"A": 50, "B": 35, "C": 20}, max_length=10)
 
 
 class ScoringConfig(BaseModel):

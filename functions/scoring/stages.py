@@ -3,8 +3,9 @@ automatically (always forward); sales' lead actions move them too (crm.lifecycle
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
+from leadstream import clock
 from leadstream.errors import Conflict, NotFound
 from leadstream.profiles import Profile, iso_utc
 from leadstream.scores import Stage
@@ -38,7 +39,7 @@ def change_stage(
                 f"back to {stage.value} needs the admin role."
             )
         expected = profile.version
-        profile.move_to(stage, at=iso_utc(now or datetime.now(UTC)), by=by, reason=reason)
+        profile.move_to(stage, at=iso_utc(now or clock.now()), by=by, reason=reason)
         if backward and stage.rank < Stage.MQL.rank:
             profile.score.reset_engagement()  # back in nurture: qualify afresh, as after a rejection
         if store.put_profile(profile, expected):

@@ -13,21 +13,23 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from leadstream.errors import BadRequest, InvalidInput, UnsupportedMediaType
-from leadstream.events import JUNK_IDS
+from leadstream.events import JUNK_IDS, MAX_ID_BYTES, MAX_ID_LENGTH
 from tracking import parsing
 from tracking.sources import Form
+
+if TYPE_CHECKING:
+    from email.message import Message
 
 FORM_SUBMITTED = "Form Submitted"
 URLENCODED = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
 ANONYMOUS_ID_COOKIE = "ajs_anonymous_id"
 ANONYMOUS_ID_FIELD = "anonymousId"
-MAX_FIELDS = 1000
-MAX_ID_LENGTH = 512
+MAX_FIELDS = parsing.MAX_FIELDS
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 # Deliberately loose: one @, something on both sides, a dot in the domain. Delivery proves the rest.
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -80,19 +82,15 @@ def read_fields(body: bytes, content_type: str | None) -> dict[str, Any]:
 
 
 def _urlencoded_fields(body: bytes) -> dict[str, Any]:
-    try:
-        parsed = parse_qs(
-            body.decode("utf-8", errors="replace"), keep_blank_values=True, max_num_fields=MAX_FIELDS
-        )
-    except ValueError:
-        raise BadRequest(f"The form has more than {MAX_FIELDS} fields.") from None
-    return {name: values[0] if len(values) == 1 else values for name, values in parsed.items()}
+    fields: dict[str, Any] = {}
+    for name, value in parsing.decode_query(parsing.decode_text(body), max_fields=MAX_FIELDS):
+        _add_field(fields, name, value)
+    return fields
 
 
 def _multipart_fields(body: bytes, content_type: str) -> dict[str, Any]:
     from email.parser import BytesParser
     from email.policy import HTTP
-    from email.utils import collapse_rfc2231_value
 
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
     message = BytesParser(policy=HTTP).parsebytes(head + body)
@@ -102,16 +100,52 @@ def _multipart_fields(body: bytes, content_type: str) -> dict[str, Any]:
     for part in message.get_payload():
         if isinstance(part, str):
             continue  # preamble text, not a part
-        name = part.get_param("name", header="content-disposition")
+        name = _part_name(part)
         if not name or part.get_filename():
             continue  # uploaded files are not event data
-        raw = part.get_payload(decode=True)
-        charset = part.get_content_charset() or "utf-8"
-        text = raw.decode(charset, errors="replace") if isinstance(raw, bytes) else ""
-        _add_field(fields, collapse_rfc2231_value(name), text)
+        _add_field(fields, name, _part_text(part, name))
         if len(fields) > MAX_FIELDS:
             raise BadRequest(f"The form has more than {MAX_FIELDS} fields.")
     return fields
+
+
+def _part_name(part: Message) -> str | None:
+    """The field name of a part, decoded strictly: raw UTF-8 (what browsers send) or RFC 2231
+    (`name*=utf-8''na%C3%AFve`). The parser's own reading would turn other bytes into U+FFFD; its raw
+    headers keep them as surrogate escapes."""
+    from email.message import Message as Compat32Message
+    from email.utils import collapse_rfc2231_value
+
+    raw = next((value for key, value in part.raw_items() if key.lower() == "content-disposition"), "")
+    try:
+        header = raw.encode("ascii", "surrogateescape").decode("utf-8")
+        probe = Compat32Message()  # reads parameters without decoding them: RFC 2231 ones stay a tuple
+        probe["Content-Disposition"] = header.replace("\r", "").replace("\n", "")  # unfolded
+        name = probe.get_param("name", header="content-disposition")
+        return collapse_rfc2231_value(name, errors="strict") if isinstance(name, tuple) else name
+    except UnicodeError:
+        raise BadRequest(
+            "A multipart field name is not valid UTF-8 (or not in the charset it names)."
+        ) from None
+
+
+def _part_text(part: Message, field: str) -> str:
+    """A field's value, decoded by its part's charset (UTF-8 when none is given)."""
+    raw = part.get_payload(decode=True)
+    if not isinstance(raw, bytes):
+        return ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return raw.decode(charset)
+    except LookupError:
+        raise UnsupportedMediaType(
+            f"Field {field!r} declares charset {charset!r}, which is unknown; send UTF-8."
+        ) from None
+    except UnicodeDecodeError:
+        message = f"the value is not valid {charset}"
+        raise BadRequest(
+            f"Field {field!r} is not valid: {message}.", errors=[{"field": field, "message": message}]
+        ) from None
 
 
 def _add_field(fields: dict[str, Any], name: str, value: str) -> None:
@@ -180,7 +214,8 @@ def _unquote_cookie(value: str) -> str:
 
 def _usable_id(value: str) -> bool:
     value = value.strip()
-    return 0 < len(value) <= MAX_ID_LENGTH and value.lower() not in JUNK_IDS
+    size = len(value.encode("utf-8", "surrogatepass"))
+    return 0 < len(value) <= MAX_ID_LENGTH and size <= MAX_ID_BYTES and value.lower() not in JUNK_IDS
 
 
 def form_event(

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import cache
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from leadstream import clock
+from leadstream.caches import container_cache
 from leadstream.errors import (
     Forbidden,
     InvalidInput,
@@ -40,7 +41,7 @@ class Store:
     store_events: Callable[[Sequence[TrackedEvent]], None]
 
 
-@cache
+@container_cache
 def dynamo_store() -> Store:
     from tracking.store import events, sources
 
@@ -60,6 +61,8 @@ class HttpRequest:
     body: bytes = b""
     query: Mapping[str, str] = field(default_factory=dict)
     cookies: Sequence[str] = ()
+    # The query as sent, percent-escapes and all: `query` holds it decoded by the gateway.
+    raw_query: str = ""
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
@@ -104,10 +107,12 @@ def track(path_segment: str, request: HttpRequest, store: Store) -> Outcome:
     key = parsing.write_key(request.header("authorization"), payload)
     source = authorize(key, request.header("origin"), store)
     raws = parsing.expand(payload, kind)
+    # One receivedAt for the whole request, on our clock: it is what corrects a device's bad clock.
+    received_at = clock.now()
     if kind != parsing.BATCH:
-        return ingest([validate(raws[0])], [], source, store)
-    messages, rejected = validate_all(raws)
-    return ingest(messages, rejected, source, store)
+        return ingest([accept(raws[0], source.source_id, received_at)], [], store)
+    events, rejected = accept_all(raws, source.source_id, received_at)
+    return ingest(events, rejected, store)
 
 
 def authorize(write_key: str, origin: str | None, store: Store) -> Source:
@@ -127,34 +132,54 @@ def check_origin(source: Source, origin: str | None) -> None:
         )
 
 
+def accept(raw: Any, source_id: str, received_at: datetime) -> TrackedEvent:
+    """One raw event as it will be stored, or the error that says what to fix."""
+    return validate(raw).to_tracked(source_id, received_at)
+
+
 def validate(raw: Any) -> SegmentMessage:
     """One raw event as a SegmentMessage, or the error that says what to fix (413 when too big)."""
     if not isinstance(raw, dict):
         message = "an event must be a JSON object"
         raise InvalidInput(f"The event is not valid: {message}.", errors=[_error(message)])
-    size = event_size(raw)
+    if parsing.nesting_depth(raw) > parsing.MAX_NESTING_DEPTH:  # first: what follows walks the event
+        message = f"the event {parsing.DEEPER_THAN_LIMIT}"
+        raise InvalidInput(f"The event is not valid: {message}.", errors=[_error(message)])
+    size = _size_if_keepable(raw)
     if size > MAX_EVENT_BYTES:
         message = f"the event is {size} bytes; the limit is {MAX_EVENT_BYTES}"
         raise PayloadTooLarge(f"The event is too large: {message}.", errors=[_error(message)])
-    if parsing.nesting_depth(raw) > parsing.MAX_NESTING_DEPTH:
-        message = f"the event nests objects/arrays deeper than {parsing.MAX_NESTING_DEPTH} levels"
-        raise InvalidInput(f"The event is not valid: {message}.", errors=[_error(message)])
     try:
         return SegmentMessage.model_validate(raw)
     except ValidationError as exc:
         raise InvalidInput("The event is not valid; see errors.", errors=validation_errors(exc)) from None
 
 
-def validate_all(raws: Sequence[Any]) -> tuple[list[SegmentMessage], list[Rejection]]:
+def _size_if_keepable(raw: dict[str, Any]) -> int:
+    """The event's size. Measuring it serializes the event as stored, so it fails on exactly what cannot
+    be kept as sent (an Unkeepable, a lone surrogate): only then is the event walked to name the fields."""
+    try:
+        return event_size(raw)
+    except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
+        unkeepable = parsing.content_errors(raw)
+        if not unkeepable:
+            raise
+        message = "The event holds values that cannot be kept as sent; see errors."
+        raise InvalidInput(message, errors=unkeepable) from None
+
+
+def accept_all(
+    raws: Sequence[Any], source_id: str, received_at: datetime
+) -> tuple[list[TrackedEvent], list[Rejection]]:
     """The valid events of a batch, and a rejection for each other one. None valid is a 422."""
-    messages: list[SegmentMessage] = []
+    events: list[TrackedEvent] = []
     rejected: list[Rejection] = []
     for index, raw in enumerate(raws):
         try:
-            messages.append(validate(raw))
+            events.append(accept(raw, source_id, received_at))
         except LeadstreamError as exc:
             rejected.append(Rejection(index, _message_id(raw), exc.errors))
-    if not messages:
+    if not events:
         raise InvalidInput(
             "No event in the batch is valid; see errors.",
             errors=[
@@ -163,16 +188,12 @@ def validate_all(raws: Sequence[Any]) -> tuple[list[SegmentMessage], list[Reject
                 for error in rejection.errors
             ],
         )
-    return messages, rejected
+    return events, rejected
 
 
-def ingest(
-    messages: Sequence[SegmentMessage], rejected: list[Rejection], source: Source, store: Store
-) -> Outcome:
-    """Store valid events, stamped with our clock: `receivedAt` is what corrects a device's bad clock."""
-    received_at = datetime.now(UTC)
-    store.store_events([message.to_tracked(source.source_id, received_at) for message in messages])
-    return Outcome(accepted=len(messages), rejected=rejected)
+def ingest(events: Sequence[TrackedEvent], rejected: list[Rejection], store: Store) -> Outcome:
+    store.store_events(events)
+    return Outcome(accepted=len(events), rejected=rejected)
 
 
 def _error(message: str) -> dict[str, Any]:
@@ -197,12 +218,14 @@ def track_pixel(path_segment: str, request: HttpRequest, store: Store) -> Outcom
     from tracking import pixel
 
     kind = pixel.pixel_type(path_segment)
+    # The gateway decodes the query for `query`; bytes that are not UTF-8 must be refused, not replaced.
+    parsing.decode_query(request.raw_query, max_fields=parsing.MAX_FIELDS)
     key = request.query.get("writeKey", "")
     if not key.strip():
         raise Unauthorized("No write key: add `writeKey` to the pixel URL's query.")
     source = authorize(key.strip(), request.header("origin"), store)
     raw = pixel.pixel_event(kind, request.query, user_agent=request.header("user-agent"))
-    return ingest([validate(raw)], [], source, store)
+    return ingest([accept(raw, source.source_id, clock.now())], [], store)
 
 
 # --- Forms --------------------------------------------------------------------------------------
@@ -219,6 +242,11 @@ def submit_form(form_id: str, request: HttpRequest, store: Store) -> Outcome:
     check_origin(source, request.header("origin"))
     content_type = request.header("content-type")
     fields = forms.read_fields(request.body, content_type)
+    unkeepable = parsing.content_errors(fields)  # a JSON post can hold what a form encoding cannot
+    if unkeepable:
+        raise InvalidInput(
+            "The form holds values that cannot be kept as sent; see errors.", errors=unkeepable
+        )
     redirect_to = (
         str(form.thank_you_url)
         if form.thank_you_url and forms.is_browser_post(content_type, request.header("accept"))
@@ -233,7 +261,7 @@ def submit_form(form_id: str, request: HttpRequest, store: Store) -> Outcome:
         referer=request.header("referer"),
         user_agent=request.header("user-agent"),
         idempotency_key=request.header("idempotency-key"),
-        day=datetime.now(UTC).date(),
+        day=clock.today(),
     )
-    outcome = ingest([validate(raw)], [], source, store)
+    outcome = ingest([accept(raw, source.source_id, clock.now())], [], store)
     return Outcome(accepted=outcome.accepted, redirect_to=redirect_to)

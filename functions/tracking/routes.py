@@ -17,6 +17,10 @@ from tracking.pixel import NO_STORE_HEADERS, PIXEL_GIF
 logger = Logger(child=True)
 metrics = Metrics()
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
+# Request headers browser SDKs send beyond the ones every API allows (leadstream.http.API_REQUEST_HEADERS),
+# for the tracking function's CORS preflight. analytics-next marks each resend of an event with
+# X-Retry-Count; a preflight that refused it would make the browser drop every retried event.
+BROWSER_SDK_HEADERS = ("X-Retry-Count",)
 
 
 @router.post("/v1/<kind>")
@@ -45,13 +49,15 @@ def form_post(form_id: str) -> Response[str] | dict[str, Any]:
 def _request() -> logic.HttpRequest:
     event = router.current_event
     raw = event.body or ""
-    # Not event.decoded_body: that decodes to text, and a gzip or multipart body is bytes.
-    body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode()
+    # Not event.decoded_body: that decodes to text, and a gzip or multipart body is bytes. A lone
+    # surrogate in a text body passes through as the invalid UTF-8 it is, for the body check to refuse.
+    body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8", "surrogatepass")
     return logic.HttpRequest(
         headers={name.lower(): value for name, value in (event.headers or {}).items()},
         body=body,
         query=event.query_string_parameters or {},
         cookies=tuple(event.cookies),
+        raw_query=event.raw_query_string,
     )
 
 

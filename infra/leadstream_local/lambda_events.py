@@ -94,12 +94,23 @@ def http_api_event(
     if path_parameters:
         event["pathParameters"] = dict(path_parameters)
     if body:
-        if _is_text(merged.get("content-type", ""), merged.get("content-encoding", "")):
-            event["body"] = body.decode("utf-8", errors="replace")
+        is_text = _is_text(merged.get("content-type", ""), merged.get("content-encoding", ""))
+        text = _utf8_or_none(body) if is_text else None
+        if text is not None:
+            event["body"] = text
         else:
+            # Bytes that are not UTF-8 cannot travel as text without loss (U+FFFD for each bad byte):
+            # hand them over base64-encoded, as sent, so that the handler sees them and can refuse them.
             event["body"] = base64.b64encode(body).decode()
             event["isBase64Encoded"] = True
     return event
+
+
+def _utf8_or_none(body: bytes) -> str | None:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def http_api_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -188,11 +188,23 @@ def _value(text: str, names: Mapping[str, int] | None) -> int:
 
 
 class Scheduler:
-    """Runs each enabled schedule's function at its times, in a background thread."""
+    """Runs each enabled schedule's function at its times, in a background thread.
 
-    def __init__(self, schedules: Mapping[Schedule, Callable[[Any], Any]]) -> None:
+    Times are read from `now`: the stack passes its local clock, so moving that clock forward runs what
+    came due (once: runs skipped over are not made up, as after a machine's sleep). Call `clock_moved`
+    when it moves, so the thread does not sleep through it.
+    """
+
+    def __init__(
+        self,
+        schedules: Mapping[Schedule, Callable[[Any], Any]],
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._invokers = dict(schedules)
+        self._now = now
         self._stopping = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -202,6 +214,7 @@ class Scheduler:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -210,11 +223,15 @@ class Scheduler:
         """Run a function's schedule now, in this thread, and return what the handler returned."""
         for schedule, invoke in self._invokers.items():
             if schedule.function == function and event_name in (None, schedule.event_name):
-                return invoke(schedule.event(datetime.now(UTC)))
+                return invoke(schedule.event(self._now()))
         raise KeyError(f"{function} has no schedule {event_name or ''}".rstrip())
 
+    def clock_moved(self) -> None:
+        """The clock jumped: look at the schedules now rather than after the current wait."""
+        self._wake.set()
+
     def _run(self) -> None:
-        now = datetime.now(UTC)
+        now = self._now()
         due: dict[Schedule, datetime | None] = {
             schedule: schedule.next_run(now) for schedule in self._invokers if schedule.enabled
         }
@@ -223,10 +240,12 @@ class Scheduler:
             if not upcoming:
                 return
             # Wake at least every minute so a changed wall clock cannot stall the schedule for long.
-            wait = (min(upcoming) - datetime.now(UTC)).total_seconds()
-            if self._stopping.wait(min(max(wait, 0.0), 60.0)):
+            wait = (min(upcoming) - self._now()).total_seconds()
+            self._wake.wait(min(max(wait, 0.0), 60.0))
+            self._wake.clear()
+            if self._stopping.is_set():
                 return
-            now = datetime.now(UTC)
+            now = self._now()
             for schedule, moment in due.items():
                 if moment is not None and moment <= now:
                     self._launch(schedule, moment)

@@ -21,7 +21,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -39,8 +39,8 @@ SIMULATOR_DOMAIN = "simulator.amazonses.com"
 EVENT_TYPE_NAMES = {"Send": "send", "Delivery": "delivery", "Bounce": "bounce", "Complaint": "complaint"}
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class SesEventPublisher(BackgroundPoller):
@@ -54,12 +54,16 @@ class SesEventPublisher(BackgroundPoller):
         poll_interval: float = POLL_INTERVAL,
         account: str = ACCOUNT_ID,
         region: str = REGION,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__("SES event publisher", poll_interval)
         self._destinations = list(destinations)
         self._sns = sns_client
         self._account = account
         self._region = region
+        # The stack's clock: SES stamps its events by the time the functions live in (deliveredAt and
+        # the scanner window compare them with `leadstream.clock.now()`).
+        self._now = now
         self._seen = 0
 
     def poll_once(self) -> bool:
@@ -108,7 +112,7 @@ class SesEventPublisher(BackgroundPoller):
             if not name.lower().startswith("x-ses-")
         ]
         return {
-            "timestamp": _now(),
+            "timestamp": _timestamp(self._now()),
             "source": source,
             "sourceArn": f"arn:aws:ses:{self._region}:{self._account}:identity/{domain or address}",
             "sendingAccountId": self._account,
@@ -145,13 +149,13 @@ class SesEventPublisher(BackgroundPoller):
                         "diagnosticCode": "smtp; 550 5.1.1 user unknown",
                     }
                 ],
-                "timestamp": _now(),
+                "timestamp": _timestamp(self._now()),
                 "feedbackId": feedback_id,
                 "reportingMTA": "dns; local.leadstream",
             }
             return [("Bounce", {"bounce": bounce})]
         delivery = {
-            "timestamp": _now(),
+            "timestamp": _timestamp(self._now()),
             "processingTimeMillis": 1,
             "recipients": [recipient],
             "smtpResponse": "250 2.0.0 OK (local stack)",
@@ -162,7 +166,7 @@ class SesEventPublisher(BackgroundPoller):
             complaint = {
                 "complainedRecipients": [{"emailAddress": recipient}],
                 "complaintFeedbackType": "abuse",
-                "timestamp": _now(),
+                "timestamp": _timestamp(self._now()),
                 "feedbackId": feedback_id,
             }
             events.append(("Complaint", {"complaint": complaint}))

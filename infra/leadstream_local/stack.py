@@ -331,9 +331,11 @@ class LocalStack:
             queue_poller.start()
         destinations = self.template.ses_event_destinations()
         if destinations:  # moto's SES publishes no events: the stack does (leadstream_local.ses_events)
-            self._ses_events = SesEventPublisher(destinations, sns_client=sns, poll_interval=poll)
+            self._ses_events = SesEventPublisher(
+                destinations, sns_client=sns, poll_interval=poll, now=self.now
+            )
             self._ses_events.start()
-        self._scheduler = Scheduler(schedules)
+        self._scheduler = Scheduler(schedules, now=self.now)
         self._scheduler.start()
         self._timers = OneTimeSchedules(
             sqs_client=sqs,
@@ -347,6 +349,8 @@ class LocalStack:
         from leadstream import clock  # the functions' package: importable once the stack has started
 
         self._env.set(clock.OFFSET_VARIABLE, repr(offset.total_seconds()) if offset else None)
+        if self._scheduler is not None:
+            self._scheduler.clock_moved()
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -1,14 +1,13 @@
 """A nurture journey end to end on the local stack, with its simulated clock: a journey published over the
 API (trigger -> send -> wait 2 days -> branch on opened -> send A or B -> exit); two people come in
-through the tracking API; email 1 reaches both; one opens it (the pixel, after the scanner window); two
-days later the opener gets A and the other B, the runs have exited, and a redelivered timer sends
-nothing more."""
+through the tracking API; email 1 reaches both; one opens it (the pixel, once the local clock has moved
+past the scanner window); two days later the opener gets A and the other B, the runs have exited, and a
+redelivered timer sends nothing more."""
 
 from __future__ import annotations
 
-import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -20,7 +19,7 @@ from leadstream_local.stack import LocalStack
 from mail.store.sends import get_send
 
 pytestmark = pytest.mark.e2e
-SCANNER_WINDOW = 10.0  # EMAIL_SCANNER_WINDOW_SECONDS: real seconds after sending
+SCANNER_WINDOW = timedelta(seconds=10)  # EMAIL_SCANNER_WINDOW_SECONDS, on the business clock
 
 
 def _template(marketing: StackClient, subject: str) -> str:
@@ -74,11 +73,14 @@ def test_a_nurture_journey_on_the_local_clock(local_stack: LocalStack) -> None:
     assert welcome.subject == "Welcome"
     assert [email.subject for email in stack.outbox(to=skimmer_email)] == ["Welcome"]
 
-    # The reader opens it, like a person: after the scanner window (real time since sending).
+    # The reader opens it, like a person: after the scanner window, which moves with the local clock
+    # (sending and delivery were stamped by it, and so is the open).
     sent = get_send(_runs(marketing, journey_id, reader)[0]["lastMessageId"])
     assert sent is not None
     assert sent.sent_at is not None
-    time.sleep(max(0.0, SCANNER_WINDOW + 0.5 - (datetime.now(UTC) - sent.sent_at).total_seconds()))
+    assert sent.delivered_at is not None
+    moved_to = stack.advance_clock(SCANNER_WINDOW + timedelta(seconds=1))
+    assert moved_to - max(sent.sent_at, sent.delivered_at) > SCANNER_WINDOW
     pixel = welcome.html.split(f"{stack.url}/email/open/", 1)[1].split('"', 1)[0]
     opening = website.request("GET", f"/email/open/{pixel}", **{"User-Agent": "Mozilla/5.0 (Macintosh)"})
     assert opening.status == 200
@@ -86,6 +88,7 @@ def test_a_nurture_journey_on_the_local_clock(local_stack: LocalStack) -> None:
     opened = get_send(sent.message_id)
     assert opened is not None
     assert opened.opened_at is not None
+    assert opened.opened_at >= moved_to  # the open was stamped by the local clock, as the window reads it
 
     waiting = _runs(marketing, journey_id, reader)[0]
     assert (waiting["status"], waiting["stepId"]) == ("waiting", "pause")

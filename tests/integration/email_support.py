@@ -7,8 +7,7 @@ import email
 import hashlib
 import itertools
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
@@ -47,28 +46,10 @@ class LambdaContext:
 
 
 @pytest.fixture
-def unpaced(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No send pacing (the template's rate would make a batch take seconds) and fresh email settings."""
+def unpaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No send pacing (the template's rate would make a batch take seconds): the sender's pacer follows
+    the configured rate by itself."""
     monkeypatch.setenv("EMAIL_SEND_RATE", "0")
-    with fresh_email_settings():
-        yield
-
-
-@contextmanager
-def fresh_email_settings() -> Iterator[None]:
-    _clear_pacer()  # settings follow the environment by themselves (leadstream.settings.load)
-    try:
-        yield
-    finally:
-        _clear_pacer()
-
-
-def _clear_pacer() -> None:
-    import sys
-
-    sender = sys.modules.get("handlers.email_sender")
-    if sender is not None:
-        sender._pacer.cache_clear()
 
 
 def person(email_address: str | None = "ada@example.com", *, traits: dict[str, Any] | None = None) -> Profile:

@@ -11,7 +11,6 @@ import pytest
 from email_support import (
     WELCOME,
     LambdaContext,
-    fresh_email_settings,
     person,
     raw_event,
     run_sender,
@@ -441,31 +440,30 @@ def test_reports_count_every_message_once_whatever_is_repeated(
     call_api("POST", f"/marketing/campaigns/{campaign_id}/send", body={}, token=marketing)
     drain_fanout(aws)
     requests = sorted(send_requests(aws), key=lambda r: r.profile_id != ada.profile_id)
-    with fresh_email_settings():
-        run_sender(raw_event(requests))
-        run_sender(raw_event(requests))  # the sender's messages redelivered
-        to_ada = requests[0]
-        for sns_id in ("sns-1", "sns-1", "sns-2"):  # a redelivered notification, and SES saying it twice
-            _ses(
-                aws,
-                "Delivery",
-                to_ada.message_id,
-                "ada@example.com",
-                sns_id,
-                delivery={"timestamp": datetime.now(UTC).isoformat(), "recipients": ["ada@example.com"]},
-            )
-        links = _links_for("ada@example.com")
-        for _ in range(2):
-            assert call_api("GET", links["open"], headers=[BROWSER]).status == 200
-            assert call_api("GET", links["click"], headers=[BROWSER]).status == 302
-            assert call_api("POST", links["unsubscribe"], headers=[BROWSER]).status == 200
-        # A scanner's open of Bob's email counts nothing.
-        assert (
-            call_api(
-                "GET", _links_for("bob@example.com")["open"], headers=[("user-agent", "python-requests/2.31")]
-            ).status
-            == 200
+    run_sender(raw_event(requests))
+    run_sender(raw_event(requests))  # the sender's messages redelivered
+    to_ada = requests[0]
+    for sns_id in ("sns-1", "sns-1", "sns-2"):  # a redelivered notification, and SES saying it twice
+        _ses(
+            aws,
+            "Delivery",
+            to_ada.message_id,
+            "ada@example.com",
+            sns_id,
+            delivery={"timestamp": datetime.now(UTC).isoformat(), "recipients": ["ada@example.com"]},
         )
+    links = _links_for("ada@example.com")
+    for _ in range(2):
+        assert call_api("GET", links["open"], headers=[BROWSER]).status == 200
+        assert call_api("GET", links["click"], headers=[BROWSER]).status == 302
+        assert call_api("POST", links["unsubscribe"], headers=[BROWSER]).status == 200
+    # A scanner's open of Bob's email counts nothing.
+    assert (
+        call_api(
+            "GET", _links_for("bob@example.com")["open"], headers=[("user-agent", "python-requests/2.31")]
+        ).status
+        == 200
+    )
 
     bought = ada.model_copy(
         update={"activity": {"Order Completed": {datetime.now(UTC).date().isoformat(): 1}}}

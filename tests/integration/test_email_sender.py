@@ -229,12 +229,9 @@ def test_ses_refusing_the_sender_fails_the_message_for_good(
     aws: StackTemplate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An unverified From address: SES rejects the message (MessageRejected); retrying cannot help."""
-    from email_support import fresh_email_settings
-
     monkeypatch.setenv("EMAIL_FROM_ADDRESS", "someone@unverified.example")
-    with fresh_email_settings():
-        send = request(person(), template())
-        assert run_sender(raw_event([send])) == {"batchItemFailures": []}
+    send = request(person(), template())
+    assert run_sender(raw_event([send])) == {"batchItemFailures": []}
     record = send_record(send.message_id)
     assert record.status is SendStatus.FAILED
     assert "MessageRejected" in record.reason
@@ -249,3 +246,31 @@ def test_a_changed_template_does_not_change_a_queued_email(aws: StackTemplate) -
     Templates(store=dynamo_store()).update(tpl.template_id, changed, if_match='"1"', user="t")
     run_sender(raw_event([send]))
     assert ses_messages()[0]["Subject"] == "Welcome, Ada"
+
+
+def test_a_template_past_the_render_budget_fails_only_that_message(aws: StackTemplate) -> None:
+    html = "<p>{% for a in traits.plans %}{% for b in traits.plans %}.{% endfor %}{% endfor %}</p>"
+    tpl = template(TemplateContent(name="plans", subject="Plans", html=html))
+    good = request(person("a@example.com", traits={"plans": [1, 2]}), tpl)
+    slow = request(person("b@example.com", traits={"plans": list(range(1000))}), tpl)
+    assert run_sender(raw_event([slow, good])) == {"batchItemFailures": []}
+    assert ses_send_count() == 1
+    failed = send_record(slow.message_id)
+    assert failed.status is SendStatus.FAILED
+    assert failed.reason.startswith(
+        "render: The template's html cannot be rendered: it takes more than 20000"
+    )
+    assert send_record(good.message_id).status is SendStatus.SENT
+
+
+def test_a_trait_link_with_a_data_url_is_sent_without_it(aws: StackTemplate) -> None:
+    html = '<html><body><a href="{{ traits.website }}">Your site</a></body></html>'
+    tpl = template(TemplateContent(name="site", subject="Your site", html=html))
+    send = request(person(traits={"website": "data:text/html,<script>alert(1)</script>"}), tpl)
+    assert run_sender(raw_event([send])) == {"batchItemFailures": []}
+    (message,) = ses_messages()
+    body = message.get_body(("html",))
+    assert body is not None
+    assert "<a>Your site</a>" in body.get_content()
+    assert b"data:text/html" not in message.as_bytes()
+    assert send_record(send.message_id).status is SendStatus.SENT

@@ -205,3 +205,81 @@ def test_removing_a_manual_entry_keeps_an_unsubscribe(
     remaining = call_api("DELETE", path, token=marketer).json()
     assert remaining["suppressed"] is True
     assert set(remaining["reasons"]) == {"unsubscribed"}
+
+
+THOUSAND = "[" + ", ".join(str(number) for number in range(1000)) + "]"
+
+
+@pytest.mark.parametrize(
+    ("html", "says"),
+    [
+        (
+            f"{{% for a in {THOUSAND} %}}{{% for b in {THOUSAND} %}}{{% endfor %}}{{% endfor %}}",
+            "html, line 1: it takes more than 20000 loop iterations and calls to render",
+        ),
+        (
+            "<p>{% macro item(n) %}{{ item(n) }}{% endmacro %}\n{{ item(1) }}</p>",
+            "html, line 1: macro 'item' calls itself (item -> item); recursion is not available",
+        ),
+    ],
+)
+def test_templates_past_the_bounds_are_refused_on_save(
+    call_api: Call, marketer: str, html: str, says: str
+) -> None:
+    """Both used to fail the request: the loops ran for over a minute, the macro was a 500."""
+    reply = call_api("POST", "/marketing/templates", body={**TEMPLATE, "html": html}, token=marketer)
+    assert reply.status == 422
+    assert reply.headers["content-type"] == "application/problem+json"
+    ((error,),) = [reply.json()["errors"]]
+    assert error["field"] == "html"
+    assert error["message"].startswith(says)
+    assert call_api("GET", "/marketing/templates", token=marketer).json()["templates"] == []
+
+
+def test_a_preview_past_the_budget_says_why(call_api: Call, marketer: str) -> None:
+    """Saved (the sample person has no such list); the preview for someone with a long list is a 422."""
+    html = "{% for a in traits.plans %}{% for b in traits.plans %}.{% endfor %}{% endfor %}"
+    template_id = _create(call_api, marketer, {**TEMPLATE, "html": html})["templateId"]
+    path = f"/marketing/templates/{template_id}/preview"
+    small = call_api("POST", path, body={"traits": {"plans": [1, 2]}}, token=marketer)
+    assert small.status == 200, small.body
+    long = call_api("POST", path, body={"traits": {"plans": list(range(1000))}}, token=marketer)
+    assert long.status == 422
+    assert "more than 20000 loop iterations" in long.json()["errors"][0]["message"]
+
+
+SITE_LINK = {
+    **TEMPLATE,
+    "html": '<p><a href="{{ traits.website }}">Your site</a></p><a href="https://example.com/start">Start</a>',
+}
+
+
+def test_a_trait_link_with_a_javascript_url_is_removed_from_the_preview(
+    call_api: Call, marketer: str
+) -> None:
+    template_id = _create(call_api, marketer, SITE_LINK)["templateId"]
+    reply = call_api(
+        "POST",
+        f"/marketing/templates/{template_id}/preview",
+        body={"traits": {"website": " JavaScript:alert(document.cookie)"}},
+        token=marketer,
+    )
+    assert reply.status == 200, reply.body
+    preview = reply.json()
+    assert "<p><a>Your site</a></p>" in preview["html"]
+    assert "javascript" not in preview["html"].lower()
+    assert preview["links"] == ["https://example.com/start"]
+    assert preview["removedUrls"] == ["<a href> uses the scheme 'javascript'"]
+
+
+def test_a_template_with_its_own_javascript_link_is_refused(call_api: Call, marketer: str) -> None:
+    html = '<a href="jav&#x61;script:alert(1)">Click</a>'
+    reply = call_api("POST", "/marketing/templates", body={**TEMPLATE, "html": html}, token=marketer)
+    assert reply.status == 422
+    assert reply.json()["errors"] == [
+        {
+            "field": "html",
+            "message": "html: <a href> uses the scheme 'javascript'; "
+            "links and images may use http, https, mailto, tel or be relative",
+        }
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -81,3 +82,28 @@ def test_trigger_runs_a_schedule_now() -> None:
     assert received[0]["detail-type"] == "Scheduled Event"
     with pytest.raises(KeyError):
         scheduler.trigger("Other")
+
+
+def test_schedules_run_by_the_clock_they_are_given() -> None:
+    """The stack hands its local clock over: moving it runs what came due, once, stamped by that clock."""
+    moment = [NOW]
+    received: list[Any] = []
+    ran = threading.Event()
+
+    def invoke(event: Any) -> None:
+        received.append(event)
+        ran.set()
+
+    schedule = Schedule.from_properties("F", "E", "Schedule", {"Schedule": "rate(1 day)"})
+    scheduler = Scheduler({schedule: invoke}, now=lambda: moment[0])
+    scheduler.start()
+    try:
+        scheduler.trigger("F")
+        assert received.pop()["time"] == "2026-11-23T10:17:30Z"
+        ran.clear()
+        moment[0] = NOW + timedelta(days=3)  # three runs came due: one runs, the missed ones are skipped
+        scheduler.clock_moved()
+        assert ran.wait(timeout=30)
+    finally:
+        scheduler.stop()
+    assert [event["time"] for event in received] == ["2026-11-24T10:17:30Z"]

@@ -320,22 +320,44 @@ def test_errors_carry_cors_headers_so_the_browser_can_read_them(call: Call) -> N
     assert "access-control-allow-origin" in reply.headers
 
 
-@pytest.mark.parametrize("path", ["/v1/track", "/v1/b", "/forms/demo"])
-def test_cors_preflight(call: Call, path: str) -> None:
+def preflight(call: Call, path: str, *requested: str) -> tuple[Reply, set[str]]:
+    """A browser's CORS preflight for a POST to `path` with `requested` headers, and the headers allowed."""
     reply = call(
         "OPTIONS",
         path,
         headers=[
             ("origin", "https://www.example.com"),
             ("access-control-request-method", "POST"),
-            ("access-control-request-headers", "content-type,authorization"),
+            ("access-control-request-headers", ",".join(requested)),
         ],
     )
+    allowed = reply.headers.get("access-control-allow-headers", "")
+    return reply, {name.strip().lower() for name in allowed.split(",") if name.strip()}
+
+
+@pytest.mark.parametrize("path", ["/v1/track", "/v1/b", "/forms/demo"])
+def test_cors_preflight(call: Call, path: str) -> None:
+    reply, allowed = preflight(call, path, "content-type", "authorization")
     assert reply.status in (200, 204)
     assert reply.headers["access-control-allow-origin"] in ("*", "https://www.example.com")
     assert "POST" in reply.headers["access-control-allow-methods"]
-    allowed = {name.strip().lower() for name in reply.headers["access-control-allow-headers"].split(",")}
     assert {"content-type", "authorization", "content-encoding"} <= allowed
+
+
+@pytest.mark.parametrize("path", ["/v1/t", "/v1/b"])
+def test_preflight_allows_every_header_analytics_next_sends(call: Call, path: str) -> None:
+    """Its first send carries Authorization (and text/plain); each resend adds X-Retry-Count."""
+    reply, allowed = preflight(call, path, "authorization", "x-retry-count")
+    assert reply.status in (200, 204)
+    assert {"authorization", "x-retry-count"} <= allowed
+
+
+def test_the_authenticated_apis_do_not_allow_the_sdk_headers(call: Call) -> None:
+    """The tracking SDKs' headers are the tracking function's alone; the CRM's preflight stays narrow."""
+    reply, allowed = preflight(call, "/crm/accounts", "authorization", "x-retry-count")
+    assert reply.status in (200, 204)
+    assert "authorization" in allowed
+    assert "x-retry-count" not in allowed
 
 
 def test_dynamodb_calls_per_event_in_a_100_event_batch(call: Call, stored_events: StoredEvents) -> None:

@@ -12,6 +12,7 @@ from mail.link_tokens import LinkKeys, LinkKind, LinkSigner, verify
 from mail.links import instrument
 from mail.mime import MESSAGE_ID_HEADER, build_message
 from mail.rendering import RenderError, check, personalization, render
+from mail.template_limits import LimitExceeded, RenderBudget
 from mail.template_models import TemplateContent
 
 KEYS = LinkKeys.parse("unit-test-link-key-0123456789abcdef")
@@ -187,3 +188,140 @@ def test_the_mime_message_keeps_the_headers_unfolded() -> None:
     assert sent.open_url in html_part.get_content()
     assert "1 Main St" in text_part.get_content()
     assert all(len(line) <= 998 for line in raw.splitlines())
+
+
+# --- bounds in time and size (mail/template_limits.py) ----------------------------------------------------
+THOUSAND = "[" + ", ".join(str(number) for number in range(1000)) + "]"
+
+
+def _html(source: str, **parts: str) -> TemplateContent:
+    return TemplateContent(name="x", subject=parts.pop("subject", "s"), html=source, **parts)
+
+
+def _refusal(error: pytest.ExceptionInfo[RenderError]) -> str:
+    assert error.value.status == 422
+    ((problem,),) = [error.value.errors]
+    return str(problem["message"])
+
+
+@pytest.mark.parametrize(
+    ("source", "says"),
+    [
+        (
+            "{% for a in [1] %}" * 4 + "x" + "{% endfor %}" * 4,
+            "html, line 1: loops are nested more than 3 deep",
+        ),
+        ("{{ [" + ", ".join(["1"] * 1001) + "] | length }}", "a literal list or dict has 1001 items"),
+        ("{% macro m(n) %}{{ m(n) }}{% endmacro %}{{ m(1) }}", "macro 'm' calls itself (m -> m)"),
+        (
+            "{% macro a() %}{{ b() }}{% endmacro %}\n"
+            "{% macro b() %}{% call a() %}{% endcall %}{% endmacro %}",
+            "macro 'a' calls itself (a -> b -> a)",
+        ),
+        ("{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}", "html: it is nested too deeply"),
+    ],
+)
+def test_templates_past_the_static_limits_are_refused_on_save(source: str, says: str) -> None:
+    with pytest.raises(RenderError) as refused:
+        check(_html(source))
+    assert says in _refusal(refused)
+
+
+def test_nested_loops_over_a_long_literal_list_stop_at_the_step_budget() -> None:
+    """Two loops over 1000 items each used to run for over a minute (a million iterations, no output)."""
+    content = _html(f"{{% for a in {THOUSAND} %}}{{% for b in {THOUSAND} %}}{{% endfor %}}{{% endfor %}}")
+    with pytest.raises(RenderError) as refused:
+        check(content)
+    assert "more than 20000 loop iterations and calls" in _refusal(refused)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # a macro that reaches itself through an argument: no static check can see it
+        "{% macro d(s, f) %}{{ f(s, f) }}{% endmacro %}{{ d('x', d) }}",
+        # thirty macros each calling the next twice: 2**30 calls, none recursive
+        "".join(
+            f"{{% macro m{n}() %}}{{{{ m{n + 1}() }}}}{{{{ m{n + 1}() }}}}{{% endmacro %}}" for n in range(30)
+        )
+        + "{% macro m30() %}x{% endmacro %}{{ m0() }}",
+    ],
+)
+def test_calls_are_bounded_at_render_too(source: str) -> None:
+    with pytest.raises(RenderError) as refused:
+        render(_html(source), _context({}))
+    assert "calls" in _refusal(refused)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% set a = 'x' * 100000 %}" + "{% set a = a ~ a %}" * 30 + "{{ a | length }}",
+        "{% set a = 'x' * 100000 %}" + "{% set a = a + a %}" * 30 + "{{ a | length }}",
+        "{% set a = 'x' * 100000 %}{{ ([a] * 100000) | join }}",
+        "{% set a = 'x' * 100000 %}{{ ''.join([a] * 100000) }}",
+        "{{ ('x' * 100000).replace('x', 'y' * 100000) }}",
+        "{{ ('x' * 100000) | replace('', 'y' * 1000) }}",
+        "{% macro d(s, f) %}{{ f(s ~ s, f) }}{% endmacro %}{{ d('x' * 1000, d) }}",
+    ],
+)
+def test_no_text_a_template_makes_may_pass_the_output_cap(source: str) -> None:
+    """Each of these would build gigabytes before anything is output."""
+    with pytest.raises(RenderError) as refused:
+        render(_html(source), _context({}))
+    assert "it makes a text of more than 524288 characters" in _refusal(refused)
+
+
+@pytest.mark.parametrize(
+    "source", ["{{ [1] | batch(10000000, 'x') | list }}", "{{ [1] | slice(10000000) | list }}"]
+)
+def test_batch_and_slice_sizes_are_bounded(source: str) -> None:
+    with pytest.raises(RenderError) as refused:
+        render(_html(source), _context({}))
+    assert "a batch or slice count may be at most 100000" in _refusal(refused)
+
+
+def test_a_loop_over_a_long_trait_list_fails_only_that_persons_email() -> None:
+    """The save check's sample has no such list, so the template is saved; the budget applies per person."""
+    content = _html("{% for a in traits.plans %}{% for b in traits.plans %}{{ a }}{% endfor %}{% endfor %}")
+    check(content)
+    assert render(content, _context({"plans": [1, 2]})).html == "1122"
+    with pytest.raises(RenderError) as refused:
+        render(content, _context({"plans": list(range(1000))}))
+    assert "more than 20000 loop iterations" in _refusal(refused)
+
+
+def test_the_render_deadline_stops_a_slow_template() -> None:
+    ticks = iter([0.0, 0.5, 1.5])
+    budget = RenderBudget(clock=lambda: next(ticks))
+    budget.spend()  # at 0.5 s of 1
+    with pytest.raises(LimitExceeded, match="longer than 1 s"):
+        budget.spend()
+
+
+def test_templates_saved_before_the_static_limits_still_render() -> None:
+    deep = _html("{% for a in [1] %}" * 4 + "x" + "{% endfor %}" * 4)
+    assert render(deep, _context({})).html == "x"
+
+
+def test_loops_calls_and_joins_render_as_before() -> None:
+    html = (
+        '{% macro row(p) %}<li>{{ p.name ~ " (" ~ p.price ~ ")" }}{{ caller() }}</li>{% endmacro %}'
+        "<ul>{% for p in traits.products %}{% call row(p) %}"
+        "{{ loop.index }}/{{ loop.length }} {{ loop.cycle('odd', 'even') }}{% endcall %}{% endfor %}</ul>"
+        "{% for g in traits.products | batch(2, '-') %}[{% for x in g %}{{ x.name or x }}{% endfor %}]"
+        "{% endfor %} {{ traits.products | join(', ', attribute='name') }}"
+        "{% for n in traits.tree recursive %}<{{ n.name }}>{{ loop(n.children) if n.children }}{% endfor %}"
+        "{{ '<b>' ~ first_name }} {{ first_name.replace('A', 'a') }} {{ ', '.join(['x', 'y']) }}"
+        " {{ [1] + [2] }}"
+    )
+    products = [{"name": "A", "price": 1}, {"name": "B", "price": 2}, {"name": "C", "price": 3}]
+    tree = [{"name": "r", "children": [{"name": "c1"}, {"name": "c2", "children": [{"name": "g"}]}]}]
+    content = _html(html, subject="Hi {{ first_name ~ '!' }}")
+    check(content)
+    parts = render(content, _context({"firstName": "Ada<", "products": products, "tree": tree}))
+    assert parts.subject == "Hi Ada<!"
+    assert parts.html == (
+        "<ul><li>A (1)1/3 odd</li><li>B (2)2/3 even</li><li>C (3)3/3 odd</li></ul>[AB][C-] A, B, C"
+        "<r><c1><c2><g>&lt;b&gt;Ada&lt; ada&lt; x, y [1, 2]"
+    )

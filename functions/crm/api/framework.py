@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field, create_model
 from crm.api.models import ID_PATTERN, HistoryPage
 from crm.records import RecordType, merge_patch, sort_text
 from crm.store import records as store
-from leadstream import idempotency, keys
+from leadstream import clock, idempotency, keys
 from leadstream.api import (
     CREATED_HEADERS,
     ETAG_HEADER,
@@ -168,9 +168,7 @@ class Resource:
         return stored
 
     def _stamped(self, document: dict[str, Any], principal: Principal) -> Any:
-        from crm.records import now_utc
-
-        moment = now_utc()
+        moment = clock.now()
         draft = self.record.model.model_validate({**document, "createdAt": moment, "updatedAt": moment})
         return store.stamp_new(self.record, draft, principal)
 

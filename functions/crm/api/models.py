@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from crm.records import HistoryEntry
+from leadstream.numbers import STORABLE_NUMBERS
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 # Record ids (server-made UUIDs, or slugs for pipelines) and user ids (Cognito `sub`).
@@ -50,12 +51,15 @@ MAX_CUSTOM_FIELDS = 200
 MAX_CUSTOM_FIELDS_BYTES = 64 * 1024  # keeps a record and its history entries far below DynamoDB's 400 KB
 CUSTOM_FIELD_KEY = r"^[a-z][A-Za-z0-9_]{0,63}$"
 CustomFieldKey = Annotated[str, StringConstraints(pattern=CUSTOM_FIELD_KEY)]
-CustomValue = (
+# A number is checked before the union picks a member: one DynamoDB cannot hold is refused at its field
+# (`customFields.seats`) instead of being read as the float nearest to it.
+CustomValue = Annotated[
     Annotated[str, StringConstraints(max_length=2000)]
     | bool
     | int
-    | Annotated[float, Field(allow_inf_nan=False)]
-)
+    | Annotated[float, Field(allow_inf_nan=False)],
+    STORABLE_NUMBERS,
+]
 
 
 def _bounded_custom_fields[T: Mapping[str, Any]](fields: T) -> T:
@@ -73,7 +77,8 @@ CustomFields = Annotated[
     Field(
         description=(
             f"Up to {MAX_CUSTOM_FIELDS} fields named like `renewalRisk` (a letter, then letters, digits "
-            "or _), each a string (up to 2000 characters), number or boolean."
+            "or _), each a string (up to 2000 characters), number or boolean. A number has at most 38 "
+            "significant digits and, unless 0, a magnitude from 1E-130 to below 1E+126."
         ),
         examples=[{"region": "EMEA", "seats": 250}],
     ),

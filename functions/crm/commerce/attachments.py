@@ -14,6 +14,8 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from leadstream.numbers import StorableInt
+
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 UPLOAD_URL_SECONDS = 15 * 60
 DOWNLOAD_URL_SECONDS = 5 * 60
@@ -36,7 +38,7 @@ class AttachmentInput(BaseModel):
 
     file_name: str = Field(alias="fileName", min_length=1, max_length=255)
     content_type: str = Field(alias="contentType", pattern=_CONTENT_TYPE)
-    size: int = Field(ge=1, le=MAX_ATTACHMENT_BYTES, description="bytes; the upload must match it")
+    size: StorableInt = Field(ge=1, le=MAX_ATTACHMENT_BYTES, description="bytes; the upload must match it")
 
     @field_validator("file_name")
     @classmethod

@@ -30,6 +30,7 @@ from crm.commerce.orders import Order, OrderStatus
 from crm.commerce.states import InvalidTransition, StateMachine
 from crm.records import CrmRecord
 from leadstream.errors import InvalidInput
+from leadstream.numbers import StorableIntOrNone
 from leadstream.profiles import UtcTime
 
 DEFAULT_RENEWAL_LEAD_DAYS = 60
@@ -60,7 +61,7 @@ class ContractInput(CrmInput):
     end_date: date = Field(alias="endDate", description="the contract's last day")
     terms: LongText | None = None
     value: Amount | None = Field(default=None, description="in the order's currency")
-    renewal_lead_days: int | None = Field(
+    renewal_lead_days: StorableIntOrNone = Field(
         default=None, alias="renewalLeadDays", ge=1, le=MAX_RENEWAL_LEAD_DAYS, description=LEAD_DAYS
     )
 
@@ -78,7 +79,7 @@ class ContractChanges(CrmInput):
     end_date: date | None = Field(default=None, alias="endDate")
     terms: LongText | None = None
     value: Amount | None = None
-    renewal_lead_days: int | None = Field(
+    renewal_lead_days: StorableIntOrNone = Field(
         default=None, alias="renewalLeadDays", ge=1, le=MAX_RENEWAL_LEAD_DAYS, description=LEAD_DAYS
     )
 

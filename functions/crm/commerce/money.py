@@ -13,6 +13,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from leadstream.numbers import storable_numbers
+
 ROUNDING = ROUND_HALF_UP
 # Enough digits for the largest product the input limits allow (10^6 x 10^9, six places each), so no
 # intermediate result is ever rounded by the context: only round_money rounds.
@@ -89,30 +91,35 @@ Currency = Annotated[
     Field(min_length=3, max_length=3, description="ISO 4217 code, e.g. EUR"),
 ]
 
-# Input amounts: a decimal string ("19.99") or a whole number; bounded so arithmetic stays exact.
+# Input amounts: a decimal string ("19.99") or a whole number; bounded so arithmetic stays exact. The bounds
+# come first: `_plain` may only see an amount they allow ("1E+100000000" has too many digits to make plain).
 Quantity = Annotated[
     Decimal,
     BeforeValidator(_refuse_float),
-    AfterValidator(_plain),
     Field(gt=0, le=1_000_000, decimal_places=4, allow_inf_nan=False, description='e.g. "3" or "2.5"'),
+    AfterValidator(storable_numbers),
+    AfterValidator(_plain),
 ]
 UnitPrice = Annotated[
     Decimal,
     BeforeValidator(_refuse_float),
-    AfterValidator(_plain),
     Field(ge=0, le=1_000_000_000, decimal_places=6, allow_inf_nan=False, description='e.g. "19.99"'),
+    AfterValidator(storable_numbers),
+    AfterValidator(_plain),
 ]
 Percent = Annotated[
     Decimal,
     BeforeValidator(_refuse_float),
-    AfterValidator(_plain),
     Field(ge=0, le=100, decimal_places=4, allow_inf_nan=False, description='percent, e.g. "7.5"'),
+    AfterValidator(storable_numbers),
+    AfterValidator(_plain),
 ]
 # An amount already in the currency's precision (a contract value); checked against the currency by the
 # model that knows it.
 Amount = Annotated[
     Decimal,
     BeforeValidator(_refuse_float),
-    AfterValidator(_plain),
     Field(ge=0, le=1_000_000_000_000, decimal_places=3, allow_inf_nan=False, description='e.g. "12000.00"'),
+    AfterValidator(storable_numbers),
+    AfterValidator(_plain),
 ]

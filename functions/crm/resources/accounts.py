@@ -26,6 +26,7 @@ from crm.store import records as store
 from leadstream.api import Api, ListParams
 from leadstream.auth import CRM_PEOPLE_READ, CRM_WRITE, Principal
 from leadstream.errors import InvalidInput
+from leadstream.numbers import StorableIntOrNone
 
 MAX_PARENT_DEPTH = 20
 
@@ -58,7 +59,7 @@ class AccountFields(CrmInput):
     domain: ShortText | None = Field(default=None, description="web domain, e.g. example.com")
     industry: ShortText | None = None
     size: AccountSize | None = None
-    employees: int | None = Field(default=None, ge=0, le=10_000_000)
+    employees: StorableIntOrNone = Field(default=None, ge=0, le=10_000_000)
     phone: Phone | None = None
     address: Address | None = None
     description: LongText | None = None
@@ -80,7 +81,7 @@ class AccountChanges(CrmInput):
     domain: ShortText | None = None
     industry: ShortText | None = None
     size: AccountSize | None = None
-    employees: int | None = Field(default=None, ge=0, le=10_000_000)
+    employees: StorableIntOrNone = Field(default=None, ge=0, le=10_000_000)
     phone: Phone | None = None
     address: Address | None = None
     description: LongText | None = None

@@ -12,12 +12,14 @@ from pydantic import ConfigDict, Field
 
 from crm.api.framework import Resource, referenced, register_resource
 from crm.api.models import CrmInput, LongText, Name, RecordId, ShortText, UserId
-from crm.records import CrmRecord, RecordType, now_utc
+from crm.records import CrmRecord, RecordType
 from crm.resources.accounts import ACCOUNT
 from crm.resources.contacts import CONTACT
 from crm.resources.deals import DEAL
+from leadstream import clock
 from leadstream.api import Api, ListParams
 from leadstream.auth import CRM_WRITE, Principal
+from leadstream.numbers import StorableIntOrNone
 from leadstream.profiles import UtcTime
 
 
@@ -50,7 +52,7 @@ class ActivityFields(Links):
         alias="dueAt",
         description="when it is scheduled or due (default: now, for a logged call)",
     )
-    duration_minutes: int | None = Field(default=None, alias="durationMinutes", ge=1, le=24 * 60)
+    duration_minutes: StorableIntOrNone = Field(default=None, alias="durationMinutes", ge=1, le=24 * 60)
     status: ActivityStatus = ActivityStatus.PLANNED
     outcome: ShortText | None = Field(default=None, description="how it went: connected, left voicemail ...")
     description: LongText | None = None
@@ -71,7 +73,7 @@ class ActivityChanges(CrmInput):
     type: ActivityType | None = None
     subject: Name | None = None
     due_at: UtcTime | None = Field(default=None, alias="dueAt")
-    duration_minutes: int | None = Field(default=None, alias="durationMinutes", ge=1, le=24 * 60)
+    duration_minutes: StorableIntOrNone = Field(default=None, alias="durationMinutes", ge=1, le=24 * 60)
     status: ActivityStatus | None = None
     outcome: ShortText | None = None
     description: LongText | None = None
@@ -119,9 +121,9 @@ def prepare_activity(activity: Activity, before: Activity | None, principal: Pri
     activity = linked(activity, before)
     update: dict[str, Any] = {}
     if activity.due_at is None:
-        update["due_at"] = now_utc()
+        update["due_at"] = clock.now()
     if activity.status is ActivityStatus.DONE and activity.completed_at is None:
-        update["completed_at"] = now_utc()
+        update["completed_at"] = clock.now()
     elif activity.status is not ActivityStatus.DONE:
         update["completed_at"] = None
     return activity.model_copy(update=update)

@@ -16,11 +16,11 @@ from crm.commerce.attachments import Attachment, AttachmentInput, ParentKind, ob
 from crm.commerce.settings import get_commerce_settings
 from crm.commerce.store import attachments as store
 from crm.commerce.store import files
-from crm.commerce.web import utc_now
 from crm.resources.contracts import CONTRACTS
 from crm.resources.orders import ORDERS
 from crm.resources.quotes import QUOTES
 from crm.resources.tickets import TICKETS
+from leadstream import clock
 from leadstream.api import Api, ListParams
 from leadstream.errors import Conflict, NotFound
 
@@ -84,7 +84,7 @@ def _register_for(api: Api, parent: ParentKind, resource: Resource) -> None:
             size=body.size,
             object_key=object_key(parent, record_id, attachment_id),
             uploaded_by=principal.user_id,
-            created_at=utc_now(),
+            created_at=clock.now(),
         )
         store.put_attachment(attachment)
         form = files.upload_form(get_commerce_settings().require_bucket(), attachment)

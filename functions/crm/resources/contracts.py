@@ -21,8 +21,8 @@ from crm.commerce.contracts import (
 )
 from crm.commerce.settings import get_commerce_settings
 from crm.commerce.store.timers import DynamoTimerStore
-from crm.commerce.web import utc_now, utc_today
 from crm.records import RecordType
+from leadstream import clock
 from leadstream.api import ETAG_HEADER, Api, IfMatch, ListParams, check_if_match, versioned_response
 from leadstream.auth import CRM_DEALS
 
@@ -82,7 +82,7 @@ def register(api: Api) -> None:
         check_if_match(if_match, before.version)
         edited = contracts.edit(before, body)
         # Before the change: a renewal that moved earlier must not wait for the old timer.
-        timers().bring_forward(record_id, next_timer(edited, today=utc_today()))
+        timers().bring_forward(record_id, next_timer(edited, today=clock.today()))
         after: Contract = CONTRACTS.save(before, edited, principal)
         return versioned_response(after, after.version)
 
@@ -100,7 +100,7 @@ def register(api: Api) -> None:
     ) -> Response[Contract]:
         principal = api.principal()
         before: Contract = CONTRACTS.get_for_action(record_id, principal, if_match)
-        ended = contracts.terminate(before, body, now=utc_now())
+        ended = contracts.terminate(before, body, now=clock.now())
         after: Contract = CONTRACTS.save(before, ended, principal, action="terminated")
         timers().set(record_id, None)  # if this fails, the job drops the timer when it fires
         return versioned_response(after, after.version)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from crm.api.framework import Resource, referenced, register_resource
 from crm.api.models import CrmInput, CustomFields, CustomFieldsPatch, LongText, Name, RecordId, Slug, UserId
 from crm.commerce.money import MINOR_UNITS, Amount, Currency
-from crm.records import CrmRecord, RecordType, now_utc
+from crm.records import CrmRecord, RecordType
 from crm.resources.accounts import ACCOUNT
 from crm.resources.contacts import CONTACT
 from crm.resources.pipelines import (
@@ -23,9 +23,11 @@ from crm.resources.pipelines import (
     StageOutcome,
     get_pipeline,
 )
+from leadstream import clock
 from leadstream.api import Api, ListParams
 from leadstream.auth import CRM_DEALS, CRM_WRITE, Principal
 from leadstream.errors import InvalidInput
+from leadstream.numbers import StorableIntOrNone
 from leadstream.profiles import UtcTime
 
 DEFAULT_DAYS_TO_CLOSE = 30
@@ -64,7 +66,9 @@ class DealFields(CrmInput):
         alias="closeDate",
         description=f"expected close; default: in {DEFAULT_DAYS_TO_CLOSE} days",
     )
-    probability: int | None = Field(default=None, ge=0, le=100, description="percent; default: the stage's")
+    probability: StorableIntOrNone = Field(
+        default=None, ge=0, le=100, description="percent; default: the stage's"
+    )
     forecast_category: ForecastCategory | None = Field(
         default=None, alias="forecastCategory", description="default: the stage's"
     )
@@ -98,7 +102,7 @@ class DealChanges(CrmInput):
     amount: Amount | None = None
     currency: Currency | None = None
     close_date: date | None = Field(default=None, alias="closeDate")
-    probability: int | None = Field(default=None, ge=0, le=100)
+    probability: StorableIntOrNone = Field(default=None, ge=0, le=100)
     forecast_category: ForecastCategory | None = Field(default=None, alias="forecastCategory")
     owner_id: UserId | None = Field(default=None, alias="ownerId")
     description: LongText | None = None
@@ -137,9 +141,7 @@ def prepare(deal: Deal, before: Deal | None, principal: Principal) -> Deal:
     referenced(references)
     _exact_for_currency(deal.amount, deal.currency)  # a patch may change one without the other
     if deal.close_date is None:
-        deal = deal.model_copy(
-            update={"close_date": now_utc().date() + timedelta(days=DEFAULT_DAYS_TO_CLOSE)}
-        )
+        deal = deal.model_copy(update={"close_date": clock.today() + timedelta(days=DEFAULT_DAYS_TO_CLOSE)})
     moved = before is None or (deal.stage_id, deal.pipeline_id) != (before.stage_id, before.pipeline_id)
     if moved:
         deal = _enter_stage(deal, before, _stage_of(deal), principal)
@@ -162,7 +164,7 @@ def _stage_of(deal: Deal) -> PipelineStage:
 
 def _enter_stage(deal: Deal, before: Deal | None, stage: PipelineStage, principal: Principal) -> Deal:
     """The deal in `stage`: probability and category follow the stage unless set (see `stage_move`)."""
-    moment = now_utc()
+    moment = clock.now()
     update: dict[str, object] = {
         "stage_id": stage.stage_id,
         "outcome": stage.outcome,

@@ -16,11 +16,11 @@ from crm.commerce.contracts import Contract, ContractInput, contract_from_order,
 from crm.commerce.orders import Order, OrderStatus, OrderTransition, RepeatOrderInput
 from crm.commerce.settings import get_commerce_settings
 from crm.commerce.store.timers import DynamoTimerStore
-from crm.commerce.web import utc_now
 from crm.records import RecordType
 from crm.resources.contacts import CONTACT
 from crm.resources.contracts import CONTRACT
 from crm.store import records as store
+from leadstream import clock
 from leadstream.api import (
     ETAG_HEADER,
     Api,
@@ -120,7 +120,7 @@ def register(api: Api) -> None:
     ) -> Response[Order]:
         principal = api.principal()
         before: Order = ORDERS.get_for_action(record_id, principal, if_match)
-        moved = orders.transition(before, body.status, now=utc_now(), reason=body.reason)
+        moved = orders.transition(before, body.status, now=clock.now(), reason=body.reason)
         after: Order = ORDERS.save(before, moved, principal, action=body.status.value)
         return versioned_response(after, after.version)
 
@@ -142,7 +142,7 @@ def register(api: Api) -> None:
 
         def create(order_id: str) -> dict[str, Any]:
             repeat = orders.repeat_order(
-                original, body, order_id=order_id, owner_id=principal.user_id, now=utc_now()
+                original, body, order_id=order_id, owner_id=principal.user_id, now=clock.now()
             )
             repeat = store.stamp_new(ORDER, prepare(repeat, None, principal), principal)
             store.create_record(ORDER, repeat, principal, action="repeated")
@@ -172,7 +172,7 @@ def register(api: Api) -> None:
         settings = get_commerce_settings()
 
         def create(_: str) -> dict[str, Any]:
-            now = utc_now()
+            now = clock.now()
             contract = contract_from_order(order, body, default_lead_days=settings.renewal_lead_days, now=now)
             if store.get_record(CONTRACT, contract.contract_id) is not None:
                 raise _has_contract(order, contract.contract_id)

@@ -3,20 +3,22 @@ category. Admins define them; a `standard` pipeline exists from the first time a
 
 from __future__ import annotations
 
-import weakref
 from datetime import date
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crm.api.framework import Resource, register_resource
 from crm.api.models import CrmInput, LongText, Name, Slug
-from crm.records import SYSTEM, CrmRecord, RecordType, now_utc
+from crm.records import SYSTEM, CrmRecord, RecordType
 from crm.store import records as store
+from leadstream import clock
 from leadstream.api import Api, ListParams
 from leadstream.auth import ADMIN_ONLY, CRM_DEALS
+from leadstream.caches import container_cache
 from leadstream.errors import Conflict, InvalidInput
+from leadstream.numbers import StorableInt
+from leadstream.settings import get_settings
 
 STANDARD_PIPELINE = "standard"
 MAX_STAGES = 30
@@ -43,7 +45,7 @@ class PipelineStage(BaseModel):
 
     stage_id: Slug = Field(alias="stageId")
     name: Name
-    probability: int = Field(ge=0, le=100, description="default win probability in percent")
+    probability: StorableInt = Field(ge=0, le=100, description="default win probability in percent")
     outcome: StageOutcome = StageOutcome.OPEN
     forecast_category: ForecastCategory = Field(
         default=ForecastCategory.PIPELINE,
@@ -125,7 +127,7 @@ def _stage(stage_id: str, name: str, probability: int, category: ForecastCategor
 
 def standard_pipeline() -> Pipeline:
     """The pipeline every deployment starts with: the early cycle (qualify, demo), then proposal to close."""
-    moment = now_utc()
+    moment = clock.now()
     return Pipeline(
         pipeline_id=STANDARD_PIPELINE,
         name="Standard",
@@ -162,18 +164,17 @@ def get_pipeline(pipeline_id: str) -> Pipeline:
     return standard
 
 
-# The AWS clients (one per container) whose table is known to hold the standard pipeline.
-_standard_stored: weakref.WeakSet[Any] = weakref.WeakSet()
-
-
 def ensure_standard_pipeline() -> None:
-    """Store the standard pipeline if it is not yet: once per container (one GetItem), then never again."""
-    from leadstream.aws import dynamodb
+    """Store the standard pipeline if it is not yet: once per container and table (one GetItem), then
+    never again."""
+    _standard_pipeline_stored(get_settings().main_table)
 
-    client = dynamodb()
-    if client not in _standard_stored:
-        get_pipeline(STANDARD_PIPELINE)
-        _standard_stored.add(client)
+
+@container_cache
+def _standard_pipeline_stored(table: str) -> bool:
+    """Store it in the configured main table; `table`, that table's name, only keys the cache."""
+    get_pipeline(STANDARD_PIPELINE)
+    return True
 
 
 PIPELINES = Resource(

@@ -20,14 +20,13 @@ from crm.commerce.orders import order_from_quote
 from crm.commerce.pricing import Line, LineInput
 from crm.commerce.products import price_lines
 from crm.commerce.quotes import Quote, QuoteChanges, QuoteInput, QuoteStatus, QuoteTransition
-from crm.commerce.web import utc_now, utc_today
 from crm.records import RecordType
 from crm.resources.accounts import ACCOUNT
 from crm.resources.contacts import CONTACT
 from crm.resources.orders import ORDER
 from crm.resources.products import products_by_id
 from crm.store import records as store
-from leadstream import keys
+from leadstream import clock, keys
 from leadstream.api import (
     ETAG_HEADER,
     Api,
@@ -121,7 +120,7 @@ def ensure_order(quote: Quote, principal: Principal) -> None:
     """The order of an accepted quote, created unless it exists: safe to call again after a failure."""
     if quote.order_id is None or store.get_record(ORDER, quote.order_id) is not None:
         return
-    order = store.stamp_new(ORDER, order_from_quote(quote, now=utc_now()), principal)
+    order = store.stamp_new(ORDER, order_from_quote(quote, now=clock.now()), principal)
     try:
         store.create_record(ORDER, order, principal, action="created-from-quote")
     except Conflict:
@@ -151,7 +150,7 @@ def register(api: Api) -> None:
                 priced(body.lines, body.currency),
                 quote_id=quote_id,
                 owner_id=principal.user_id,
-                now=utc_now(),
+                now=clock.now(),
             )
             check_references(draft, None)
             quote = store.stamp_new(QUOTE, draft, principal)
@@ -208,7 +207,8 @@ def register(api: Api) -> None:
             return versioned_response(before, before.version)
         if if_match is not None:
             check_if_match(if_match, before.version)
-        moved = quotes.transition(before, body.status, today=utc_today(), now=utc_now(), reason=body.reason)
+        now = clock.now()
+        moved = quotes.transition(before, body.status, today=now.date(), now=now, reason=body.reason)
         after: Quote = QUOTES.save(before, moved, principal, action=body.status.value)
         if after.status is QuoteStatus.ACCEPTED:
             ensure_order(after, principal)

@@ -21,10 +21,10 @@ from crm.commerce.tickets import (
     TicketStatus,
     TicketTransition,
 )
-from crm.commerce.web import utc_now
 from crm.records import RecordType
 from crm.resources.accounts import ACCOUNT
 from crm.resources.contacts import CONTACT
+from leadstream import clock
 from leadstream.api import ETAG_HEADER, Api, IfMatch, ListParams, versioned_response
 from leadstream.auth import CRM_PEOPLE_READ, CRM_WRITE, Principal
 
@@ -89,6 +89,6 @@ def register(api: Api) -> None:
     ) -> Response[Ticket]:
         principal = api.principal()
         before: Ticket = TICKETS.get_for_action(record_id, principal, if_match)
-        moved = tickets.transition(before, body, now=utc_now())
+        moved = tickets.transition(before, body, now=clock.now())
         after: Ticket = TICKETS.save(before, moved, principal, action=body.status.value)
         return versioned_response(after, after.version)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
-from crm.records import Actor, FieldChange, HistoryEntry, RecordType, TimelineEntry, diff, now_utc
-from leadstream import keys
+from crm.records import Actor, FieldChange, HistoryEntry, RecordType, TimelineEntry, diff
+from leadstream import clock, keys
 from leadstream.errors import BadRequest, Conflict, NotFound, PreconditionFailed, ServiceUnavailable
 from leadstream.pagination import decode_cursor, encode_cursor
 from leadstream.settings import get_settings
@@ -270,7 +270,7 @@ def history_items[M: BaseModel](
 
 def stamp_new[M: BaseModel](kind: RecordType[M], record: M, actor: Actor) -> M:
     """A new record with version 1 and its creation bookkeeping set."""
-    moment = now_utc()
+    moment = clock.now()
     update: dict[str, Any] = {"version": 1, "created_at": moment, "updated_at": moment}
     if "created_by" in kind.model.model_fields:
         update |= {"created_by": actor.user_id, "updated_by": actor.user_id}
@@ -286,7 +286,7 @@ def commit(writes: Sequence[RecordWrite], actor: Actor) -> list[HistoryEntry]:
 
 
 def _bookkeeping(kind: RecordType[Any], *, version: int, actor: Actor) -> dict[str, Any]:
-    update: dict[str, Any] = {"version": version, "updated_at": now_utc()}
+    update: dict[str, Any] = {"version": version, "updated_at": clock.now()}
     if "updated_by" in kind.model.model_fields:
         update["updated_by"] = actor.user_id
     return update
@@ -313,7 +313,7 @@ class _Transaction:
             record_id=write.record_id,
             version=write.version,
             action=write.action,
-            at=now_utc(),
+            at=clock.now(),
             by=actor.user_id,
             by_name=actor.username or None,
             changes=write.changes,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from decimal import Decimal
-from functools import cache
+from decimal import Decimal, Rounded
 from typing import TYPE_CHECKING, Any
 
 from leadstream.aws import dynamodb
+from leadstream.caches import container_cache
 from leadstream.errors import ServiceUnavailable
+from leadstream.numbers import as_decimal, to_dynamo
 
 if TYPE_CHECKING:
     from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -23,28 +24,32 @@ class StorageUnavailable(ServiceUnavailable):
     """DynamoDB kept throttling a batch after every retry; the caller's retry path takes over."""
 
 
-@cache
+@container_cache
 def _serializer() -> TypeSerializer:
     from boto3.dynamodb.types import TypeSerializer
 
     return TypeSerializer()
 
 
-@cache
+@container_cache
 def _deserializer() -> TypeDeserializer:
     from boto3.dynamodb.types import TypeDeserializer
 
     return TypeDeserializer()
 
 
-def _dynamo_safe(value: Any) -> Any:
-    """DynamoDB numbers are Decimals; floats are converted through their shortest repr."""
+def _dynamo_safe(value: Any, *, trim: bool = False) -> Any:
+    """DynamoDB numbers are Decimals: floats are converted through their shortest repr. With `trim`, every
+    number is written as leadstream.numbers.to_dynamo does (without the trailing zeros of a number written
+    with more than 38 digits, which the serializer refuses although DynamoDB holds it)."""
     if isinstance(value, float):
-        return Decimal(repr(value))
+        return as_decimal(value)
+    if trim and isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return to_dynamo(value)
     if isinstance(value, Mapping):
-        return {key: _dynamo_safe(inner) for key, inner in value.items()}
+        return {key: _dynamo_safe(inner, trim=trim) for key, inner in value.items()}
     if isinstance(value, list | tuple):
-        return [_dynamo_safe(inner) for inner in value]
+        return [_dynamo_safe(inner, trim=trim) for inner in value]
     return value
 
 
@@ -57,7 +62,10 @@ def _attribute_value(value: Any) -> Mapping[str, Any]:
         return {"BOOL": value}
     if isinstance(value, int):
         return {"N": str(value)}
-    return _serializer().serialize(_dynamo_safe(value))
+    try:
+        return _serializer().serialize(_dynamo_safe(value))
+    except Rounded:  # a number written with over 38 digits (10**40): rare, so only then is every one trimmed
+        return _serializer().serialize(_dynamo_safe(value, trim=True))
 
 
 def serialize(item: Mapping[str, Any]) -> dict[str, Any]:

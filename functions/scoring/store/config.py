@@ -7,16 +7,15 @@ whole configuration per container for CONFIG_CACHE_SECONDS, so an edit takes eff
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from contextlib import suppress
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
 
-from leadstream import caches, keys
+from leadstream import clock, keys
 from leadstream.aws import dynamodb
+from leadstream.caches import TtlCache
 from leadstream.errors import Conflict, NotFound
 from leadstream.profiles import iso_utc
 from leadstream.settings import get_settings
@@ -40,26 +39,19 @@ ASSIGN_PREFIX = "ASSIGN#"
 # Attributes stored beside a rule's own fields.
 _BOOKKEEPING = frozenset({"pk", "sk", "updatedAt", "updatedBy"})
 _rule_adapter: TypeAdapter[EngagementRule | FitRule] = TypeAdapter(ScoringRule)
-_cached: tuple[float, ScoringConfig] | None = None
+# One configuration per main table: functions reading different tables never share it.
+_configs: TtlCache[str, ScoringConfig] = TtlCache(now=clock.now)
 
 
 def clear_cache() -> None:
-    global _cached  # noqa: PLW0603  # one cached value per container, by design
-    _cached = None
-
-
-caches.register(clear_cache)
+    """Forget the cached configuration (after this container changed it)."""
+    _configs.clear()
 
 
 def scoring_config() -> ScoringConfig:
     """The configuration scoring runs with, cached per container for CONFIG_CACHE_SECONDS."""
-    global _cached  # noqa: PLW0603
-    now = time.monotonic()
-    if _cached is not None and now - _cached[0] < get_settings().config_cache_seconds:
-        return _cached[1]
-    config = load_config()
-    _cached = (now, config)
-    return config
+    settings = get_settings()
+    return _configs.get(settings.main_table, load_config, max_age=settings.config_cache_seconds)
 
 
 def load_config() -> ScoringConfig:
@@ -182,7 +174,7 @@ def _save(key: dict[str, str], fields: dict[str, Any], *, by: str, create: bool 
 
     request: dict[str, Any] = {
         "TableName": get_settings().main_table,
-        "Item": serialize({**key, **fields, "updatedAt": iso_utc(datetime.now(UTC)), "updatedBy": by}),
+        "Item": serialize({**key, **fields, "updatedAt": iso_utc(clock.now()), "updatedBy": by}),
     }
     if create is not None:
         request["ConditionExpression"] = "attribute_not_exists(pk)" if create else "attribute_exists(pk)"

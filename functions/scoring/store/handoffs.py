@@ -8,11 +8,11 @@ person) makes each step once. docs/scoring.md, "Handoff, exactly once", walks th
 from __future__ import annotations
 
 import json
-import time
 from typing import TYPE_CHECKING, Any, Literal
 
-from leadstream import caches, keys
+from leadstream import clock, keys
 from leadstream.aws import cognito_idp, dynamodb, eventbridge, sesv2
+from leadstream.caches import TtlCache
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import deserialize, get_item, serialize
 from leadstream.store.profiles import transact
@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 Step = Literal["email", "event"]
-_directory: dict[str, tuple[float, list[SalesUser]]] = {}
+# Per user pool and group: the functions configured with another pool never see these users.
+_directory: TtlCache[tuple[str, str], list[SalesUser]] = TtlCache(now=clock.now)
 
 
 class SendFailed(RuntimeError):
@@ -187,13 +188,16 @@ def _update(
 def sales_users() -> list[SalesUser]:
     """Enabled members of the sales group, in a stable order (cached per container, like other config)."""
     settings = handoff_settings()
-    cache_key = f"{settings.user_pool_id}/{settings.sales_group}"
-    now = time.monotonic()
-    hit = _directory.get(cache_key)
-    if hit and now - hit[0] < get_settings().config_cache_seconds:
-        return hit[1]
+    return _directory.get(
+        (settings.user_pool_id, settings.sales_group),
+        lambda: _read_sales_users(settings.user_pool_id, settings.sales_group),
+        max_age=get_settings().config_cache_seconds,
+    )
+
+
+def _read_sales_users(user_pool_id: str, group: str) -> list[SalesUser]:
     users: list[SalesUser] = []
-    request: dict[str, Any] = {"UserPoolId": settings.user_pool_id, "GroupName": settings.sales_group}
+    request: dict[str, Any] = {"UserPoolId": user_pool_id, "GroupName": group}
     while True:
         response = cognito_idp().list_users_in_group(**request)
         for user in response.get("Users", []):
@@ -212,15 +216,7 @@ def sales_users() -> list[SalesUser]:
             break
         request["NextToken"] = response["NextToken"]
     users.sort(key=lambda user: (user.username, user.user_id))
-    _directory[cache_key] = (now, users)
     return users
-
-
-def clear_directory_cache() -> None:
-    _directory.clear()
-
-
-caches.register(clear_directory_cache)
 
 
 # --- notifications ----------------------------------------------------------------------------------------

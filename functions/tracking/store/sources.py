@@ -5,10 +5,11 @@ Every tracking request needs its source; caching keeps that lookup off the per-e
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from typing import Any
 
-from leadstream import caches, keys
+from leadstream import clock, keys
+from leadstream.caches import TtlCache
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import get_item, query_index_first
 from leadstream.store.dynamo import serialize as _serialize
@@ -16,53 +17,39 @@ from tracking.sources import Form, Source
 
 # Unknown write keys are cached too (so a flood of bad keys costs no reads); the bound keeps that cheap.
 MAX_CACHED = 1024
-_cache: dict[str, tuple[float, Any]] = {}
+# Keyed by (table, kind, id): functions reading different tables never see each other's sources.
+_cache: TtlCache[tuple[str, str, str], Any] = TtlCache(now=clock.now, max_entries=MAX_CACHED)
 
 
-def _cached[T](cache_key: str, load: Any) -> T | None:
-    now = time.monotonic()
-    hit = _cache.get(cache_key)
-    if hit and now - hit[0] < get_settings().config_cache_seconds:
-        return hit[1]  # type: ignore[no-any-return]
-    value = load()
-    if len(_cache) >= MAX_CACHED:
-        _cache.pop(next(iter(_cache)))  # oldest insertion first
-    _cache.pop(cache_key, None)
-    _cache[cache_key] = (now, value)
-    return value  # type: ignore[no-any-return]
-
-
-def clear_cache() -> None:
-    _cache.clear()
-
-
-caches.register(clear_cache)
+def _cached[T](kind: str, name: str, load: Callable[[str], T]) -> T:
+    settings = get_settings()
+    table = settings.main_table
+    value: T = _cache.get((table, kind, name), lambda: load(table), max_age=settings.config_cache_seconds)
+    return value
 
 
 def source_by_write_key(write_key: str) -> Source | None:
-    def load() -> Source | None:
-        item = query_index_first(
-            get_settings().main_table, "GSI1", {"gsi1pk": keys.write_key_index(write_key)["gsi1pk"]}
-        )
+    def load(table: str) -> Source | None:
+        item = query_index_first(table, "GSI1", {"gsi1pk": keys.write_key_index(write_key)["gsi1pk"]})
         return Source.model_validate(item) if item else None
 
-    return _cached(f"writekey:{write_key}", load)
+    return _cached("writekey", write_key, load)
 
 
 def source_by_id(source_id: str) -> Source | None:
-    def load() -> Source | None:
-        item = get_item(get_settings().main_table, keys.source_key(source_id))
+    def load(table: str) -> Source | None:
+        item = get_item(table, keys.source_key(source_id))
         return Source.model_validate(item) if item else None
 
-    return _cached(f"source:{source_id}", load)
+    return _cached("source", source_id, load)
 
 
 def form_by_id(form_id: str) -> Form | None:
-    def load() -> Form | None:
-        item = get_item(get_settings().main_table, keys.form_key(form_id))
+    def load(table: str) -> Form | None:
+        item = get_item(table, keys.form_key(form_id))
         return Form.model_validate(item) if item else None
 
-    return _cached(f"form:{form_id}", load)
+    return _cached("form", form_id, load)
 
 
 def put_source(source: Source, *, table: str | None = None) -> None:

@@ -8,10 +8,10 @@ digest is a reminder, a second copy of it is the worse failure.)
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from crm.commerce.digest import Email
-from leadstream import keys
+from leadstream import clock, keys
 from leadstream.aws import dynamodb
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import serialize
@@ -28,7 +28,7 @@ class DynamoDigestOutbox:
             **keys.digest_claim_key(owner_id, day.isoformat()),
             "ownerId": owner_id,
             "day": day.isoformat(),
-            "claimedAt": datetime.now(UTC).isoformat(timespec="seconds"),
+            "claimedAt": clock.now().isoformat(timespec="seconds"),
         }
         try:
             dynamodb().put_item(

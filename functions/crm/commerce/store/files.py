@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from datetime import UTC, datetime, timedelta
-from functools import cache
+from datetime import timedelta
 from typing import Any
 
 from crm.commerce.attachments import DOWNLOAD_URL_SECONDS, UPLOAD_URL_SECONDS, Attachment, content_disposition
-
-
-def _s3() -> Any:
-    # One client per endpoint: in Lambda that is one per container; the local stack changes endpoints.
-    return _client(os.environ.get("AWS_ENDPOINT_URL"))
-
-
-@cache
-def _client(endpoint: str | None) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    # SigV4 presigning (the only kind newer regions and KMS-encrypted objects accept); path-style
-    # addressing works with any endpoint, including the local stack's.
-    return boto3.client(
-        "s3", endpoint_url=endpoint, config=Config(signature_version="s3v4", s3={"addressing_style": "path"})
-    )
+from leadstream import clock
+from leadstream.aws import s3 as _s3
 
 
 def upload_form(bucket: str, attachment: Attachment) -> dict[str, Any]:
@@ -75,5 +58,6 @@ def is_uploaded(bucket: str, attachment: Attachment) -> bool:
 
 
 def _in(seconds: int) -> str:
-    moment = datetime.now(UTC) + timedelta(seconds=seconds)
+    # On the business clock, like every time the API states (S3 itself counts the URL's ExpiresIn).
+    moment = clock.now() + timedelta(seconds=seconds)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
