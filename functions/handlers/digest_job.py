@@ -10,9 +10,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from crm.commerce.digest_run import run_digests
 from crm.commerce.settings import get_commerce_settings
-from crm.commerce.store.digest_sources import RecordDigestSources
 from crm.commerce.store.digests import DynamoDigestOutbox
 from crm.commerce.web import utc_today
+from crm.digest_records import RecordDigestSources
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

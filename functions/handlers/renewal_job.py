@@ -10,9 +10,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from crm.commerce.renewals import run_renewals
 from crm.commerce.settings import get_commerce_settings
-from crm.commerce.store.renewals import RecordContracts, RecordDeals
 from crm.commerce.store.timers import DynamoTimerStore
 from crm.commerce.web import utc_now
+from crm.renewal_records import RecordContracts, RecordDeals
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

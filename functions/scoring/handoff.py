@@ -161,7 +161,7 @@ def lead_for(profile: Profile, handoff: Handoff, record: HandoffRecord) -> Lead:
 
 
 def _create_lead(lead: Lead) -> bool:
-    from crm.store.leads import create_lead_once
+    from crm.lifecycle import create_lead_once
 
     return create_lead_once(lead)
 
