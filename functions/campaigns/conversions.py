@@ -5,7 +5,7 @@ A conversion is a goal activity (an event name, "Form Submitted:<formId>" ...) d
 goal's window after an email with that goal was sent to them: a started campaign's goal for its emails, a
 journey's goal (the live version's `conversion`) for the emails of all its steps. For each changed profile:
 
-1. `activity_increases(old, new)`: what the person just did (nothing: done, no read at all);
+1. `change.activity_increases()`: what the person just did (nothing: done, no read at all);
 2. the published goals (one small partition, cached per container for a minute): none of them among
    those activities → done;
 3. one Query on the person's send records by time (the by-profile index), back to the oldest window
@@ -25,7 +25,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from leadstream import caches, clock
-from leadstream.activity import activity_increases
 from mail.reports import Metric
 from mail.sends import SendRecord, SendStatus
 
@@ -86,7 +85,7 @@ def on_profile_changes(changes: Sequence[ProfileChange], store: ConversionStore 
         profile = change.new
         if profile is None or profile.merged_into:
             continue
-        done = activity_increases(change.old, profile)
+        done = change.activity_increases()
         if not done:
             continue
         active = active or dynamo_store()
