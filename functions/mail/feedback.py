@@ -125,14 +125,14 @@ class FeedbackStore:
 
 def dynamo_store() -> FeedbackStore:
     from mail.store import reports, sends, suppression
-    from tracking.store import events
+    from tracking.logic import store_events
 
     return FeedbackStore(
         suppress=suppression.suppress,
         count_first=reports.count_first,
         confirm_sent=sends.confirm_sent,
         get_send=sends.get_send,
-        store_events=events.store_events,
+        store_events=store_events,
     )
 
 
