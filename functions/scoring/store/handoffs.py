@@ -16,17 +16,13 @@ from leadstream.aws import cognito_idp, dynamodb, eventbridge, sesv2
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import deserialize, get_item, serialize
 from leadstream.store.profiles import transact
-from scoring.handoffs import HandoffRecord, SalesUser, handoff_settings
+from scoring.handoffs import HandoffRecord, SalesUser, SendFailed, handoff_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 Step = Literal["email", "event"]
 _directory: dict[str, tuple[float, list[SalesUser]]] = {}
-
-
-class SendFailed(RuntimeError):
-    """The service refused the call for sure (an error answer, or no connection): nothing was sent."""
 
 
 # --- the record -------------------------------------------------------------------------------------------
