@@ -12,7 +12,7 @@ journey's goal (the live version's `conversion`) for the emails of all its steps
    start among the matching goals;
 4. each sent email whose campaign or journey has a matching goal, sent inside the window (and not after
    a journey's goal was retired), is marked `convertedAt` and counted in its campaign variant's or journey
-   step's report, once (mail.store.reports.count_first), so a redelivered stream record, or the
+   step's report, once (mail.outcomes.count_conversion), so a redelivered stream record, or the
    same goal done twice, converts nothing twice.
 """
 
@@ -25,7 +25,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from leadstream import caches, clock
-from mail.reports import Metric
 from mail.sends import SendRecord, SendStatus
 
 if TYPE_CHECKING:
@@ -39,7 +38,7 @@ GOALS_CACHE_SECONDS = 60.0
 class ConversionStore:
     goals: Callable[[], list[GoalEntry]]
     sends_of_profile: Callable[[str, datetime], list[SendRecord]]
-    count_first: Callable[[SendRecord, Metric, datetime], bool]
+    count_conversion: Callable[[SendRecord, datetime], bool]
 
 
 @dataclass
@@ -70,10 +69,10 @@ caches.register(_goals_cache.clear)
 
 
 def dynamo_store() -> ConversionStore:
-    from mail.store import reports, sends
+    from mail.outcomes import count_conversion, sends_of_profile
 
     return ConversionStore(
-        goals=cached_goals, sends_of_profile=sends.sends_of_profile, count_first=reports.count_first
+        goals=cached_goals, sends_of_profile=sends_of_profile, count_conversion=count_conversion
     )
 
 
@@ -107,7 +106,7 @@ def _convert(store: ConversionStore, profile_id: str, done: set[str], at: dateti
             continue
         if record.sent_at is None or not goal.converts(record.sent_at, at):
             continue
-        if store.count_first(record, Metric.CONVERTED, at):
+        if store.count_conversion(record, at):
             counted += 1
     return counted
 

@@ -74,8 +74,8 @@ def dynamo_store() -> CampaignStore:
     from audience.definitions import is_live
     from campaigns import store as campaigns
     from leadstream import timers
-    from mail.store import reports
-    from mail.store import templates as email_templates
+    from mail import templates as email_templates
+    from mail.outcomes import report_for
 
     return CampaignStore(
         get=campaigns.get_campaign,
@@ -83,7 +83,7 @@ def dynamo_store() -> CampaignStore:
         page=campaigns.list_campaigns,
         template=email_templates.get_template,
         template_version=email_templates.get_version,
-        report_for=reports.report_for,
+        report_for=report_for,
         put_conversion_goal=campaigns.put_conversion_goal,
         segment_exists=is_live,
         enqueue_page=enqueue_page,
