@@ -28,6 +28,9 @@ from leadstream import caches, clock
 from mail.sends import SendRecord, SendStatus
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+    from campaigns.models import ConversionGoal
     from campaigns.store import GoalEntry
     from leadstream.profiles import ProfileChange
 
@@ -66,6 +69,21 @@ def cached_goals() -> list[GoalEntry]:
 
 
 caches.register(_goals_cache.clear)
+
+
+def journey_goal_writes(
+    journey_id: str, goal: ConversionGoal | None, at: datetime
+) -> list[TransactWriteItemTypeDef]:
+    """The transaction items that publish `goal` as the journey's conversion goal, or (None) retire its
+    live one if it has one: journeys store them in the same transaction as the change that decides it."""
+    from campaigns import store
+
+    if goal is not None:
+        return [store.journey_goal_put(journey_id, goal, at=at)]
+    current = store.get_conversion_goal("journey", journey_id)
+    if current is None or current.retired_at is not None:
+        return []
+    return [store.goal_retirement(current, at=at)]
 
 
 def dynamo_store() -> ConversionStore:
