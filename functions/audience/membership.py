@@ -168,9 +168,14 @@ def _reconcile_all(
 
 
 def _once_each(changes: list[SegmentChange]) -> list[SegmentChange]:
-    """The first report of each entry or exit (evaluating again reports an entry it made before again)."""
-    first = {(c.segment_id, c.profile_id, c.entered): c for c in reversed(changes)}
-    return [c for c in changes if first[(c.segment_id, c.profile_id, c.entered)] is c]
+    """The changes without repeats: evaluating again reports an entry it made before once more."""
+    last: dict[tuple[str, str], bool] = {}
+    kept: list[SegmentChange] = []
+    for change in changes:
+        if last.get((change.segment_id, change.profile_id)) != change.entered:
+            kept.append(change)
+            last[(change.segment_id, change.profile_id)] = change.entered
+    return kept
 
 
 def _reconcile(
