@@ -123,7 +123,7 @@ def _changes(template: Any, people: list[Any], meter: _Meter, timers: _Meter) ->
     from audience import membership
     from leadstream.profiles import ProfileChange
 
-    membership.live_segments()  # a warm container: definitions cached
+    membership.current_definitions()  # a warm container: it holds the current definitions
     walls, waits, moved = [], [], 0
     meter.calls.clear()
     timers.calls.clear()
@@ -211,11 +211,11 @@ def render(results: list[ChangeCost]) -> list[str]:
         f"Command: `make bench` (bench/segments.py). {len(SEGMENTS)} segments (traits, stage, engagement and",
         "fit scores, tags, behaviour windows, AND/OR groups); the profiles are stored with BatchWriteItem,",
         f"then {CHANGES} people change one at a time (their country flips: each enters or leaves segments)",
-        "and `audience.membership.apply` handles each change as the profile stream delivers it (definitions",
-        "cached: a warm container). Calls are per change; time is the median change, with the part spent",
-        "waiting for moto. moto's TransactWriteItems deep-copies the whole table to be able to roll back",
-        "(seconds per call at 100,000 profiles; DynamoDB has no such cost): the bench skips that copy, as",
-        "none of its transactions fails.",
+        "and `audience.membership.apply` handles each change as the profile stream delivers it (a warm",
+        "container, holding the current definitions). Calls are per change; time is the median change, with",
+        "the part spent waiting for moto. moto's TransactWriteItems deep-copies the whole table to be able",
+        "to roll back (seconds per call at 100,000 profiles; DynamoDB has no such cost): the bench skips",
+        "that copy, as none of its transactions fails.",
         "",
         "| profiles stored | ms per change | ms without moto | DynamoDB reads | DynamoDB writes "
         "| calls by operation | scheduler calls | entries + exits |",
@@ -231,10 +231,12 @@ def render(results: list[ChangeCost]) -> list[str]:
         )
     lines += [
         "",
-        "Per change: one BatchGetItem reads the person's memberships of every live segment and their timer",
-        "record (one call up to 99 segments); each entry or exit is one TransactWriteItems (the member item",
-        "and one count shard); the person's timer is one Scheduler call and one PutItem, only when its time",
-        "moved. Nothing depends on how many profiles exist. docs/segments.md explains the costs.",
+        "Per change: one BatchGetItem reads the person's memberships of every live segment, their timer",
+        "record and the segment registry's revision (one call up to 98 segments); each entry or exit is one",
+        "TransactWriteItems (the member item and one count shard); the person's timer is one Scheduler call",
+        "and one PutItem, only when its time moved; a batch that wrote reads the registry's revision once",
+        "more (the GetItem), so that a definition changed meanwhile is applied. Nothing depends on how many",
+        "profiles exist. docs/segments.md explains the costs.",
         "",
     ]
     return lines

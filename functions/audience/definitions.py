@@ -3,6 +3,9 @@
 A new segment, or a changed condition, starts the one backfill that gives it its members among the people
 who already exist (audience.membership.start_backfill); a rename or a new description does not. Archiving
 takes the segment out of every evaluation; its member items stay as they were (docs/segments.md).
+
+Other domains ask here whether a segment is live (`is_live`) and page through its members
+(`member_ids_page`), never in audience.store.
 """
 
 from __future__ import annotations
@@ -50,6 +53,12 @@ def get(segment_id: str) -> Segment:
     if segment is None:
         raise NotFound(f"There is no segment {segment_id!r}.")
     return segment
+
+
+def is_live(segment_id: str) -> bool:
+    """Whether the segment exists and is not archived (what a campaign may send to)."""
+    segment = store.get_segment(segment_id)
+    return segment is not None and not segment.archived
 
 
 def update(segment_id: str, content: SegmentContent, *, expected: int, user: str) -> Segment:
@@ -125,6 +134,12 @@ def members_page(segment_id: str, *, limit: int, cursor: str | None) -> dict[str
     now = clock.now()
     members = [_member(profiles[pid], now) if pid in profiles else {"profileId": pid} for pid in ids]
     return {"members": members, "nextCursor": next_cursor}
+
+
+def member_ids_page(segment_id: str, *, limit: int, start: str | None) -> tuple[list[str], str | None]:
+    """A page of member profile ids, in profile id order (one Query), and the next page's opaque cursor
+    (None after the last page)."""
+    return store.member_ids_page(segment_id, limit=limit, start=start)
 
 
 def _member(profile: Profile, now: datetime) -> dict[str, Any]:

@@ -5,14 +5,14 @@ A conversion is a goal activity (an event name, "Form Submitted:<formId>" ...) d
 goal's window after an email with that goal was sent to them: a started campaign's goal for its emails, a
 journey's goal (the live version's `conversion`) for the emails of all its steps. For each changed profile:
 
-1. `activity_increases(old, new)`: what the person just did (nothing: done, no read at all);
+1. `change.activity_increases()`: what the person just did (nothing: done, no read at all);
 2. the published goals (one small partition, cached per container for a minute): none of them among
    those activities → done;
 3. one Query on the person's send records by time (the by-profile index), back to the oldest window
    start among the matching goals;
 4. each sent email whose campaign or journey has a matching goal, sent inside the window (and not after
    a journey's goal was retired), is marked `convertedAt` and counted in its campaign variant's or journey
-   step's report, once (mail.store.reports.count_first), so a redelivered stream record, or the
+   step's report, once (mail.outcomes.count_conversion), so a redelivered stream record, or the
    same goal done twice, converts nothing twice.
 """
 
@@ -24,13 +24,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from leadstream import clock
-from leadstream.activity import activity_increases
 from leadstream.caches import TtlCache
 from leadstream.settings import get_settings
-from mail.reports import Metric
 from mail.sends import SendRecord, SendStatus
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+    from campaigns.models import ConversionGoal
     from campaigns.store import GoalEntry
     from leadstream.profiles import ProfileChange
 
@@ -41,7 +42,7 @@ GOALS_CACHE_SECONDS = 60.0
 class ConversionStore:
     goals: Callable[[], list[GoalEntry]]
     sends_of_profile: Callable[[str, datetime], list[SendRecord]]
-    count_first: Callable[[SendRecord, Metric, datetime], bool]
+    count_conversion: Callable[[SendRecord, datetime], bool]
 
 
 # Per main table: the local stack's functions share this module, and each reads its own table.
@@ -57,11 +58,26 @@ def cached_goals() -> list[GoalEntry]:
     return _goals.get(get_settings().main_table, conversion_goals, max_age=GOALS_CACHE_SECONDS)
 
 
+def journey_goal_writes(
+    journey_id: str, goal: ConversionGoal | None, at: datetime
+) -> list[TransactWriteItemTypeDef]:
+    """The transaction items that publish `goal` as the journey's conversion goal, or (None) retire its
+    live one if it has one: journeys store them in the same transaction as the change that decides it."""
+    from campaigns import store
+
+    if goal is not None:
+        return [store.journey_goal_put(journey_id, goal, at=at)]
+    current = store.get_conversion_goal("journey", journey_id)
+    if current is None or current.retired_at is not None:
+        return []
+    return [store.goal_retirement(current, at=at)]
+
+
 def dynamo_store() -> ConversionStore:
-    from mail.store import reports, sends
+    from mail.outcomes import count_conversion, sends_of_profile
 
     return ConversionStore(
-        goals=cached_goals, sends_of_profile=sends.sends_of_profile, count_first=reports.count_first
+        goals=cached_goals, sends_of_profile=sends_of_profile, count_conversion=count_conversion
     )
 
 
@@ -73,7 +89,7 @@ def on_profile_changes(changes: Sequence[ProfileChange], store: ConversionStore 
         profile = change.new
         if profile is None or profile.merged_into:
             continue
-        done = activity_increases(change.old, profile)
+        done = change.activity_increases()
         if not done:
             continue
         active = active or dynamo_store()
@@ -95,7 +111,7 @@ def _convert(store: ConversionStore, profile_id: str, done: set[str], at: dateti
             continue
         if record.sent_at is None or not goal.converts(record.sent_at, at):
             continue
-        if store.count_first(record, Metric.CONVERTED, at):
+        if store.count_conversion(record, at):
             counted += 1
     return counted
 

@@ -2,7 +2,7 @@
 
 Each FanoutQueue message names one page of one phase (campaigns.models.FanoutPage). Handling it:
 1. reads the campaign (a cancelled one stops the chain here);
-2. reads ONE page of segment members (`audience.store.member_ids_page`, one Query);
+2. reads ONE page of segment members (`audience.definitions.member_ids_page`, one Query);
 3. puts a SendRequest for each member in this phase on EmailSendQueue, 10 per SendMessageBatch;
 4. puts the next page's message on FanoutQueue, or, after the last page, ends the phase.
 Memory is one page, whatever the segment's size.
@@ -105,7 +105,7 @@ def enqueue_sends(requests: Sequence[SendRequest]) -> None:
 
 
 def fanout() -> Fanout:
-    from audience.store import member_ids_page
+    from audience.definitions import member_ids_page
     from campaigns.launch import campaigns
 
     return Fanout(

@@ -71,10 +71,11 @@ class CampaignStore:
 
 
 def dynamo_store() -> CampaignStore:
+    from audience.definitions import is_live
     from campaigns import store as campaigns
     from leadstream import timers
-    from mail.store import reports
-    from mail.store import templates as email_templates
+    from mail import templates as email_templates
+    from mail.outcomes import report_for
 
     return CampaignStore(
         get=campaigns.get_campaign,
@@ -82,20 +83,13 @@ def dynamo_store() -> CampaignStore:
         page=campaigns.list_campaigns,
         template=email_templates.get_template,
         template_version=email_templates.get_version,
-        report_for=reports.report_for,
+        report_for=report_for,
         put_conversion_goal=campaigns.put_conversion_goal,
-        segment_exists=segment_exists,
+        segment_exists=is_live,
         enqueue_page=enqueue_page,
         schedule=timers.schedule,
         cancel_timer=timers.cancel,  # type: ignore[arg-type]
     )
-
-
-def segment_exists(segment_id: str) -> bool:
-    from audience.store import get_segment
-
-    segment = get_segment(segment_id)
-    return segment is not None and not segment.archived
 
 
 def enqueue_page(page: FanoutPage) -> None:

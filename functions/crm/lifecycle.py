@@ -1,9 +1,10 @@
-"""Lead lifecycle changes made by sales: accepting, rejecting or disqualifying a handed-over lead, which
-moves its person's stage too. Scoring moves stages automatically (always forward); a marketer or an admin
-moves one by hand with scoring.stages.change_stage.
+"""A lead's lifecycle: created when scoring hands a person over (`create_lead_once`), then accepted,
+rejected or disqualified by sales, which moves its person's stage too. Scoring moves stages automatically
+(always forward); a marketer or an admin moves one by hand with scoring.stages.change_stage.
 
-The CRM routes (`/crm/leads/...`) call these functions; they hold no HTTP or auth logic (the routes check
-the caller's role first). A lead, its profile and the lead's history entry change
+Other domains create and read leads here (`create_lead_once`, `get_lead`), never through crm.store. The
+CRM routes (`/crm/leads/...`) call the changes; they hold no HTTP or auth logic (the routes check the
+caller's role first). A lead, its profile and the lead's history entry change
 in one transaction, so a lead is never accepted without its person becoming sales-qualified (nor rejected
 without going back to nurture), and never changes without its history saying who changed it. Each
 function is safe to retry: repeating a change that is already made returns the current state.
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from crm.leads import Lead, LeadStatus
-from crm.records import Actor
+from crm.records import SYSTEM, Actor
 from leadstream import clock
 from leadstream.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from leadstream.profiles import Profile, iso_utc
@@ -30,6 +31,23 @@ OPEN_STATUSES = frozenset({LeadStatus.NEW, LeadStatus.WORKING})
 
 # change(lead, a copy of its profile, now as ISO text) -> (new lead, changed profile), or None: nothing to do.
 type LeadChange = Callable[[Lead, Profile | None, str], tuple[Lead, Profile | None] | None]
+
+
+def create_lead_once(lead: Lead, *, by: Actor = SYSTEM) -> bool:
+    """Create the lead with its "created" history entry, unless it exists (True if this call created it).
+    Safe to retry: a retried handoff finds the lead its deterministic id made and creates nothing."""
+    from crm.lead_record import LEAD
+    from crm.store.leads import put_new_lead
+    from crm.store.records import history_items
+
+    return put_new_lead(lead, also=history_items(LEAD, None, lead, by, action="created"))
+
+
+def get_lead(lead_id: str) -> Lead | None:
+    """The lead as it is now (a consistent read); None if there is none."""
+    from crm.store.leads import get_lead as read
+
+    return read(lead_id)
 
 
 def accept_lead(

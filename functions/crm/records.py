@@ -110,7 +110,7 @@ class RecordType[M: BaseModel]:
     unique_fields: tuple[str, ...] = ()  # values no two records of this kind may share (case-insensitive)
     timeline_fields: tuple[str, ...] = ()  # a change of these puts an entry on the account's timeline
     own_timeline: bool = False  # accounts: a record whose own timeline it is
-    # A kind whose item shape is owned elsewhere (leads: crm.store.leads.lead_item).
+    # A kind whose item shape is owned elsewhere (leads: crm.lead_record.lead_item).
     item_builder: Callable[[M], dict[str, Any]] | None = None
     # Who may see a record at all (leads: sales never sees rejected, disqualified or recycled ones).
     visible: Callable[[M, Principal], bool] | None = None

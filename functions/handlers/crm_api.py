@@ -27,7 +27,7 @@ from crm.resources import (
     tickets,
     timeline,
 )
-from handlers import openapi
+from handlers import openapi_document
 from leadstream.api import Api
 from leadstream.http import cors_config, create_resolver
 from leadstream.settings import get_settings
@@ -45,7 +45,7 @@ CORE = (accounts, contacts, leads, conversion, pipelines, deals, forecast, activ
 COMMERCE = (products, quotes, orders, contracts, tickets, attachments)
 for module in (*CORE, *COMMERCE):
     module.register(api)
-openapi.serve(api, "/crm/openapi.json")
+openapi_document.serve(api, "/crm/openapi.json")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

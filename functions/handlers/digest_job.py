@@ -10,8 +10,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from crm.commerce.digest_run import run_digests
 from crm.commerce.settings import get_commerce_settings
-from crm.commerce.store.digest_sources import RecordDigestSources
 from crm.commerce.store.digests import DynamoDigestOutbox
+from crm.digest_records import RecordDigestSources
 from leadstream import clock
 
 if TYPE_CHECKING:

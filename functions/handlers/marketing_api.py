@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
-from handlers import openapi
+from handlers import openapi_document
 from leadstream.api import Api
 from leadstream.http import cors_config, create_resolver
 from leadstream.settings import get_settings
@@ -25,7 +25,7 @@ app = create_resolver(allowed_origins=_origins, enable_validation=True)
 api = Api(app, cors_config(_origins))
 profile_routes.register(api)
 scoring_routes.register(api)
-openapi.serve(api, "/marketing/openapi.json")
+openapi_document.serve(api, "/marketing/openapi.json")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,38 +1,18 @@
-"""The OpenAPI document of the whole authenticated API: served by the API functions, generated here.
-
-The committed copy, `handlers/openapi.json`, ships with the function code, so serving it reads one file
-and imports nothing of the other functions. `make openapi` (`python -m handlers.openapi`) regenerates it
-from the route declarations of all three API functions; a test fails when the committed copy is stale.
+"""`make openapi` (`python -m handlers.openapi`): the OpenAPI document of the whole authenticated API,
+generated from the route declarations of all three API functions into `handlers/openapi.json`, which
+they serve (handlers.openapi_document); a test fails when the committed copy is stale.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
-from leadstream.api import Api
 from leadstream.auth import Role
-from leadstream.caches import container_cache
 
 COMMITTED = Path(__file__).with_name("openapi.json")
 EVERYONE = frozenset(Role)
-
-
-def serve(api: Api, rule: str) -> None:
-    """`GET rule`: the document, to any signed-in user."""
-
-    @api.route("GET", rule, policy=EVERYONE, summary="The OpenAPI 3.1 document of this API", tag="meta")
-    def openapi_document() -> dict[str, Any]:
-        return committed()
-
-
-@container_cache  # one file, the same for every function: nothing configurable is kept
-def committed() -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(COMMITTED.read_text())
-    return document
 
 
 def generate() -> str:

@@ -10,8 +10,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from crm.commerce.renewals import run_renewals
 from crm.commerce.settings import get_commerce_settings
-from crm.commerce.store.renewals import RecordContracts, RecordDeals
 from crm.commerce.store.timers import DynamoTimerStore
+from crm.renewal_records import RecordContracts, RecordDeals
 from leadstream import clock
 
 if TYPE_CHECKING:

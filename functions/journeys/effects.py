@@ -72,7 +72,7 @@ def store_action(
         fields["stage"] = step.stage.value
     action = JourneyAction.model_validate(fields)
     event = action_event(action, profile, message_id=step_message_id(run, "journey-action"), at=at)
-    from tracking.store.events import store_events
+    from tracking.logic import store_events
 
     store_events([event])
     return f"{step.type} stored"

@@ -242,16 +242,11 @@ class Engine:
 
             profile = go.profile(run.profile_id)
             return profile is not None and matches(step.condition, profile, now)
-        if run.last_message_id is None:
+        if run.last_message_id is None or step.email is None:
             return False  # this run has sent nothing yet
-        from mail.store.sends import get_send
+        from mail.outcomes import engaged
 
-        record = get_send(run.last_message_id)
-        if record is None:
-            return False
-        if step.email == "clicked":
-            return record.clicked_at is not None
-        return record.opened_at is not None or record.clicked_at is not None  # a click is an open
+        return engaged(run.last_message_id, step.email)
 
 
 def timer_key(run: Run) -> str:

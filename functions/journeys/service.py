@@ -139,8 +139,8 @@ class Journeys:
     def report(self, journey_id: str) -> dict[str, Any]:
         """Per step of the latest version (then any other step that counted something): how many runs
         reached it, wait there now and exited there, and the email counters of its sends."""
+        from mail.outcomes import report_for
         from mail.reports import Counters
-        from mail.store.reports import report_for
 
         journey, version = self.get(journey_id)
         counts = store.step_counts(journey_id)
@@ -200,13 +200,13 @@ def check(definition: JourneyDefinition) -> None:
 
 
 def _template_problems(definition: JourneyDefinition) -> list[dict[str, str]]:
-    from mail.store.templates import versions
+    from mail.templates import latest_of, versions_of
 
     sends = list(definition.send_steps())
     if not sends:
         return []
-    heads = _template_heads({step.template_id for _, step in sends})
-    pinned = versions(
+    heads = latest_of({step.template_id for _, step in sends})
+    pinned = versions_of(
         {(s.template_id, s.template_version) for _, s in sends if s.template_version is not None}
     )
     problems = []
@@ -227,25 +227,14 @@ def _template_problems(definition: JourneyDefinition) -> list[dict[str, str]]:
     return problems
 
 
-def _template_heads(template_ids: set[str]) -> dict[str, Any]:
-    from leadstream import keys
-    from leadstream.settings import get_settings
-    from leadstream.store.dynamo import batch_get
-    from mail.template_models import EmailTemplate
-
-    items = batch_get(
-        get_settings().main_table, [keys.template_key(template_id) for template_id in template_ids]
-    )
-    heads = (EmailTemplate.model_validate(item) for item in items)
-    return {head.template_id: head for head in heads}
-
-
 def template_pins(definition: JourneyDefinition) -> dict[str, int]:
     """Each email step's template version: its own, else the template's latest now (422 if gone)."""
     problems = _template_problems(definition)
     if problems:
         raise InvalidInput("A template this journey sends is gone; fix the steps listed.", errors=problems)
-    heads = _template_heads({step.template_id for _, step in definition.send_steps()})
+    from mail.templates import latest_of
+
+    heads = latest_of({step.template_id for _, step in definition.send_steps()})
     return {
         step_id: step.template_version or heads[step.template_id].version
         for step_id, step in definition.send_steps()

@@ -165,6 +165,8 @@ def publish(
     """Make `version` live (False: the journey was archived meanwhile). A version's pins are set by its
     first publication and kept by every later one. In the same transaction the version's conversion goal
     is published, or (a version without one) the journey's goal is retired."""
+    from campaigns.conversions import journey_goal_writes
+
     stamp = iso_utc(at)
     live = keys.live_journey_index(journey_id)
     head: TransactWriteItemTypeDef = {
@@ -199,21 +201,7 @@ def publish(
             "ExpressionAttributeValues": {":pins": {"M": serialize(pins)}},
         }
     }
-    return transact([head, pin, *_goal_change(journey_id, conversion, at)])
-
-
-def _goal_change(
-    journey_id: str, conversion: ConversionGoal | None, at: datetime
-) -> list[TransactWriteItemTypeDef]:
-    """Publish `conversion` as the journey's goal, or (None) retire the live one if there is one."""
-    from campaigns import store as goals
-
-    if conversion is not None:
-        return [goals.journey_goal_put(journey_id, conversion, at=at)]
-    current = goals.get_conversion_goal("journey", journey_id)
-    if current is None or current.retired_at is not None:
-        return []
-    return [goals.goal_retirement(current, at=at)]
+    return transact([head, pin, *journey_goal_writes(journey_id, conversion, at)])
 
 
 def set_status(
@@ -227,6 +215,8 @@ def set_status(
     """Pause a live journey, or archive one (at `expected_version`): out of the live index (and when
     archived out of the list, with its conversion goal retired in the same transaction). False when the
     condition no longer holds."""
+    from campaigns.conversions import journey_goal_writes
+
     values: dict[str, Any] = {":status": status.value, ":at": iso_utc(at), ":by": user}
     remove = "gsi3pk, gsi3sk"
     if status is JourneyStatus.PAUSED:
@@ -244,7 +234,7 @@ def set_status(
         "ExpressionAttributeNames": {"#status": "status"},
         "ExpressionAttributeValues": serialize(values),
     }
-    if status is JourneyStatus.ARCHIVED and (retire := _goal_change(journey_id, None, at)):
+    if status is JourneyStatus.ARCHIVED and (retire := journey_goal_writes(journey_id, None, at)):
         return transact([{"Update": update}, *retire])
     try:
         dynamodb().update_item(**update)

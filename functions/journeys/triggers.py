@@ -36,7 +36,6 @@ from journeys.models import (
     trigger_activity_key,
 )
 from leadstream import clock
-from leadstream.activity import activity_increases
 
 if TYPE_CHECKING:
     from audience.segments import SegmentChange
@@ -64,7 +63,7 @@ def signals_of(changes: Sequence[ProfileChange]) -> list[Signal]:
         new = change.new
         if new is None or new.merged_into:
             continue
-        increases = frozenset(activity_increases(change.old, new))
+        increases = frozenset(change.activity_increases())
         old_stage = change.old.stage if change.old is not None else None
         new_stage = new.stage if new.stage is not None and new.stage != old_stage else None
         if increases or new_stage is not None:

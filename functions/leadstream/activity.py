@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from leadstream.events import TrackedEvent
-    from leadstream.profiles import Profile
 
 # The longest window a condition may ask about; older days are pruned.
 ACTIVITY_DAYS = 90
@@ -115,15 +114,17 @@ def totals(activity: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
     return {key: sum(int(count) for count in days.values()) for key, days in activity.items()}
 
 
-def activity_increases(old: Profile | None, new: Profile) -> set[str]:
-    """The activity keys whose count went up between two images of a profile: what the person did since.
+def activity_increases(
+    before: Mapping[str, Mapping[str, int]], after: Mapping[str, Mapping[str, int]]
+) -> set[str]:
+    """The activity keys whose count went up from `before` to `after`: what the person did since
+    (ProfileChange.activity_increases compares a write's two images).
 
     Compared per day, not by total, so a day pruned out of the window at the same time as a new event
     arrives still shows the new event.
     """
-    before = old.activity if old is not None else {}
     return {
         key
-        for key, days in new.activity.items()
+        for key, days in after.items()
         if any(int(count) > int(before.get(key, {}).get(day, 0)) for day, count in days.items())
     }

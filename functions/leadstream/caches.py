@@ -3,6 +3,7 @@
 - `container_cache`: a function's result per distinct arguments, kept for the container's life (AWS
   clients, parsed settings, immutable documents). A cached value that depends on configuration takes that
   configuration as an argument, so it is part of the key.
+- `ContainerDict`: values whose freshness their reader checks itself (against a revision it reads).
 - `TtlCache`: values read from storage (sources, scoring rules, segment definitions...) kept for at most
   `max_age` seconds of the clock the caller passes, per key. A key names the configuration it was read
   with (the table, the user pool), not only the thing.
@@ -57,6 +58,25 @@ class FunctionCache[**P, R]:
 def container_cache[**P, R](function: Callable[P, R]) -> FunctionCache[P, R]:
     """Decorator: keep the function's result per distinct arguments for the container's life."""
     return FunctionCache(function)
+
+
+class ContainerDict[K: Hashable, V]:
+    """Values per key kept for the container's life, registered for `clear_all`: for values a caller
+    checks for freshness itself (segment definitions, against their registry's revision). Key it by the
+    configuration the value was read with, like every cache here."""
+
+    def __init__(self) -> None:
+        self._values: dict[K, V] = {}
+        _registry.add(self)
+
+    def get(self, key: K) -> V | None:
+        return self._values.get(key)
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self._values[key] = value
+
+    def clear(self) -> None:
+        self._values.clear()
 
 
 class TtlCache[K: Hashable, V]:

@@ -396,7 +396,7 @@ def journey_notify_key(journey_id: str, profile_id: str, entry: int, seq: int) -
 # A segment's partition holds its definition, one item per member (a page of members is one Query, in
 # profile id order) and its member count, sharded like the profile indexes (each entry or exit adds to one
 # shard in the same transaction as the member item; the count is the sum of one Query). Live segments are
-# listed on GSI1, newest changed first: the API's list and the evaluator's one Query for every definition.
+# listed on GSI1, newest changed first (the API's list); the evaluators know them from one registry item.
 SEGMENT_LIST = "SEGMENTS"
 SEGMENT_MEMBER_PREFIX = "MEMBER#"
 SEGMENT_COUNT_PREFIX = "COUNT#"
@@ -404,6 +404,13 @@ SEGMENT_COUNT_PREFIX = "COUNT#"
 
 def segment_key(segment_id: str) -> dict[str, str]:
     return {"pk": f"SEGMENT#{segment_id}", "sk": "SEGMENT"}
+
+
+def segment_registry_key() -> dict[str, str]:
+    """The ids of the live segments and a revision token that every definition change replaces, in the same
+    transaction: an evaluator reads it (consistently) to know whether the definitions it holds are current,
+    and reads them again, by id, only when the revision moved."""
+    return {"pk": "SEGMENTS", "sk": "REGISTRY"}
 
 
 def segment_list_index(updated_at: str, segment_id: str) -> dict[str, str]:

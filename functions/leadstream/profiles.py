@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
 
+from leadstream.activity import activity_increases
 from leadstream.activity import merge as merge_activity
 from leadstream.events import TrackedEvent
 from leadstream.numbers import as_decimal, to_dynamo, unstorable
@@ -266,6 +267,12 @@ class ProfileChange:
         profile = self.new or self.old
         assert profile is not None
         return profile.profile_id
+
+    def activity_increases(self) -> set[str]:
+        """The activity keys whose count went up in this write: what the person did (none if deleted)."""
+        if self.new is None:
+            return set()
+        return activity_increases(self.old.activity if self.old is not None else {}, self.new.activity)
 
     @classmethod
     def of_images(cls, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> ProfileChange:

@@ -6,7 +6,7 @@ notifications (`notificationType`) have the same shape and are accepted too. Eac
 - Send: confirms a send claim that the sender did not get to record (closes the crash window).
 - Delivery: notes `deliveredAt` (link scanners click within seconds of it) and records "Email Delivered".
   Delivery, a permanent bounce and a complaint are each counted once in the email's report
-  (mail.store.reports.note_first).
+  (`Feedback._note`, with mail.store.reports.count_first).
 - Bounce: a permanent (hard) bounce suppresses the address; every bounce records "Email Bounced".
 - Complaint: suppresses the address and records "Email Marked as Spam".
 - Open / Click (only when the configuration set tracks them): "Email Opened" / "Email Link Clicked",
@@ -118,7 +118,7 @@ class SesNotification(_Model):
 @dataclass(frozen=True)
 class FeedbackStore:
     suppress: Callable[..., None]
-    note: Callable[[str, Metric, datetime], SendRecord | None]
+    count_first: Callable[[SendRecord, Metric, datetime], bool]
     confirm_sent: Callable[..., bool]
     get_send: Callable[[str], SendRecord | None]
     store_events: Callable[[Sequence[TrackedEvent]], None]
@@ -126,14 +126,14 @@ class FeedbackStore:
 
 def dynamo_store() -> FeedbackStore:
     from mail.store import reports, sends, suppression
-    from tracking.store import events
+    from tracking.logic import store_events
 
     return FeedbackStore(
         suppress=suppression.suppress,
-        note=reports.note_first,
+        count_first=reports.count_first,
         confirm_sent=sends.confirm_sent,
         get_send=sends.get_send,
-        store_events=events.store_events,
+        store_events=store_events,
     )
 
 
@@ -298,9 +298,15 @@ class Feedback:
 
     # --- helpers --------------------------------------------------------------------------------------
     def _note(self, notification: SesNotification, metric: Metric, at: datetime) -> SendRecord | None:
-        """Mark and count `metric` once for the message (its report: delivered, bounced, complained)."""
-        message_id = notification.message_id
-        return self.store.note(message_id, metric, at) if message_id else None
+        """Mark and count `metric` once for the message (its report: delivered, bounced, complained) and
+        return its record as it is now; None when there is no record of that message (mail we did not
+        send, or sent long ago)."""
+        record = self._record(notification)
+        if record is None or getattr(record, metric.record_field) is not None:
+            return record
+        if not self.store.count_first(record, metric, at):
+            return self._record(notification)  # another delivery of the event marked it first
+        return record.model_copy(update={metric.record_field: at})
 
     def _record(self, notification: SesNotification) -> SendRecord | None:
         message_id = notification.message_id

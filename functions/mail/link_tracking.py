@@ -42,12 +42,12 @@ class EmailTrackingStore:
 @container_cache
 def dynamo_store() -> EmailTrackingStore:
     from mail.store import reports, sends, suppression
-    from tracking.store import events
+    from tracking.logic import store_events
 
     return EmailTrackingStore(
         get_send=sends.get_send,
         suppress=suppression.suppress,
-        store_events=events.store_events,
+        store_events=store_events,
         count_first=reports.count_first,
     )
 

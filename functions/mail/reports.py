@@ -36,6 +36,11 @@ class Metric(StrEnum):
         """The send record's attribute that says when this first happened (and that it was counted)."""
         return f"{self.value}At"
 
+    @property
+    def record_field(self) -> str:
+        """The same, as SendRecord's field name."""
+        return f"{self.value}_at"
+
 
 class Counters(BaseModel):
     model_config = ConfigDict(extra="ignore")

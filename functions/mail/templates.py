@@ -5,12 +5,15 @@ breaks a limit on what rendering may cost (mail/template_limits.py), writes a li
 (mail/html_links.py) or fails on a typical profile is refused with a 422 that names the part (and line).
 Changes need the version
 they are based on (`If-Match`), so two people editing at once cannot silently overwrite each other.
+
+Campaigns and journeys read the templates they send here (`get_template`, `get_version`, `latest_of`,
+`versions_of`), never in mail.store.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -74,6 +77,35 @@ def dynamo_store() -> TemplateStore:
         get_profile=live_profile,
         profile_by_email=profile_by_email,
     )
+
+
+# --- for other domains ------------------------------------------------------------------------------------
+def get_template(template_id: str) -> EmailTemplate | None:
+    """The template as it is now (its latest version, archived or not); None if there is none."""
+    from mail.store.templates import get_template as read
+
+    return read(template_id)
+
+
+def get_version(template_id: str, version: int) -> EmailTemplate | None:
+    """One version of a template (versions never change once saved); None if there is none."""
+    from mail.store.templates import get_version as read
+
+    return read(template_id, version)
+
+
+def latest_of(template_ids: Iterable[str]) -> dict[str, EmailTemplate]:
+    """The templates as they are now, by id (one BatchGetItem per 100); missing ones are absent."""
+    from mail.store.templates import heads
+
+    return heads(template_ids)
+
+
+def versions_of(wanted: Iterable[tuple[str, int]]) -> dict[tuple[str, int], EmailTemplate]:
+    """Template versions by (template id, version) (one BatchGetItem per 100); missing ones are absent."""
+    from mail.store.templates import versions
+
+    return versions(wanted)
 
 
 def etag(template: EmailTemplate) -> str:

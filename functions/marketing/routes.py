@@ -20,9 +20,9 @@ from leadstream.store.profiles import get_profile as load_profile
 from leadstream.store.profiles import live_profile
 from marketing import store as profile_lists
 from marketing.models import EventView, ProfileDetail, ProfileSummary, StageRequest
+from scoring.handoff import handoffs_of
 from scoring.stages import change_stage
-from scoring.store.handoffs import records_of
-from tracking.store.timeline import profile_events as events_of
+from tracking.logic import profile_timeline as events_of
 
 TAG = "profiles"
 ProfileIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:@-]{1,200}$", description="the profile's id")]
@@ -72,7 +72,7 @@ def register(api: Api) -> None:
         profile = load_profile(profile_id)
         if profile is None:
             raise NotFound(f"There is no profile {profile_id}.")
-        return ProfileDetail.full(profile, records_of(profile_id), clock.now())
+        return ProfileDetail.full(profile, handoffs_of(profile_id), clock.now())
 
     @api.route(
         "GET",

@@ -10,6 +10,9 @@ run any number of times (a retried batch, two shards touching one person):
 3. email and event: each claimed on the record before the call and its id recorded after it; a claim
    without an id is never repeated (outcome unknown: at most once), a sure failure releases the claim;
 4. the record is completed, and the profile marked, so later batches leave it alone.
+
+Other domains read a person's handoffs and sales owner, and email that owner, through `handoffs_of`,
+`sales_owner` and `email_owner` (never through scoring.store).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from leadstream import clock
 from leadstream.events import TrackedEvent
 from leadstream.profiles import Profile, iso_utc
 from leadstream.scores import Handoff
-from scoring.handoffs import EVENT_SOURCE, LEAD_QUALIFIED, HandoffRecord, SalesUser
+from scoring.handoffs import EVENT_SOURCE, LEAD_QUALIFIED, HandoffRecord, SalesUser, SendFailed
 from scoring.notification import render_owner_email
 from scoring.rules import ScoringConfig
 from scoring.store import handoffs as store
@@ -162,7 +165,7 @@ def lead_for(profile: Profile, handoff: Handoff, record: HandoffRecord) -> Lead:
 
 
 def _create_lead(lead: Lead) -> bool:
-    from crm.store.leads import create_lead_once
+    from crm.lifecycle import create_lead_once
 
     return create_lead_once(lead)
 
@@ -213,8 +216,59 @@ def _once(
         return "already"  # claimed by another invocation, which records the outcome
     try:
         result_id = call()
-    except store.SendFailed as exc:
+    except SendFailed as exc:
         store.release(record, step, token)
         raise HandoffIncomplete(f"{step} of handoff {record.lead_id} failed: {exc}") from exc
     store.record_result(record, step, token, result_id)
     return "sent"
+
+
+# --- for other domains ------------------------------------------------------------------------------------
+def handoffs_of(profile_id: str) -> list[HandoffRecord]:
+    """Every handoff of a person, the latest first (a handful at most: one per qualification)."""
+    return store.records_of(profile_id)
+
+
+def sales_owner(profile: Profile) -> tuple[str, str] | None:
+    """(owner user id, email address) of the person's sales owner, or None: the owner of the person's
+    lead (the CRM may have reassigned it since the handoff), else the owner the handoff assigned; a
+    person never handed to sales has none."""
+    from crm.lifecycle import get_lead
+
+    handoff = profile.score.handoff
+    if handoff is None:
+        return None
+    lead = get_lead(handoff.lead_id)
+    record = store.get_record(profile.profile_id, handoff.number)
+    owner_id = (lead.owner_id if lead else None) or (record.owner_id if record else None)
+    if not owner_id:
+        return None
+    if record is not None and record.owner_id == owner_id and record.owner_email:
+        return owner_id, record.owner_email
+    address = _user_email(owner_id)
+    return (owner_id, address) if address else None
+
+
+def _user_email(user_id: str) -> str | None:
+    """A user's email address from the user pool (the token `sub` works as the user name)."""
+    from botocore.exceptions import ClientError
+
+    from leadstream.aws import cognito_idp
+    from scoring.handoffs import handoff_settings
+
+    try:
+        user: dict[str, Any] = cognito_idp().admin_get_user(
+            UserPoolId=handoff_settings().user_pool_id, Username=user_id
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "UserNotFoundException":
+            return None
+        raise
+    attributes = {item["Name"]: item["Value"] for item in user.get("UserAttributes", [])}
+    return attributes.get("email")
+
+
+def email_owner(address: str, subject: str, text: str, html: str) -> str:
+    """Send a transactional email to a sales owner through the lead-notification sender; its SES
+    message id. Raises SendFailed when it was surely not sent."""
+    return store.send_email(address, subject, text, html)

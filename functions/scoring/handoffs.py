@@ -1,6 +1,7 @@
 """The handoff of a marketing-qualified person to sales: its record, the sales users it may go to, and
-where its notifications go. Scoring makes handoffs (functions/scoring/handoff.py); the marketing API
-shows them. docs/scoring.md, "Handoff, exactly once", explains the steps and their markers.
+where its notifications go. Scoring makes handoffs (functions/scoring/handoff.py, which other domains
+also ask for a person's handoffs and sales owner); the marketing API shows them. docs/scoring.md,
+"Handoff, exactly once", explains the steps and their markers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from leadstream.settings import load
 
 LEAD_QUALIFIED = "lead.qualified"
 EVENT_SOURCE = "leadstream.scoring"
+
+
+class SendFailed(RuntimeError):
+    """The service refused the call for sure (an error answer, or no connection): nothing was sent."""
 
 
 class StepState(BaseModel):

@@ -2,6 +2,9 @@
 
 The handler turns the API Gateway event into an `HttpRequest` and an outcome into a response; storage
 comes in through `Store`, so this module runs against DynamoDB in production and a fake in a unit test.
+
+Other domains store the events they make and read a person's timeline here (`store_events`,
+`profile_timeline`), never in tracking.store.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from leadstream.http import validation_errors
 from tracking import parsing
 
 if TYPE_CHECKING:
+    from leadstream.profiles import IdentityRef
     from tracking.sources import Form, Source
 
 
@@ -265,3 +269,23 @@ def submit_form(form_id: str, request: HttpRequest, store: Store) -> Outcome:
     )
     outcome = ingest([accept(raw, source.source_id, clock.now())], [], store)
     return Outcome(accepted=outcome.accepted, redirect_to=redirect_to)
+
+
+# --- For other domains -------------------------------------------------------------------------
+
+
+def store_events(events: Sequence[TrackedEvent]) -> None:
+    """Store events made elsewhere (email feedback and link clicks, journey actions) with the tracked
+    ones: scoring reads them from the events stream alike. Idempotent: a message stored again with the
+    same messageId overwrites its own item."""
+    dynamo_store().store_events(events)
+
+
+def profile_timeline(
+    identities: Sequence[IdentityRef], *, limit: int, cursor: str | None = None
+) -> tuple[list[TrackedEvent], str | None]:
+    """One page of the events of a person known by `identities` (all of them, across merges), newest
+    first, and the next page's cursor."""
+    from tracking.store.timeline import profile_events
+
+    return profile_events(identities, limit=limit, cursor=cursor)

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crm.leads import Lead, LeadOrigin, LeadStatus, handoff_lead_id
-from crm.store.leads import create_lead_once, get_lead
+from crm.lifecycle import create_lead_once, get_lead
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import get_item
 

@@ -4,7 +4,8 @@ activity counting in scoring."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -100,7 +101,7 @@ def scheduler(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta]
 
 
 def test_a_segment_fills_by_backfill_then_follows_each_person(
-    aws: Any, call_api: Any, token_for: Any, scheduler: Callable[[timedelta], None]
+    aws: Any, call_api: Any, token_for: Any
 ) -> None:
     alice = person("p-alice", email="alice@acme.de", traits={"country": "Germany", "name": "Alice"})
     bob = person("p-bob", email="bob@acme.com", traits={"country": "US"})
@@ -113,8 +114,8 @@ def test_a_segment_fills_by_backfill_then_follows_each_person(
     )
     assert created.status == 201
     segment_id = created.json()["segmentId"]
-    assert member_count(segment_id) == 0  # the backfill waits for every cached definition to expire
-    scheduler(timedelta(minutes=2))
+    assert member_count(segment_id) == 0  # the backfill's first page is on the timer queue
+    drain_timers(aws)  # at once: no waiting for caches to expire
     assert member_ids_page(segment_id, limit=10, start=None) == (["p-alice"], None)
     count = call_api("GET", f"/marketing/segments/{segment_id}/count", token=token).json()
     assert count == {"segmentId": segment_id, "count": 1, "complete": True}
@@ -157,7 +158,7 @@ def test_a_segment_fills_by_backfill_then_follows_each_person(
         headers=[("If-Match", etag)], token=token,
     )  # fmt: skip
     assert updated.status == 200
-    scheduler(timedelta(minutes=4))
+    drain_timers(aws)
     assert member_count(segment_id) == 0
     assert updated.json()["backfill"]["version"] == 2
 
@@ -179,7 +180,7 @@ def test_time_based_membership_expires_by_the_persons_timer(
         ),
         user="u1",
     )
-    scheduler(timedelta(minutes=2))  # the (empty) backfill runs
+    drain_timers(aws)  # the (empty) backfill runs
     before = person("p-1", email="jo@acme.io")
     after = person("p-1", version=2, email="jo@acme.io", activity={"Page Viewed": {today: 1}})
     store(after)
@@ -196,6 +197,171 @@ def test_time_based_membership_expires_by_the_persons_timer(
     assert not is_member(segment.segment_id, "p-1")
     assert member_count(segment.segment_id) == 0
     assert boto3.client("scheduler").list_schedules(GroupName=timers._config().group)["Schedules"] == []
+
+
+def run_timer_queue(template: Any) -> None:
+    """Hand every message on the timer queue to the segment timers directly (inside a DynamoDB call of
+    another function, where the TimerFunction's own batch processor cannot be entered again)."""
+    from audience import membership
+
+    sqs = boto3.client("sqs")
+    url = template.physical["TimerQueue"]["Ref"]
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            membership.on_timer(timers.Timer.model_validate_json(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@contextmanager
+def before_first(operation: str, act: Callable[[], None]) -> Iterator[None]:
+    """Run `act` once, just before the first DynamoDB `operation` call made inside the block: another
+    function doing its work at that moment."""
+    from leadstream.aws import dynamodb
+
+    done: list[bool] = []
+
+    def hook(**_: Any) -> None:
+        if not done:
+            done.append(True)
+            act()
+
+    events = dynamodb().meta.events
+    events.register(f"before-call.dynamodb.{operation}", hook, unique_id="segments-race")
+    try:
+        yield
+    finally:
+        events.unregister(f"before-call.dynamodb.{operation}", unique_id="segments-race")
+
+
+def content(name: str, condition: dict[str, Any]) -> Any:
+    from audience.segments import SegmentContent
+
+    return SegmentContent.model_validate({"name": name, "condition": condition})
+
+
+US = {"type": "trait", "path": "country", "op": "eq", "value": "us"}
+
+
+def test_a_definition_change_counts_for_the_very_next_change(aws: Any, call_api: Any, token_for: Any) -> None:
+    from audience import membership
+    from leadstream.aws import dynamodb
+    from leadstream.profiles import ProfileChange
+
+    token = token_for("marketing")
+    call_api("POST", "/marketing/segments", body={"name": "US", "condition": US}, token=token)
+    drain_timers(aws)
+    ann = person("p-ann", email="ann@acme.com", traits={"country": "US"})
+    store(ann)
+    membership.apply([ProfileChange(old=None, new=ann)])  # a warm container: it holds the definitions
+
+    created = call_api(
+        "POST", "/marketing/segments", body={"name": "Germany", "condition": GERMANY}, token=token
+    ).json()
+    bob = person("p-bob", email="bob@acme.com", traits={"country": "US"})
+    moved = bob.model_copy(update={"version": 2, "traits": {"country": "Germany"}}, deep=True)
+    calls: list[str] = []
+    dynamodb().meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    entered = membership.apply([ProfileChange(old=bob, new=moved)])  # no clock moved, no timer run
+
+    assert [(c.segment_id, c.entered) for c in entered] == [(created["segmentId"], True)]
+    # The registry came with the memberships; the definitions were read again because it had moved.
+    assert [call for call in calls if call in ("GetItem", "BatchGetItem", "Query")] == [
+        "BatchGetItem", "BatchGetItem", "BatchGetItem", "GetItem"
+    ]  # fmt: skip
+
+    etag = call_api("GET", f"/marketing/segments/{created['segmentId']}", token=token).headers["etag"]
+    call_api(
+        "PUT", f"/marketing/segments/{created['segmentId']}", body={"name": "Germany", "condition": US},
+        headers=[("If-Match", etag)], token=token,
+    )  # fmt: skip
+    renamed = moved.model_copy(
+        update={"version": 3, "traits": {"country": "Germany", "city": "Köln"}}, deep=True
+    )
+    left = membership.apply([ProfileChange(old=moved, new=renamed)])
+    assert [(c.segment_id, c.entered) for c in left] == [(created["segmentId"], False)]
+
+    calls.clear()
+    back = renamed.model_copy(update={"version": 4, "traits": {"country": "Germany"}}, deep=True)
+    assert membership.apply([ProfileChange(old=renamed, new=back)]) == []
+    # Nothing changed and nothing was written: the memberships' read was the only call.
+    assert calls == ["BatchGetItem"]
+
+
+def test_a_batch_that_raced_a_definition_change_evaluates_again(
+    aws: Any, call_api: Any, token_for: Any
+) -> None:
+    from audience import definitions, membership
+    from leadstream.profiles import ProfileChange
+
+    alice = person("p-alice", email="alice@acme.de", traits={"country": "Germany"})
+    bob = person("p-bob", email="bob@acme.com", traits={"country": "US"})
+    store(alice, bob)
+    segment = definitions.create(content("Germany", GERMANY), user="u1")
+    drain_timers(aws)
+    assert member_ids_page(segment.segment_id, limit=10, start=None) == (["p-alice"], None)
+    moved = bob.model_copy(update={"version": 2, "traits": {"country": "Germany"}}, deep=True)
+    store(moved)
+
+    def new_condition_and_its_backfill() -> None:
+        definitions.update(segment.segment_id, content("US", US), expected=1, user="u1")
+        run_timer_queue(aws)  # the backfill runs at once: Alice leaves, Bob (in Germany now) stays out
+
+    # Bob's batch read the old definition; its write lands after the backfill of the new one.
+    with before_first("TransactWriteItems", new_condition_and_its_backfill):
+        changes = membership.apply([ProfileChange(old=bob, new=moved)])
+
+    assert [(c.profile_id, c.entered) for c in changes] == [("p-bob", True), ("p-bob", False)]
+    assert member_count(segment.segment_id) == 0
+    assert not is_member(segment.segment_id, "p-bob")
+
+
+def test_a_backfill_page_stops_when_its_condition_changes(aws: Any) -> None:
+    from audience import definitions
+    from audience.store import get_segment
+
+    store(
+        person("p-alice", email="alice@acme.de", traits={"country": "Germany"}),
+        person("p-carl", email="carl@acme.de", traits={"country": "Germany"}),
+    )
+    segment = definitions.create(content("Germany", GERMANY), user="u1")
+
+    def new_condition_and_its_backfill() -> None:
+        definitions.update(segment.segment_id, content("US", US), expected=1, user="u1")
+        run_timer_queue(aws)  # the new pass: nobody is in the US
+
+    # The first pass's page is running when the condition changes and the new pass has done its work.
+    with before_first("TransactWriteItems", new_condition_and_its_backfill):
+        drain_timers(aws)
+
+    assert member_count(segment.segment_id) == 0
+    stored = get_segment(segment.segment_id)
+    assert stored is not None
+    assert stored.backfill is not None
+    assert (stored.backfill.version, stored.backfill.done, stored.backfill.evaluated) == (2, True, 2)
+
+
+def test_segments_saved_before_the_registry_keep_counting(aws: Any) -> None:
+    from audience import definitions, membership
+    from audience.store import read_registry
+    from leadstream.profiles import ProfileChange
+
+    old = definitions.create(content("Germany", GERMANY), user="u1")
+    drain_timers(aws)
+    # A table from before the registry: its segments are only in the list index.
+    boto3.client("dynamodb").delete_item(
+        TableName=get_settings().main_table, Key=serialize(keys.segment_registry_key())
+    )
+    dana = person("p-dana", email="dana@acme.us", traits={"country": "US"})
+    moved = dana.model_copy(update={"version": 2, "traits": {"country": "Germany"}}, deep=True)
+    assert [c.segment_id for c in membership.apply([ProfileChange(old=dana, new=moved)])] == [old.segment_id]
+
+    new = definitions.create(content("US", US), user="u1")  # the first change seeds the registry
+    registry = read_registry()
+    assert registry is not None
+    assert registry.segment_ids == {old.segment_id, new.segment_id}
+    back = moved.model_copy(update={"version": 3, "traits": {"country": "US"}}, deep=True)
+    changes = membership.apply([ProfileChange(old=moved, new=back)])
+    assert {(c.segment_id, c.entered) for c in changes} == {(old.segment_id, False), (new.segment_id, True)}
 
 
 def test_scoring_counts_activity_once_even_when_the_stream_redelivers(aws: Any, source: Any) -> None:

@@ -14,7 +14,6 @@ from campaigns.store import GoalEntry
 from journeys.models import JourneyDefinition
 from leadstream import clock
 from leadstream.profiles import Profile, ProfileChange
-from mail.reports import Metric
 from mail.sends import SendRecord, SendStatus
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -62,11 +61,10 @@ class Recorder:
         return ConversionStore(
             goals=lambda: self.goals,
             sends_of_profile=lambda _profile, _since: self.emails,
-            count_first=self._count,
+            count_conversion=self._count,
         )
 
-    def _count(self, record: SendRecord, metric: Metric, at: datetime) -> bool:
-        assert metric is Metric.CONVERTED
+    def _count(self, record: SendRecord, at: datetime) -> bool:
         self.counted.append(record.message_id)
         return True
 

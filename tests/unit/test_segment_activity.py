@@ -14,7 +14,7 @@ from leadstream.activity import (
     prune,
 )
 from leadstream.events import SegmentMessage, TrackedEvent
-from leadstream.profiles import IdentityRef, Profile
+from leadstream.profiles import IdentityRef, Profile, ProfileChange
 from scoring.engagement import Scorer
 from scoring.rules import DEFAULT_ENGAGEMENT_RULES, ScoringConfig
 
@@ -55,9 +55,11 @@ def test_increases_are_the_keys_that_went_up() -> None:
     )
     after = before.model_copy(deep=True)
     after.activity = count_event(after.activity, event("page"))
-    assert activity_increases(before, after) == {"Page Viewed"}
-    assert activity_increases(after, after) == set()
-    assert activity_increases(None, after) == {"Page Viewed", "Email Opened"}
+    assert activity_increases(before.activity, after.activity) == {"Page Viewed"}
+    assert activity_increases(after.activity, after.activity) == set()
+    assert ProfileChange(old=before, new=after).activity_increases() == {"Page Viewed"}
+    assert ProfileChange(old=None, new=after).activity_increases() == {"Page Viewed", "Email Opened"}
+    assert ProfileChange(old=after, new=None).activity_increases() == set()
 
 
 def test_scorer_counts_each_fresh_event_once_and_redelivery_not_again() -> None:

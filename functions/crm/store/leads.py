@@ -1,40 +1,25 @@
-"""Leads in the main table. The only code that writes a lead item, so its index entries stay right."""
+"""Leads in the main table: a new lead with its history items, and reading one. A lead's item shape and
+index entries are crm.lead_record.lead_item, so every writer's index entries stay right."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from crm.leads import Lead, iso
-from crm.records import SYSTEM, Actor
+from crm.lead_record import lead_item
+from crm.leads import Lead
 from leadstream import keys
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import get_item, serialize
+from leadstream.store.profiles import transact
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 
-def lead_item(lead: Lead) -> dict[str, Any]:
-    created = iso(lead.created_at)
-    return {
-        **keys.lead_key(lead.lead_id),
-        **keys.lead_indexes(
-            visible_to_sales=lead.visible_to_sales,
-            owner_id=lead.owner_id,
-            created_at=created,
-            lead_id=lead.lead_id,
-        ),
-        **lead.model_dump(by_alias=True, mode="json", exclude_none=True),
-    }
-
-
-def create_lead_once(lead: Lead, *, by: Actor = SYSTEM) -> bool:
-    """Create the lead with its "created" history entry, unless it exists (True if this call created it).
-    Safe to retry."""
-    from crm.lead_record import LEAD
-    from crm.store.records import history_items
-    from leadstream.store.profiles import transact
-
+def put_new_lead(lead: Lead, *, also: Sequence[TransactWriteItemTypeDef] = ()) -> bool:
+    """Store the lead, unless one with its id exists, with `also` (its history items) in one transaction.
+    True if this call stored it."""
     put: TransactWriteItemTypeDef = {
         "Put": {
             "TableName": get_settings().main_table,
@@ -42,7 +27,7 @@ def create_lead_once(lead: Lead, *, by: Actor = SYSTEM) -> bool:
             "ConditionExpression": "attribute_not_exists(pk)",
         }
     }
-    return transact([put, *history_items(LEAD, None, lead, by, action="created")])
+    return transact([put, *also])
 
 
 def get_lead(lead_id: str) -> Lead | None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from crm.lead_record import lead_item
 from crm.leads import Lead
-from crm.store.leads import get_lead, lead_item
+from crm.store.leads import get_lead
 from leadstream.profiles import Profile
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import serialize

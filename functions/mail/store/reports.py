@@ -73,24 +73,7 @@ def count_first(record: SendRecord, metric: Metric, at: datetime) -> bool:
     return True
 
 
-def note_first(message_id: str, metric: Metric, at: datetime) -> SendRecord | None:
-    """Count `metric` for a message known by id (SES events) and return its record as it is now; None
-    when there is no record of that message (mail we did not send, or sent long ago)."""
-    from mail.store.sends import get_send
-
-    record = get_send(message_id)
-    if record is None or getattr(record, _field(metric)) is not None:
-        return record
-    if not count_first(record, metric, at):
-        return get_send(message_id)  # another delivery of the event marked it first
-    return record.model_copy(update={_field(metric): at})
-
-
 METRIC_NAMES = frozenset(metric.value for metric in Metric)
-
-
-def _field(metric: Metric) -> str:
-    return f"{metric.value}_at"
 
 
 def report_for(kind: ReportKind, owner_id: str) -> dict[str, Counters]:

@@ -102,6 +102,16 @@ def get_version(template_id: str, version: int) -> EmailTemplate | None:
     return EmailTemplate.model_validate(item) if item else None
 
 
+def heads(template_ids: Iterable[str]) -> dict[str, EmailTemplate]:
+    """Several templates as they are now (latest versions, archived or not), by id: one consistent
+    BatchGetItem per 100."""
+    items = batch_get(
+        get_settings().main_table, [keys.template_key(template_id) for template_id in template_ids]
+    )
+    found = (EmailTemplate.model_validate(item) for item in items)
+    return {template.template_id: template for template in found}
+
+
 def versions(wanted: Iterable[tuple[str, int]]) -> dict[tuple[str, int], EmailTemplate]:
     """Several template versions in one BatchGetItem (versions never change: eventually consistent)."""
     items = batch_get(

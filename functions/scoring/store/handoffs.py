@@ -16,7 +16,7 @@ from leadstream.caches import TtlCache
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import deserialize, get_item, serialize
 from leadstream.store.profiles import transact
-from scoring.handoffs import HandoffRecord, SalesUser, handoff_settings
+from scoring.handoffs import HandoffRecord, SalesUser, SendFailed, handoff_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
@@ -24,10 +24,6 @@ if TYPE_CHECKING:
 Step = Literal["email", "event"]
 # Per user pool and group: the functions configured with another pool never see these users.
 _directory: TtlCache[tuple[str, str], list[SalesUser]] = TtlCache(now=clock.now)
-
-
-class SendFailed(RuntimeError):
-    """The service refused the call for sure (an error answer, or no connection): nothing was sent."""
 
 
 # --- the record -------------------------------------------------------------------------------------------

@@ -9,13 +9,13 @@ import pytest
 from crm_support import Crm
 
 from crm.leads import Lead, LeadOrigin, LeadStatus, handoff_lead_id
-from crm.store.leads import create_lead_once
+from crm.lifecycle import create_lead_once
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def handed_over(status: LeadStatus = LeadStatus.NEW, *, number: int = 1, **fields: Any) -> str:
-    """A lead as scoring hands it over (crm.store.leads.create_lead_once); its id."""
+    """A lead as scoring hands it over (crm.lifecycle.create_lead_once); its id."""
     lead = Lead(
         lead_id=handoff_lead_id(f"profile-{number}", 1),
         origin=LeadOrigin.SCORING,

@@ -1,5 +1,8 @@
 """The digest's reads: the owners (user pool), and per owner one index query each for their tasks, deals
-and contracts (GSI2, `OWNER#<id>#<KIND>S`, sorted by the kind's date: a date range is a key condition)."""
+and contracts (GSI2, `OWNER#<id>#<KIND>S`, sorted by the kind's date: a date range is a key condition).
+
+It sits above crm.commerce and crm.resources because it needs both: the digest's rules are commerce's, the
+record types of tasks, deals and contracts are the resources'."""
 
 from __future__ import annotations
 
@@ -11,6 +14,9 @@ from crm.commerce.contracts import MAX_RENEWAL_LEAD_DAYS
 from crm.commerce.digest import DigestItem, Owner, closing_window, tasks_window
 from crm.commerce.store.owners import pool_owners
 from crm.records import RecordType
+from crm.resources.activities import ACTIVITY
+from crm.resources.contracts import CONTRACT
+from crm.resources.deals import DEAL
 from crm.store import records as store
 from leadstream import keys
 
@@ -25,8 +31,6 @@ class RecordDigestSources:
         return pool_owners(self.user_pool_id)
 
     def tasks_due(self, owner_id: str, today: date) -> list[DigestItem]:
-        from crm.resources.activities import ACTIVITY
-
         start, end = tasks_window(today)
         tasks = _owned(ACTIVITY, owner_id, start, end, {"type": "task", "status": "planned"})
         return [
@@ -40,8 +44,6 @@ class RecordDigestSources:
         ]
 
     def deals_closing(self, owner_id: str, today: date) -> list[DigestItem]:
-        from crm.resources.deals import DEAL
-
         start, end = closing_window(today)
         deals = _owned(DEAL, owner_id, start, end, {"outcome": "open"})
         return [
@@ -57,8 +59,6 @@ class RecordDigestSources:
     def renewals(self, owner_id: str, today: date) -> list[DigestItem]:
         """Active contracts inside their lead time. Their index runs by end date, so the query takes the
         contracts ending within the longest lead time there can be, and keeps those already due."""
-        from crm.resources.contracts import CONTRACT
-
         horizon = today + timedelta(days=MAX_RENEWAL_LEAD_DAYS)
         contracts = _owned(CONTRACT, owner_id, today, horizon, {"status": "active"})
         return [

@@ -1,10 +1,15 @@
 """What the renewal job reads and writes besides timers: contracts, and renewal deals (as the deals
-resource makes them, so a renewal deal is a deal like any other: pipeline, stage, history)."""
+resource makes them, so a renewal deal is a deal like any other: pipeline, stage, history).
+
+It sits above crm.commerce and crm.resources because it needs both: the renewal rules are commerce's,
+the record types and the deals resource are the resources'."""
 
 from __future__ import annotations
 
 from crm.commerce.contracts import Contract, RenewalDeal
 from crm.records import SYSTEM
+from crm.resources.contracts import CONTRACT
+from crm.resources.deals import DEAL, DEALS, DealFields
 from crm.store import records as store
 from leadstream.auth import Principal, Role
 from leadstream.errors import Conflict
@@ -15,22 +20,16 @@ RENEWAL_JOB = Principal(user_id=SYSTEM.user_id, username="renewals", roles=froze
 
 class RecordContracts:
     def get(self, contract_id: str) -> Contract | None:
-        from crm.resources.contracts import CONTRACT
-
         found: Contract | None = store.get_record(CONTRACT, contract_id)
         return found
 
     def save(self, before: Contract, after: Contract, action: str) -> Contract:
-        from crm.resources.contracts import CONTRACT
-
         stored, _ = store.update_record(CONTRACT, before, after, SYSTEM, action=action)
         return stored
 
 
 class RecordDeals:
     def create_once(self, deal: RenewalDeal) -> bool:
-        from crm.resources.deals import DEAL, DEALS, DealFields
-
         if store.get_record(DEAL, deal.deal_id) is not None:
             return False
         body = DealFields.model_validate(
