@@ -1,16 +1,16 @@
 """LocalStack: the whole SAM template running in this process, over an embedded moto.
 
-Start order: moto (ThreadedMotoServer) and the AWS environment variables that point boto3 at it; the
-template's tables and queues; the HTTP socket (so the API's URL is known); each function's environment,
-resolved from the template; the API server; the seed data; the stream pollers and schedules. `stop`
-undoes all of it, including every environment variable, so tests can share the process.
+Start order: moto (leadstream_local.embedded_aws, serving one call at a time) and the AWS environment
+variables that point boto3 at it; the template's tables and queues; the HTTP socket (so the API's URL is
+known); each function's environment, resolved from the template; the API server; the seed data; the
+stream pollers and schedules. `stop` undoes all of it, including every environment variable, so tests
+can share the process.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import socket
 import sys
 import threading
 import urllib.request
@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any
 
 from leadstream_local import environment, moto_speedups
+from leadstream_local.embedded_aws import EmbeddedAws
 from leadstream_local.outbox import OutboxEmail, read_outbox
 from leadstream_local.polling import POLL_INTERVAL
 from leadstream_local.queues import QueuePoller, QueueSource, subscribe_function
@@ -95,7 +96,7 @@ class LocalStack:
         self._triggers = triggers
         self._env = _EnvironmentPatch()
         self._added_paths: list[str] = []
-        self._moto: Any = None
+        self._moto: EmbeddedAws | None = None
         self._api: ApiServer | None = None
         self._pollers: list[StreamPoller] = []
         self._queue_pollers: list[QueuePoller] = []  # SQS event sources and SNS subscriptions
@@ -235,19 +236,14 @@ class LocalStack:
 
     # --- steps -----------------------------------------------------------------------------------
     def _start_aws(self) -> None:
-        from moto.server import ThreadedMotoServer
-
         moto_speedups.install()
 
         # moto logs every request it serves through werkzeug; that is noise next to our own log.
         werkzeug = logging.getLogger("werkzeug")
         self._werkzeug_level = werkzeug.level
         werkzeug.setLevel(logging.WARNING)
-        _check_port_free(self._host, self._aws_port)
-        self._moto = ThreadedMotoServer(ip_address=self._host, port=self._aws_port, verbose=False)
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self.aws_url = f"http://{host}:{port}"
+        self._moto = EmbeddedAws(host=self._host, port=self._aws_port)
+        self.aws_url = self._moto.url
         # Start from an empty account even if an earlier stack (or test) left state in this process.
         urllib.request.urlopen(
             urllib.request.Request(f"{self.aws_url}/moto-api/reset", method="POST"), timeout=30
@@ -347,20 +343,6 @@ class LocalStack:
         from leadstream import clock  # the functions' package: importable once the stack has started
 
         self._env.set(clock.OFFSET_VARIABLE, repr(offset.total_seconds()) if offset else None)
-
-
-def _check_port_free(host: str, port: int) -> None:
-    """ThreadedMotoServer waits forever when its port is taken (the error stays in its thread)."""
-    if port == 0:
-        return
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise OSError(
-                exc.errno, f"cannot use {host}:{port} for the embedded AWS: {exc.strerror}"
-            ) from exc
 
 
 def _env_text(value: Any) -> str:
