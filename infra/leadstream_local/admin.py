@@ -1,16 +1,19 @@
 """`leadstream source add` and `leadstream form add`: configure a deployed stack (or the local one).
 
-They write to the main table named by --table with the caller's AWS credentials and region (the usual
-AWS_PROFILE / AWS_REGION / AWS_ENDPOINT_URL environment), through the same store code the functions use.
+They write to the main table named by --table with the caller's AWS credentials (the usual AWS_PROFILE /
+AWS_ENDPOINT_URL environment) in the region `leadstream_local.regions` resolves, through the same store
+code the functions use.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 from typing import Any
 
+from leadstream_local import regions
 from tracking.sources import Form, Source
 
 
@@ -45,9 +48,15 @@ def register(commands: Any) -> None:
     add.set_defaults(run=add_form)
 
 
+def _use_region() -> None:
+    """The store code's boto3 clients read the region from AWS_DEFAULT_REGION (this process's own)."""
+    os.environ["AWS_DEFAULT_REGION"] = regions.resolve()
+
+
 def add_source(args: argparse.Namespace) -> int:
     from tracking.store.sources import put_source
 
+    _use_region()
     source = Source(
         source_id=args.source_id or f"src-{secrets.token_hex(6)}",
         name=args.name,
@@ -62,6 +71,7 @@ def add_source(args: argparse.Namespace) -> int:
 def add_form(args: argparse.Namespace) -> int:
     from tracking.store.sources import put_form
 
+    _use_region()
     form = Form.model_validate(
         {
             "formId": args.form_id,

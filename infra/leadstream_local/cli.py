@@ -12,18 +12,19 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any, TextIO
 
-from leadstream_local import admin
+from leadstream_local import admin, regions
 from leadstream_local.auth import ROLES, issue_token
 from leadstream_local.seed import DEFAULT_WRITE_KEY, DEMO_REQUEST_FORM, DEMO_SOURCE_ID, NEWSLETTER_FORM
 from leadstream_local.stack import FAKE_CREDENTIALS, LocalStack
-from leadstream_local.template import REGION
 from tracking.sources import Source
 
 Command = Callable[[argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="leadstream", description="Leadstream developer commands.")
+    parser = argparse.ArgumentParser(
+        prog="leadstream", description="Leadstream developer commands.", epilog=f"{regions.HELP}."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     local = commands.add_parser(
@@ -137,7 +138,7 @@ def _local_client(service: str, aws_url: str) -> Any:
     return boto3.client(  # type: ignore[call-overload]
         service,
         endpoint_url=aws_url,
-        region_name=REGION,
+        region_name=regions.resolve(),
         aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
@@ -208,7 +209,11 @@ def run_local(args: argparse.Namespace) -> int:
         # Embedded-metric JSON lines are for CloudWatch; on a terminal they bury everything else.
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     stack = LocalStack(
-        port=args.port, aws_port=args.aws_port, write_key=args.write_key, seed_demo=not args.no_demo
+        port=args.port,
+        aws_port=args.aws_port,
+        write_key=args.write_key,
+        seed_demo=not args.no_demo,
+        region=regions.resolve(),
     )
     try:
         stack.start()
@@ -256,7 +261,7 @@ def print_banner(stack: LocalStack, out: TextIO = sys.stdout) -> None:
         f"  API         {url}",
         f"  routes      {routes}",
         f"  write key   {key}   (source {DEMO_SOURCE_ID}; forms {DEMO_REQUEST_FORM}, {NEWSLETTER_FORM})",
-        f"  AWS (moto)  {aws}   region {REGION}, any credentials",
+        f"  AWS (moto)  {aws}   region {stack.region}, any credentials",
         f"  tables      {', '.join(tables)}",
         f"  queues      {', '.join(stack.queue_names()) or '-'}",
         f"  streams     {streams or '-'}",
@@ -278,9 +283,9 @@ def print_banner(stack: LocalStack, out: TextIO = sys.stdout) -> None:
         f"rudderstack.analytics.dataPlaneUrl = '{url}'",
         "",
         "Look inside (AWS CLI or boto3 with endpoint_url):",
-        f"  {credentials} aws --region {REGION} --endpoint-url {aws} \\",
+        f"  {credentials} aws --region {stack.region} --endpoint-url {aws} \\",
         f"    dynamodb scan --table-name {first_table}",
-        f"  boto3.client('dynamodb', endpoint_url='{aws}', region_name='{REGION}', "
+        f"  boto3.client('dynamodb', endpoint_url='{aws}', region_name='{stack.region}', "
         "aws_access_key_id='local', aws_secret_access_key='local')",
         "",
         "Call the CRM and marketing APIs with a token (roles sales, marketing, admin):",

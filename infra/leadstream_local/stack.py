@@ -84,6 +84,7 @@ class LocalStack:
         template_path: Path = TEMPLATE_PATH,
         poll_interval: float = POLL_INTERVAL,
         triggers: bool = True,
+        region: str = REGION,
     ) -> None:
         self.write_key = write_key
         self._port = port
@@ -105,7 +106,7 @@ class LocalStack:
         self._timers: OneTimeSchedules | None = None
         self._werkzeug_level: int | None = None
         self._holds_lock = False
-        self.template = StackTemplate.load(template_path)
+        self.template = StackTemplate.load(template_path, region=region)
         self.functions: dict[str, LambdaFunction] = {}
         self.demo_results: list[Sent] = []
         self.aws_url = ""
@@ -185,6 +186,10 @@ class LocalStack:
         self._holds_lock = False
         LocalStack._running_lock.release()
 
+    @property
+    def region(self) -> str:
+        return self.template.region
+
     # --- what tests and benchmarks use -----------------------------------------------------------
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until every stream record, visible queue message and SES event so far has been delivered
@@ -251,8 +256,8 @@ class LocalStack:
         for key in [*_DROPPED_AWS_VARIABLES, *(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_"))]:
             self._env.set(key, None)
         self._env.set("AWS_ENDPOINT_URL", self.aws_url)
-        self._env.set("AWS_REGION", REGION)
-        self._env.set("AWS_DEFAULT_REGION", REGION)
+        self._env.set("AWS_REGION", self.region)
+        self._env.set("AWS_DEFAULT_REGION", self.region)
         for key, value in FAKE_CREDENTIALS.items():
             self._env.set(key, value)
         self.template.create_resources(self._client)
@@ -260,7 +265,7 @@ class LocalStack:
     def _client(self, service: str) -> Any:
         import boto3
 
-        return boto3.client(service, endpoint_url=self.aws_url, region_name=REGION)  # type: ignore[call-overload]
+        return boto3.client(service, endpoint_url=self.aws_url, region_name=self.region)  # type: ignore[call-overload]
 
     def _load_functions(self) -> None:
         specs = self.template.functions()
@@ -318,16 +323,19 @@ class LocalStack:
             for event_type in SCHEDULE_TYPES:
                 for name, props in spec.events_of_type(event_type).items():
                     resolved = self.template.resolve(props)
-                    schedules[Schedule.from_properties(spec.logical_id, name, event_type, resolved)] = (
-                        function.invoke
+                    schedule = Schedule.from_properties(
+                        spec.logical_id, name, event_type, resolved, self.region
                     )
+                    schedules[schedule] = function.invoke
         for poller in self._pollers:
             poller.start()
         for queue_poller in self._queue_pollers:
             queue_poller.start()
         destinations = self.template.ses_event_destinations()
         if destinations:  # moto's SES publishes no events: the stack does (leadstream_local.ses_events)
-            self._ses_events = SesEventPublisher(destinations, sns_client=sns, poll_interval=poll)
+            self._ses_events = SesEventPublisher(
+                destinations, sns_client=sns, poll_interval=poll, region=self.region
+            )
             self._ses_events.start()
         self._scheduler = Scheduler(schedules)
         self._scheduler.start()
@@ -336,6 +344,7 @@ class LocalStack:
             ssm_client=self._client("ssm"),
             on_offset=self._set_clock_offset,
             poll_interval=poll,
+            region=self.region,
         )
         self._timers.start()
 

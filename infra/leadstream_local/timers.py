@@ -68,8 +68,10 @@ class OneTimeSchedules(BackgroundPoller):
         ssm_client: Any,
         on_offset: Callable[[timedelta], None],
         poll_interval: float = POLL_INTERVAL,
+        region: str = REGION,
     ) -> None:
         super().__init__("one-time schedules", poll_interval)
+        self._region = region
         self._sqs = sqs_client
         self._ssm = ssm_client
         self._on_offset = on_offset
@@ -111,7 +113,7 @@ class OneTimeSchedules(BackgroundPoller):
 
         now = self.now()
         with embedded_aws.exclusive():
-            backend = scheduler_backends[ACCOUNT_ID][REGION]
+            backend = scheduler_backends[ACCOUNT_ID][self._region]
             return [
                 (group, schedule)
                 for group in list(backend.schedule_groups.values())
