@@ -31,6 +31,9 @@ from typing import Any
 _lock = threading.Lock()
 _owner = threading.local()  # `held` is True in the thread that holds _lock
 
+# Any non-empty credentials satisfy moto; fixed ones make the printed CLI examples copy-pasteable.
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 DEFAULT_REGION = "us-east-1"
 REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
-HELP = "AWS region: AWS_REGION, else AWS_DEFAULT_REGION, else the AWS profile's region, else us-east-1"
+HELP = "AWS region: AWS_REGION, else AWS_DEFAULT_REGION, else the AWS profile's region, else us-east-1."
 
 
 def resolve(environ: Mapping[str, str] = os.environ) -> str:

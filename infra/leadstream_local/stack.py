@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import Any
 
 from leadstream_local import environment, moto_speedups
-from leadstream_local.embedded_aws import EmbeddedAws
+from leadstream_local.embedded_aws import FAKE_CREDENTIALS, EmbeddedAws
 from leadstream_local.outbox import OutboxEmail, read_outbox
 from leadstream_local.polling import POLL_INTERVAL
 from leadstream_local.queues import QueuePoller, QueueSource, subscribe_function
@@ -36,8 +36,6 @@ from leadstream_local.timers import OneTimeSchedules
 
 log = logging.getLogger("leadstream_local")
 
-# Any non-empty credentials satisfy moto; fixed ones make the printed CLI examples copy-pasteable.
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 # Settings that would route some clients elsewhere or fail on a missing profile.
 _DROPPED_AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN")
 
