@@ -262,6 +262,22 @@ def _on_signal(stopping: Event) -> Callable[[int, FrameType | None], None]:
     return handle
 
 
+def cli_command() -> str:
+    """This command as it runs when pasted in the project folder, with no virtualenv activated: the
+    script beside this Python (a virtualenv's bin), relative to the project when it lies inside."""
+    import os
+    from pathlib import Path
+
+    from leadstream_local.template import REPO_ROOT
+
+    script = Path(sys.executable).parent / "leadstream"
+    if not script.is_file():
+        return f"{sys.executable} -m leadstream_local.cli"
+    if script.is_relative_to(REPO_ROOT):
+        return os.path.relpath(script, REPO_ROOT)
+    return str(script)
+
+
 def print_banner(stack: LocalStack, out: TextIO = sys.stdout) -> None:
     """What runs where, and what to try next."""
     url, aws, key = stack.url, stack.aws_url, stack.write_key
@@ -287,6 +303,7 @@ def print_banner(stack: LocalStack, out: TextIO = sys.stdout) -> None:
         sent = ", ".join(f"{item.what}: {item.status}" for item in stack.demo_results)
         lines.append(f"  demo        {sent}")
     credentials = " ".join(f"{name}={value}" for name, value in FAKE_CREDENTIALS.items())
+    leadstream = cli_command()
     lines += [
         "",
         "Send an event:",
@@ -306,16 +323,16 @@ def print_banner(stack: LocalStack, out: TextIO = sys.stdout) -> None:
         "aws_access_key_id='local', aws_secret_access_key='local')",
         "",
         "Call the CRM and marketing APIs with a token (roles sales, marketing, admin):",
-        f'  curl -H "Authorization: Bearer $(leadstream token --role sales --aws-url {aws})" \\',
+        f'  curl -H "Authorization: Bearer $({leadstream} token --role sales --aws-url {aws})" \\',
         f"    {stack.url}/crm/leads",
         "",
         "Read the emails the stack sent (a handed-over lead's owner is notified):",
-        f"  leadstream outbox --aws-url {aws}",
+        f"  {leadstream} outbox --aws-url {aws}",
         "",
         "Email marketing (role marketing): segments, campaigns and journeys under /marketing/...",
         "  (a tour in docs/marketing-tour.md); journey waits and",
         "  scheduled campaigns run on the local clock, which you can move forward:",
-        f"  leadstream clock advance 2d --aws-url {aws}",
+        f"  {leadstream} clock advance 2d --aws-url {aws}",
         "",
         "Ctrl-C stops the stack (its data lives in memory only).",
         "",
