@@ -26,8 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-# One lock per process, as moto's state is one per process: a second stack or a test's mock_aws in the
-# same process touches the same dicts.
+# One lock per process, as moto's state is one per process (module globals), whichever stack serves it.
 _lock = threading.Lock()
 _owner = threading.local()  # `held` is True in the thread that holds _lock
 
@@ -119,13 +118,13 @@ class EmbeddedAws:
             MotoRequestHandler,
             create_backend_app,
         )
-        from werkzeug.serving import make_server
+        from werkzeug.serving import make_server, select_address_family
 
         _release_during_long_polls()
         app = serialised(DomainDispatcherApplication(create_backend_app))
         # Bound here, not by werkzeug, which prints and exits the process when the port is taken.
         try:
-            listening = socket.create_server((host, port))
+            listening = socket.create_server((host, port), family=select_address_family(host, port))
         except OSError as exc:
             message = f"cannot use {host}:{port} for the embedded AWS: {exc.strerror}"
             raise OSError(exc.errno, message) from exc
@@ -138,8 +137,8 @@ class EmbeddedAws:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        host, port = str(self._server.server_address[0]), self._server.server_address[1]
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     def stop(self) -> None:
         self._server.shutdown()
