@@ -18,8 +18,9 @@ $(STAMP): requirements-dev.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
+# Options of `leadstream local` go in ARGS, e.g. make run ARGS='--port 8788 --aws-port 5788'
 run: $(STAMP)
-	$(BIN)/leadstream local
+	$(BIN)/leadstream local $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

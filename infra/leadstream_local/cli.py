@@ -1,33 +1,40 @@
-"""The `leadstream` command. `leadstream local` runs the whole stack on this machine, no Docker needed."""
+"""The `leadstream` command. `leadstream local` runs the whole stack on this machine, no Docker needed.
+
+Each command imports what it needs when it runs (boto3, pydantic, the stack, the functions' packages):
+at the top of this module and of the modules it imports for the parser, only what building the parser
+takes, so that a command starts at once.
+"""
 
 from __future__ import annotations
 
 import argparse
-import logging
-import os
-import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
-from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from leadstream_local import admin
-from leadstream_local.auth import ROLES, issue_token
+from leadstream_local import admin, regions
+from leadstream_local.auth import ROLES
+from leadstream_local.embedded_aws import FAKE_CREDENTIALS
 from leadstream_local.seed import DEFAULT_WRITE_KEY, DEMO_REQUEST_FORM, DEMO_SOURCE_ID, NEWSLETTER_FORM
-from leadstream_local.stack import FAKE_CREDENTIALS, LocalStack
-from leadstream_local.template import REGION
-from tracking.sources import Source
+
+if TYPE_CHECKING:
+    from threading import Event
+    from types import FrameType
+
+    from leadstream_local.stack import LocalStack
 
 Command = Callable[[argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="leadstream", description="Leadstream developer commands.")
+    parser = argparse.ArgumentParser(
+        prog="leadstream", description="Leadstream developer commands.", epilog=regions.HELP
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     local = commands.add_parser(
         "local",
+        epilog=regions.HELP,
         help="run the stack locally: every route of template.yaml over an embedded moto",
         description="Serve every HttpApi route of template.yaml on 127.0.0.1, with the template's tables "
         "and queues in an embedded moto, stream-triggered and scheduled functions running.",
@@ -53,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser(
         "token",
+        epilog=regions.HELP,
         help="print a bearer token that the running local stack accepts",
         description="Sign a user into the local stack's embedded Cognito user pool (creating the user if "
         "needed, with exactly the given role) and print the access token.",
@@ -88,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     clock = commands.add_parser(
         "clock",
+        epilog=regions.HELP,
         help="show or move the running local stack's clock (journey waits, scheduled campaigns)",
         description="The local stack's clock is real time plus an offset. `advance` moves it forward; "
         "every journey wait, segment expiry and scheduled campaign that came due fires at once.",
@@ -137,7 +146,7 @@ def _local_client(service: str, aws_url: str) -> Any:
     return boto3.client(  # type: ignore[call-overload]
         service,
         endpoint_url=aws_url,
-        region_name=REGION,
+        region_name=regions.resolve(),
         aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
@@ -174,7 +183,7 @@ def move_clock(args: argparse.Namespace) -> int:
 
 
 def print_token(args: argparse.Namespace) -> int:
-
+    from leadstream_local.auth import issue_token
     from leadstream_local.template import StackTemplate
 
     client = _local_client("cognito-idp", args.aws_url)
@@ -190,6 +199,8 @@ def _write_key(value: str) -> str:
     """Refuse a write key the Source model would refuse, before anything starts."""
     from pydantic import ValidationError
 
+    from tracking.sources import Source
+
     try:
         Source(source_id=DEMO_SOURCE_ID, name="check", write_key=value)
     except ValidationError as exc:
@@ -198,6 +209,13 @@ def _write_key(value: str) -> str:
 
 
 def run_local(args: argparse.Namespace) -> int:
+    import logging
+    import os
+    import signal
+    import threading
+
+    from leadstream_local.stack import LocalStack
+
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(message)s",
@@ -208,7 +226,11 @@ def run_local(args: argparse.Namespace) -> int:
         # Embedded-metric JSON lines are for CloudWatch; on a terminal they bury everything else.
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     stack = LocalStack(
-        port=args.port, aws_port=args.aws_port, write_key=args.write_key, seed_demo=not args.no_demo
+        port=args.port,
+        aws_port=args.aws_port,
+        write_key=args.write_key,
+        seed_demo=not args.no_demo,
+        region=regions.resolve(),
     )
     try:
         stack.start()
@@ -233,11 +255,27 @@ def run_local(args: argparse.Namespace) -> int:
     return 0
 
 
-def _on_signal(stopping: threading.Event) -> Callable[[int, FrameType | None], None]:
+def _on_signal(stopping: Event) -> Callable[[int, FrameType | None], None]:
     def handle(_signum: int, _frame: FrameType | None) -> None:
         stopping.set()
 
     return handle
+
+
+def cli_command() -> str:
+    """This command as it runs when pasted in the project folder, with no virtualenv activated: the
+    script beside this Python (a virtualenv's bin), relative to the project when it lies inside."""
+    import os
+    from pathlib import Path
+
+    from leadstream_local.template import REPO_ROOT
+
+    script = Path(sys.executable).parent / "leadstream"
+    if not script.is_file():
+        return f"{sys.executable} -m leadstream_local.cli"
+    if script.is_relative_to(REPO_ROOT):
+        return os.path.relpath(script, REPO_ROOT)
+    return str(script)
 
 
 def print_banner(stack: LocalStack, out: TextIO = sys.stdout) -> None:
@@ -256,7 +294,7 @@ def print_banner(stack: LocalStack, out: TextIO = sys.stdout) -> None:
         f"  API         {url}",
         f"  routes      {routes}",
         f"  write key   {key}   (source {DEMO_SOURCE_ID}; forms {DEMO_REQUEST_FORM}, {NEWSLETTER_FORM})",
-        f"  AWS (moto)  {aws}   region {REGION}, any credentials",
+        f"  AWS (moto)  {aws}   region {stack.region}, any credentials",
         f"  tables      {', '.join(tables)}",
         f"  queues      {', '.join(stack.queue_names()) or '-'}",
         f"  streams     {streams or '-'}",
@@ -265,6 +303,7 @@ def print_banner(stack: LocalStack, out: TextIO = sys.stdout) -> None:
         sent = ", ".join(f"{item.what}: {item.status}" for item in stack.demo_results)
         lines.append(f"  demo        {sent}")
     credentials = " ".join(f"{name}={value}" for name, value in FAKE_CREDENTIALS.items())
+    leadstream = cli_command()
     lines += [
         "",
         "Send an event:",
@@ -278,22 +317,22 @@ def print_banner(stack: LocalStack, out: TextIO = sys.stdout) -> None:
         f"rudderstack.analytics.dataPlaneUrl = '{url}'",
         "",
         "Look inside (AWS CLI or boto3 with endpoint_url):",
-        f"  {credentials} aws --region {REGION} --endpoint-url {aws} \\",
+        f"  {credentials} aws --region {stack.region} --endpoint-url {aws} \\",
         f"    dynamodb scan --table-name {first_table}",
-        f"  boto3.client('dynamodb', endpoint_url='{aws}', region_name='{REGION}', "
+        f"  boto3.client('dynamodb', endpoint_url='{aws}', region_name='{stack.region}', "
         "aws_access_key_id='local', aws_secret_access_key='local')",
         "",
         "Call the CRM and marketing APIs with a token (roles sales, marketing, admin):",
-        f'  curl -H "Authorization: Bearer $(leadstream token --role sales --aws-url {aws})" \\',
+        f'  curl -H "Authorization: Bearer $({leadstream} token --role sales --aws-url {aws})" \\',
         f"    {stack.url}/crm/leads",
         "",
         "Read the emails the stack sent (a handed-over lead's owner is notified):",
-        f"  leadstream outbox --aws-url {aws}",
+        f"  {leadstream} outbox --aws-url {aws}",
         "",
         "Email marketing (role marketing): segments, campaigns and journeys under /marketing/...",
         "  (a tour in docs/marketing-tour.md); journey waits and",
         "  scheduled campaigns run on the local clock, which you can move forward:",
-        f"  leadstream clock advance 2d --aws-url {aws}",
+        f"  {leadstream} clock advance 2d --aws-url {aws}",
         "",
         "Ctrl-C stops the stack (its data lives in memory only).",
         "",
@@ -302,16 +341,9 @@ def print_banner(stack: LocalStack, out: TextIO = sys.stdout) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from pydantic import ValidationError
-
     args = build_parser().parse_args(argv)
     command: Command = args.run
-    try:
-        return command(args)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        print(f"leadstream: {problems}", file=sys.stderr)
-        return 2
+    return command(args)
 
 
 if __name__ == "__main__":

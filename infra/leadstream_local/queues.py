@@ -31,7 +31,6 @@ from typing import Any
 from leadstream_local.filters import Pattern, compile_filters, passes
 from leadstream_local.lambda_events import sns_record, sqs_record
 from leadstream_local.polling import POLL_INTERVAL, BackgroundPoller
-from leadstream_local.template import REGION
 
 log = logging.getLogger("leadstream_local")
 
@@ -72,6 +71,10 @@ class QueueSource:
             report_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
             filters=tuple(compile_filters(props.get("FilterCriteria"))),
         )
+
+    @property
+    def region(self) -> str:
+        return self.queue_arn.split(":")[3]  # arn:aws:sqs:REGION:ACCOUNT:NAME
 
     @property
     def is_sns(self) -> bool:
@@ -127,7 +130,8 @@ class QueuePoller(BackgroundPoller):
             self._deliver_notification(messages[0])
             return
         records = [
-            sqs_record(message, queue_arn=self.source.queue_arn, region=REGION) for message in messages
+            sqs_record(message, queue_arn=self.source.queue_arn, region=self.source.region)
+            for message in messages
         ]
         delivered = [record for record in records if passes(self.source.filters, _filter_view(record))]
         self._delete([record for record in records if record not in delivered])  # filtered out: dropped

@@ -44,13 +44,14 @@ class Schedule:
     input: str | None = None  # JSON text delivered instead of the Scheduled Event
     enabled: bool = True
     timezone: str = "UTC"
+    region: str = REGION
 
     def __post_init__(self) -> None:
         parse_expression(self.expression, ZoneInfo(self.timezone))  # a bad expression fails at start
 
     @classmethod
     def from_properties(
-        cls, function: str, event_name: str, event_type: str, props: Mapping[str, Any]
+        cls, function: str, event_name: str, event_type: str, props: Mapping[str, Any], region: str = REGION
     ) -> Schedule:
         expression = props.get("Schedule") or props.get("ScheduleExpression")
         if not expression:
@@ -64,13 +65,14 @@ class Schedule:
             input=str(props["Input"]) if "Input" in props else None,
             enabled=bool(props.get("Enabled", True)) and state == "ENABLED",
             timezone=str(props.get("ScheduleExpressionTimezone", "UTC")),
+            region=region,
         )
 
     @property
     def resource_arn(self) -> str:
         if self.event_type == "ScheduleV2":
-            return f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule/default/{self.rule_name}"
-        return f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{self.rule_name}"
+            return f"arn:aws:scheduler:{self.region}:{ACCOUNT_ID}:schedule/default/{self.rule_name}"
+        return f"arn:aws:events:{self.region}:{ACCOUNT_ID}:rule/{self.rule_name}"
 
     @property
     def rule_name(self) -> str:
@@ -89,7 +91,7 @@ class Schedule:
             "source": "aws.events" if self.event_type == "Schedule" else "aws.scheduler",
             "account": ACCOUNT_ID,
             "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "region": REGION,
+            "region": self.region,
             "resources": [self.resource_arn],
             "detail": {},
         }

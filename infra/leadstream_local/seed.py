@@ -7,18 +7,14 @@ Segment batch endpoint with the write key, and plain form posts), so they travel
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
-from pydantic import HttpUrl
-
-from tracking.sources import Form, Source
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: the CLI reads this module's names for its help alone
     from leadstream_local.template import StackTemplate
+    from tracking.sources import Source
 
 DEFAULT_WRITE_KEY = "local-demo-write-key"
 DEMO_SOURCE_ID = "src-demo"
@@ -32,6 +28,9 @@ DEMO_SALES_USER = "sam"
 
 def seed_source(write_key: str = DEFAULT_WRITE_KEY) -> Source:
     """Put the demo source and its forms into the main table (the stack's environment must be active)."""
+    from pydantic import HttpUrl
+
+    from tracking.sources import Form, Source
     from tracking.store.sources import put_form, put_source
 
     source = Source(source_id=DEMO_SOURCE_ID, name="Demo site", write_key=write_key)
@@ -151,6 +150,8 @@ def send_demo_traffic(api_url: str, write_key: str) -> list[Sent]:
 
 def _post(api_url: str, path: str, body: bytes, headers: dict[str, str]) -> int:
     """One POST; redirects are not followed (the thank-you page is on the demo site, not here)."""
+    import http.client
+
     address = urlsplit(api_url)
     connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=30)
     try:

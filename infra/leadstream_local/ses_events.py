@@ -11,7 +11,7 @@ in SES. Events, in SES's event-publishing format (`eventType`, `mail` with heade
   list), `complaint@simulator.amazonses.com` a delivery and a complaint; any other address a delivery.
 
 Only the event types the destination subscribes (MatchingEventTypes) are published. Sent messages are
-read from moto's SES backend, in this process (moto runs in-process).
+read from moto's SES backend, in this process (moto runs in-process), under the moto lock.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from email.message import EmailMessage
 from email.utils import getaddresses
 from typing import Any
 
+from leadstream_local import embedded_aws
 from leadstream_local.polling import POLL_INTERVAL, BackgroundPoller
 from leadstream_local.template import ACCOUNT_ID, REGION, SesEventDestination
 
@@ -72,8 +73,8 @@ class SesEventPublisher(BackgroundPoller):
 
         with self._lock:
             started = time.monotonic()
-            sent = ses_backends[self._account][self._region].sent_messages
-            new = list(sent[self._seen :])
+            with embedded_aws.exclusive():  # not around the publishing: that is a call to moto too
+                new = list(ses_backends[self._account][self._region].sent_messages[self._seen :])
             for message in new:
                 self._publish_events(message)
                 self._seen += 1

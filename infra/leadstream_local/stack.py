@@ -1,16 +1,16 @@
 """LocalStack: the whole SAM template running in this process, over an embedded moto.
 
-Start order: moto (ThreadedMotoServer) and the AWS environment variables that point boto3 at it; the
-template's tables and queues; the HTTP socket (so the API's URL is known); each function's environment,
-resolved from the template; the API server; the seed data; the stream pollers and schedules. `stop`
-undoes all of it, including every environment variable, so tests can share the process.
+Start order: moto (leadstream_local.embedded_aws, serving one call at a time) and the AWS environment
+variables that point boto3 at it; the template's tables and queues; the HTTP socket (so the API's URL is
+known); each function's environment, resolved from the template; the API server; the seed data; the
+stream pollers and schedules. `stop` undoes all of it, including every environment variable, so tests
+can share the process.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import socket
 import sys
 import threading
 import urllib.request
@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any
 
 from leadstream_local import environment, moto_speedups
+from leadstream_local.embedded_aws import FAKE_CREDENTIALS, EmbeddedAws
 from leadstream_local.outbox import OutboxEmail, read_outbox
 from leadstream_local.polling import POLL_INTERVAL
 from leadstream_local.queues import QueuePoller, QueueSource, subscribe_function
@@ -35,8 +36,6 @@ from leadstream_local.timers import OneTimeSchedules
 
 log = logging.getLogger("leadstream_local")
 
-# Any non-empty credentials satisfy moto; fixed ones make the printed CLI examples copy-pasteable.
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 # Settings that would route some clients elsewhere or fail on a missing profile.
 _DROPPED_AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN")
 
@@ -83,6 +82,7 @@ class LocalStack:
         template_path: Path = TEMPLATE_PATH,
         poll_interval: float = POLL_INTERVAL,
         triggers: bool = True,
+        region: str = REGION,
     ) -> None:
         self.write_key = write_key
         self._port = port
@@ -95,7 +95,7 @@ class LocalStack:
         self._triggers = triggers
         self._env = _EnvironmentPatch()
         self._added_paths: list[str] = []
-        self._moto: Any = None
+        self._moto: EmbeddedAws | None = None
         self._api: ApiServer | None = None
         self._pollers: list[StreamPoller] = []
         self._queue_pollers: list[QueuePoller] = []  # SQS event sources and SNS subscriptions
@@ -104,7 +104,7 @@ class LocalStack:
         self._timers: OneTimeSchedules | None = None
         self._werkzeug_level: int | None = None
         self._holds_lock = False
-        self.template = StackTemplate.load(template_path)
+        self.template = StackTemplate.load(template_path, region=region)
         self.functions: dict[str, LambdaFunction] = {}
         self.demo_results: list[Sent] = []
         self.aws_url = ""
@@ -184,6 +184,10 @@ class LocalStack:
         self._holds_lock = False
         LocalStack._running_lock.release()
 
+    @property
+    def region(self) -> str:
+        return self.template.region
+
     # --- what tests and benchmarks use -----------------------------------------------------------
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until every stream record, visible queue message and SES event so far has been delivered
@@ -235,19 +239,14 @@ class LocalStack:
 
     # --- steps -----------------------------------------------------------------------------------
     def _start_aws(self) -> None:
-        from moto.server import ThreadedMotoServer
-
         moto_speedups.install()
 
         # moto logs every request it serves through werkzeug; that is noise next to our own log.
         werkzeug = logging.getLogger("werkzeug")
         self._werkzeug_level = werkzeug.level
         werkzeug.setLevel(logging.WARNING)
-        _check_port_free(self._host, self._aws_port)
-        self._moto = ThreadedMotoServer(ip_address=self._host, port=self._aws_port, verbose=False)
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self.aws_url = f"http://{host}:{port}"
+        self._moto = EmbeddedAws(host=self._host, port=self._aws_port)
+        self.aws_url = self._moto.url
         # Start from an empty account even if an earlier stack (or test) left state in this process.
         urllib.request.urlopen(
             urllib.request.Request(f"{self.aws_url}/moto-api/reset", method="POST"), timeout=30
@@ -255,8 +254,8 @@ class LocalStack:
         for key in [*_DROPPED_AWS_VARIABLES, *(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_"))]:
             self._env.set(key, None)
         self._env.set("AWS_ENDPOINT_URL", self.aws_url)
-        self._env.set("AWS_REGION", REGION)
-        self._env.set("AWS_DEFAULT_REGION", REGION)
+        self._env.set("AWS_REGION", self.region)
+        self._env.set("AWS_DEFAULT_REGION", self.region)
         for key, value in FAKE_CREDENTIALS.items():
             self._env.set(key, value)
         self.template.create_resources(self._client)
@@ -264,7 +263,7 @@ class LocalStack:
     def _client(self, service: str) -> Any:
         import boto3
 
-        return boto3.client(service, endpoint_url=self.aws_url, region_name=REGION)  # type: ignore[call-overload]
+        return boto3.client(service, endpoint_url=self.aws_url, region_name=self.region)  # type: ignore[call-overload]
 
     def _load_functions(self) -> None:
         specs = self.template.functions()
@@ -322,9 +321,10 @@ class LocalStack:
             for event_type in SCHEDULE_TYPES:
                 for name, props in spec.events_of_type(event_type).items():
                     resolved = self.template.resolve(props)
-                    schedules[Schedule.from_properties(spec.logical_id, name, event_type, resolved)] = (
-                        function.invoke
+                    schedule = Schedule.from_properties(
+                        spec.logical_id, name, event_type, resolved, self.region
                     )
+                    schedules[schedule] = function.invoke
         for poller in self._pollers:
             poller.start()
         for queue_poller in self._queue_pollers:
@@ -332,7 +332,7 @@ class LocalStack:
         destinations = self.template.ses_event_destinations()
         if destinations:  # moto's SES publishes no events: the stack does (leadstream_local.ses_events)
             self._ses_events = SesEventPublisher(
-                destinations, sns_client=sns, poll_interval=poll, now=self.now
+                destinations, sns_client=sns, poll_interval=poll, now=self.now, region=self.region
             )
             self._ses_events.start()
         self._scheduler = Scheduler(schedules, now=self.now)
@@ -342,6 +342,7 @@ class LocalStack:
             ssm_client=self._client("ssm"),
             on_offset=self._set_clock_offset,
             poll_interval=poll,
+            region=self.region,
         )
         self._timers.start()
 
@@ -351,20 +352,6 @@ class LocalStack:
         self._env.set(clock.OFFSET_VARIABLE, repr(offset.total_seconds()) if offset else None)
         if self._scheduler is not None:
             self._scheduler.clock_moved()
-
-
-def _check_port_free(host: str, port: int) -> None:
-    """ThreadedMotoServer waits forever when its port is taken (the error stays in its thread)."""
-    if port == 0:
-        return
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise OSError(
-                exc.errno, f"cannot use {host}:{port} for the embedded AWS: {exc.strerror}"
-            ) from exc
 
 
 def _env_text(value: Any) -> str:

@@ -9,12 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leadstream_local.regions import DEFAULT_REGION
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 
 
 ACCOUNT_ID = "123456789012"
-REGION = "us-east-1"
+REGION = DEFAULT_REGION  # the local stack's region unless it is started in another one
 STACK_NAME = "leadstream-local"
 # The catch-all route key of an HTTP API (an HttpApi event without Path and Method).
 DEFAULT_ROUTE = "$default"
@@ -64,10 +66,11 @@ class FunctionSpec:
     memory_size: int = 128
     code_dir: Path = REPO_ROOT  # CodeUri, resolved: the directory Lambda puts on sys.path
     name: str = ""  # physical FunctionName
+    region: str = REGION
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.name}"
+        return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.name}"
 
     def events_of_type(self, *types: str) -> dict[str, dict[str, Any]]:
         """This function's event sources of the given types: name -> Properties (unresolved)."""
@@ -87,9 +90,12 @@ class StackTemplate:
     path: Path = TEMPLATE_PATH
     # logical id -> {"Ref": ..., "Arn": ..., "StreamArn": ...} once the resource exists.
     physical: dict[str, dict[str, str]] = field(default_factory=dict)
+    region: str = REGION  # where its resources are created, and what AWS::Region resolves to
 
     @classmethod
-    def load(cls, path: Path = TEMPLATE_PATH, **parameter_overrides: str) -> StackTemplate:
+    def load(
+        cls, path: Path = TEMPLATE_PATH, *, region: str = REGION, **parameter_overrides: str
+    ) -> StackTemplate:
         from cfnlint.decode import decode_str
 
         body, problems = decode_str(path.read_text())
@@ -97,7 +103,7 @@ class StackTemplate:
             raise ValueError(f"cannot read {path}: {problems}")
         params = {name: str(spec.get("Default", "")) for name, spec in body.get("Parameters", {}).items()}
         params.update(parameter_overrides)
-        return cls(body=dict(body), parameters=params, path=path)
+        return cls(body=dict(body), parameters=params, path=path, region=region)
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -133,7 +139,7 @@ class StackTemplate:
                 return [part.strip() for part in self.parameters[name].split(",")]
             return self.parameters[name]
         pseudo = {
-            "AWS::Region": REGION,
+            "AWS::Region": self.region,
             "AWS::AccountId": ACCOUNT_ID,
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::StackName": STACK_NAME,
@@ -192,6 +198,7 @@ class StackTemplate:
                     memory_size=int(props.get("MemorySize", defaults.get("MemorySize", 128))),
                     code_dir=(self.path.parent / str(code_uri)).resolve(),
                     name=self.function_name(logical),
+                    region=self.region,
                 )
             )
         return specs
@@ -286,7 +293,7 @@ class StackTemplate:
             url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
             self.physical[logical] = {
                 "Ref": url,
-                "Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}",
+                "Arn": f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{name}",
                 "QueueName": name,
                 "QueueUrl": url,
             }
@@ -314,8 +321,8 @@ class StackTemplate:
             self.physical[logical] = {
                 "Ref": pool["Id"],
                 "Arn": pool["Arn"],
-                "ProviderName": f"cognito-idp.{REGION}.amazonaws.com/{pool['Id']}",
-                "ProviderURL": f"https://cognito-idp.{REGION}.amazonaws.com/{pool['Id']}",
+                "ProviderName": f"cognito-idp.{self.region}.amazonaws.com/{pool['Id']}",
+                "ProviderURL": f"https://cognito-idp.{self.region}.amazonaws.com/{pool['Id']}",
             }
         for logical, res in self.of_type("AWS::Cognito::UserPoolClient").items():
             props = self.resolve(res.get("Properties", {}))
@@ -344,7 +351,7 @@ class StackTemplate:
                 "Ref": name,
                 "Arn": f"arn:aws:s3:::{name}",
                 "DomainName": f"{name}.s3.amazonaws.com",
-                "RegionalDomainName": f"{name}.s3.{REGION}.amazonaws.com",
+                "RegionalDomainName": f"{name}.s3.{self.region}.amazonaws.com",
             }
 
     def create_event_buses(self, client: Any) -> None:
@@ -455,7 +462,7 @@ class StackTemplate:
             name = self.function_name(logical)
             self.physical[logical] = {
                 "Ref": name,
-                "Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}",
+                "Arn": f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{name}",
             }
 
     def register_http_apis(self, url: str) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from leadstream_local import embedded_aws
 from leadstream_local.polling import POLL_INTERVAL, BackgroundPoller
 from leadstream_local.template import ACCOUNT_ID, REGION
 
@@ -67,8 +68,10 @@ class OneTimeSchedules(BackgroundPoller):
         ssm_client: Any,
         on_offset: Callable[[timedelta], None],
         poll_interval: float = POLL_INTERVAL,
+        region: str = REGION,
     ) -> None:
         super().__init__("one-time schedules", poll_interval)
+        self._region = region
         self._sqs = sqs_client
         self._ssm = ssm_client
         self._on_offset = on_offset
@@ -108,27 +111,29 @@ class OneTimeSchedules(BackgroundPoller):
     def _due(self) -> list[tuple[Any, Any]]:
         from moto.scheduler.models import scheduler_backends
 
-        backend = scheduler_backends[ACCOUNT_ID][REGION]
         now = self.now()
-        due = []
-        for group in list(backend.schedule_groups.values()):
-            for schedule in list(group.schedules.values()):
-                at = _at(schedule.schedule_expression)
-                if at is not None and at <= now and schedule.state == "ENABLED":
-                    due.append((group, schedule))
-        return due
+        with embedded_aws.exclusive():
+            backend = scheduler_backends[ACCOUNT_ID][self._region]
+            return [
+                (group, schedule)
+                for group in list(backend.schedule_groups.values())
+                for schedule in list(group.schedules.values())
+                if _is_due(schedule, now)
+            ]
 
     def _fire(self, group: Any, schedule: Any) -> None:
         target = schedule.target
         arn = str(target["Arn"])
         if not arn.startswith("arn:aws:sqs:"):
             log.warning("schedule %s targets %s; only SQS targets are emulated", schedule.name, arn)
-        else:
+        else:  # without the moto lock: sending is a request to moto, served in another thread
             self._sqs.send_message(QueueUrl=self._queue_url(arn), MessageBody=str(target.get("Input", "")))
-        if schedule.action_after_completion == "DELETE":
-            group.delete_schedule(schedule.name)
-        else:
-            schedule.state = "DISABLED"  # a one-time schedule runs once
+        with embedded_aws.exclusive():
+            if group.schedules.get(schedule.name) is schedule:  # unless deleted meanwhile
+                if schedule.action_after_completion == "DELETE":
+                    group.delete_schedule(schedule.name)
+                else:
+                    schedule.state = "DISABLED"  # a one-time schedule runs once
         self.activity += 1
         self.fired += 1
 
@@ -137,6 +142,11 @@ class OneTimeSchedules(BackgroundPoller):
             name = arn.rsplit(":", 1)[1]
             self._queue_urls[arn] = self._sqs.get_queue_url(QueueName=name)["QueueUrl"]
         return self._queue_urls[arn]
+
+
+def _is_due(schedule: Any, now: datetime) -> bool:
+    at = _at(schedule.schedule_expression)
+    return at is not None and at <= now and schedule.state == "ENABLED"
 
 
 def _at(expression: str) -> datetime | None:
