@@ -34,7 +34,7 @@ def aws_settings() -> AwsSettings:
 
 def dynamodb() -> DynamoDBClient:
     # Standard retry mode retries throttling with backoff; adaptive would add client-side rate limiting.
-    client: DynamoDBClient = _client("dynamodb", aws_settings(), max_attempts=8)
+    client: DynamoDBClient = _client("dynamodb", aws_settings(), total_attempts=9)
     return client
 
 
@@ -46,12 +46,12 @@ def secrets() -> SecretsProvider:
 def sesv2() -> Any:
     # No automatic retries: SendEmail has no idempotency token, so a retry after a timeout could send a
     # second copy. A failed send is retried by the queue instead, under the send claim (docs/email.md).
-    return _client("sesv2", aws_settings(), max_attempts=1)
+    return _client("sesv2", aws_settings(), total_attempts=1)
 
 
 def eventbridge() -> Any:
     # No automatic retries: PutEvents has no idempotency token either; a handoff retries under its claim.
-    return _client("events", aws_settings(), max_attempts=1)
+    return _client("events", aws_settings(), total_attempts=1)
 
 
 def cognito_idp() -> Any:
@@ -74,7 +74,7 @@ def s3() -> Any:
 
 @container_cache
 def _client(
-    service: str, environment: AwsSettings, *, max_attempts: int | None = None, s3_path_style: bool = False
+    service: str, environment: AwsSettings, *, total_attempts: int | None = None, s3_path_style: bool = False
 ) -> Any:
     """A new client; `environment` only keys the cache: boto3 reads those variables itself, with their
     service-specific variants (AWS_ENDPOINT_URL_S3 ...)."""
@@ -82,8 +82,10 @@ def _client(
     from botocore.config import Config
 
     config = Config()
-    if max_attempts is not None:
-        config = config.merge(Config(retries={"mode": "standard", "max_attempts": max_attempts}))
+    if total_attempts is not None:
+        # Total, the first try included: botocore's `max_attempts` counts retries only, so `max_attempts: 1`
+        # would send a request twice.
+        config = config.merge(Config(retries={"mode": "standard", "total_max_attempts": total_attempts}))
     if s3_path_style:
         config = config.merge(Config(signature_version="s3v4", s3={"addressing_style": "path"}))
     return boto3.client(service, config=config)  # type: ignore[call-overload]
