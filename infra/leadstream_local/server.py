@@ -30,6 +30,12 @@ HOP_BY_HOP = frozenset({"content-length", "connection", "keep-alive", "transfer-
 
 Response = tuple[int, list[tuple[str, str]], bytes]
 
+# Powertools keeps the request a resolver is serving on a class attribute that every resolver in the
+# process shares (BaseRouter.current_event). In AWS each function is its own process and serves one
+# request at a time; here every HTTP function shares one process, so two of them resolving at once would
+# read each other's request. The gateway therefore runs one HTTP invocation at a time.
+_RESOLVING = threading.Lock()
+
 
 class ApiGateway:
     """Route selection, event building and response mapping, without sockets (the server wraps it)."""
@@ -87,7 +93,8 @@ class ApiGateway:
         request_id = event["requestContext"]["requestId"]
         started = time.monotonic()
         try:
-            status, response_headers, payload = http_api_response(function.invoke(event))
+            with _RESOLVING:
+                status, response_headers, payload = http_api_response(function.invoke(event))
         except Exception:
             # A handler that raises (or returns something API Gateway cannot map) is a 500 in AWS too.
             log.exception("%s failed on %s %s", function.name, method, path)

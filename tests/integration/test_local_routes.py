@@ -174,3 +174,39 @@ def test_a_raising_handler_is_a_500_with_the_traceback_logged(caplog: pytest.Log
 def test_routes_must_name_existing_functions() -> None:
     with pytest.raises(ValueError, match="Ghost"):
         ApiGateway([HttpRoute("GET", "/x", "Ghost")], {})
+
+
+def test_http_functions_resolve_one_request_at_a_time() -> None:
+    """Powertools keeps the request being resolved on a class attribute every resolver shares; in one
+    process, two HTTP functions resolving at once would read each other's request. The gateway serialises
+    them (in AWS each function is its own process)."""
+    import threading
+
+    in_flight, most = [0], [0]
+    count = threading.Lock()
+    both_started = threading.Barrier(2, timeout=5)
+
+    def handler(_event: dict[str, Any], _context: Any) -> dict[str, Any]:
+        with count:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        # Wait a moment for the other request to arrive while this one is being resolved.
+        threading.Event().wait(0.2)
+        with count:
+            in_flight[0] -= 1
+        return {"statusCode": 200, "body": "ok"}
+
+    routes = [HttpRoute("GET", "/a", "A"), HttpRoute("GET", "/b", "B")]
+    gateway = ApiGateway(routes, {name: _function(name, handler) for name in ("A", "B")})
+
+    def call(path: str) -> None:
+        both_started.wait()
+        gateway.handle("GET", path, [], b"")
+
+    threads = [threading.Thread(target=call, args=(path,)) for path in ("/a", "/b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert most[0] == 1
