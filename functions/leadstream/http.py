@@ -146,7 +146,7 @@ def _bug(app: APIGatewayHttpResolver, exc: Exception) -> Response[str]:
     from aws_lambda_powertools import Logger
 
     request_id = app.current_event.request_context.request_id
-    Logger(child=True).exception("Unhandled error", correlation_id=request_id, error=type(exc).__name__)
+    Logger().exception("Unhandled error", correlation_id=request_id, error=type(exc).__name__)
     return problem(
         500,
         "Internal error",
@@ -175,7 +175,7 @@ def _map_validation_errors(app: APIGatewayHttpResolver) -> None:
         from aws_lambda_powertools import Logger
 
         request_id = app.current_event.request_context.request_id
-        Logger(child=True).error(
+        Logger().error(
             "Response does not match its documented schema", errors=exc.errors(), correlation_id=request_id
         )
         return problem(

@@ -167,3 +167,19 @@ def test_an_ab_campaign_from_segment_to_report(local_stack: LocalStack) -> None:
     decision = report["abTest"]
     assert (decision["status"], decision["winner"], decision["sentToRest"]) == ("decided", None, "A")
     assert "too few" in decision["reason"]
+
+    _an_idempotent_crm_create_still_works(local_stack, run)
+
+
+def _an_idempotent_crm_create_still_works(stack: LocalStack, run: str) -> None:
+    """The campaign's fan-out used Powertools idempotency in this process; an idempotent CRM create must
+    still work, twice, as one record (a shared persistence layer once made every such create a 500)."""
+    cognito = boto3.client("cognito-idp", endpoint_url=stack.aws_url, region_name=REGION)
+    sales = {
+        "Authorization": f"Bearer {issue_token(stack.template, cognito, role='sales', user='sam')}",
+        "Idempotency-Key": f"after-campaign-{run}",
+    }
+    first = _http(stack, "POST", "/crm/accounts", {"name": f"Acme {run}"}, **sales)
+    again = _http(stack, "POST", "/crm/accounts", {"name": f"Acme {run}"}, **sales)
+    assert (first[0], again[0]) == (201, 201), (first[2], again[2])
+    assert json.loads(first[2])["accountId"] == json.loads(again[2])["accountId"]

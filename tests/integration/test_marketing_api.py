@@ -191,3 +191,46 @@ def test_assignment_rules_and_settings(call_api: Call, marketer: str) -> None:
     assert call_api("GET", "/marketing/scoring-settings", token=marketer).json()["halfLifeDays"] == 14
     too_short = call_api("PUT", "/marketing/scoring-settings", body={"halfLifeDays": 0}, token=marketer)
     assert too_short.status == 422
+
+
+@pytest.mark.parametrize(
+    ("route", "broken"),
+    [
+        ("/marketing/profiles", "marketing.store.top_by_score"),  # the marketing API
+        ("/crm/accounts", "crm.store.records.list_records"),  # the CRM API
+    ],
+)
+def test_a_bug_is_a_logged_500_problem_with_its_correlation_id(
+    call_api: Call,
+    token_for: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    route: str,
+    broken: str,
+) -> None:
+    module, name = broken.rsplit(".", 1)
+
+    def fails(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("a bug in our code")
+
+    monkeypatch.setattr(f"{module}.{name}", fails)
+    reply = call_api("GET", route, token=token_for("admin", "ann"))
+
+    assert reply.status == 500
+    assert reply.headers["content-type"] == "application/problem+json"
+    problem = reply.json()
+    assert problem["correlationId"] == reply.headers["apigw-requestid"]
+    assert "bug" in problem["detail"]
+    assert "a bug in our code" not in reply.body.decode()  # the client is told where, not what
+    # Powertools writes JSON lines to stdout, or hands them to logging when a test captures it.
+    written = [line for line in capsys.readouterr().out.splitlines() if "Unhandled error" in line]
+    handed = [
+        f"{record.__dict__.get('correlation_id')} {caplog.text}"
+        for record in caplog.records
+        if record.getMessage() == "Unhandled error"
+    ]
+    assert written or handed
+    logged = "\n".join(written + handed)
+    assert problem["correlationId"] in logged
+    assert "a bug in our code" in logged  # with its traceback, for whoever reads the logs
