@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from audience.conditions import Condition, matches, next_change
+from leadstream.scores import Stage
 
 if TYPE_CHECKING:
     from leadstream.profiles import Profile
@@ -63,6 +64,50 @@ class Segment(SegmentContent):
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+class SegmentSummary(BaseModel):
+    """A segment in the list (its condition is left out: GET the segment for it)."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    segment_id: str = Field(alias="segmentId")
+    name: str
+    description: str | None = None
+    version: int
+    updated_at: AwareDatetime = Field(alias="updatedAt")
+    updated_by: str | None = Field(default=None, alias="updatedBy")
+    backfill: Backfill | None = None
+
+    @classmethod
+    def of(cls, segment: Segment) -> SegmentSummary:
+        return cls.model_validate(segment.model_dump(include=set(cls.model_fields)))
+
+
+class Member(BaseModel):
+    """A member as the list shows them: who, and their stage and current scores (only `profileId` for a
+    profile that is gone)."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    profile_id: str = Field(alias="profileId")
+    email: str | None = None
+    name: str | None = None
+    stage: Stage | None = None
+    score: float | None = Field(default=None, description="engagement, decayed to now")
+    fit: int | None = None
+    grade: str | None = None
+
+
+class MemberCount(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    segment_id: str = Field(alias="segmentId")
+    count: int
+    complete: bool = Field(
+        description="false while the backfill of the current condition runs: people who existed before "
+        "it are still being added, so the count is exact for what has been evaluated so far"
+    )
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from audience.conditions import Condition
 from campaigns.models import ConversionGoal
 from leadstream.profiles import UtcTime
 from leadstream.scores import Stage
+from mail.reports import EmailReport
 
 MAX_STEPS = 100
 MAX_WAIT = timedelta(days=366)
@@ -500,10 +501,90 @@ class Journey(BaseModel):
     updated_at: UtcTime = Field(alias="updatedAt")
     updated_by: str = Field(alias="updatedBy")
 
-    def summary(self) -> dict[str, Any]:
-        return self.model_dump(
-            by_alias=True, mode="json", exclude={"live_trigger", "live_reentry"}, exclude_none=True
+
+class JourneySummary(BaseModel):
+    """A journey's head as the API shows it: its status, and its latest and live versions."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    journey_id: str = Field(alias="journeyId")
+    name: str
+    status: JourneyStatus
+    latest_version: int = Field(alias="latestVersion", description="the latest saved version (the ETag)")
+    live_version: int | None = Field(default=None, alias="liveVersion", description="the published one")
+    created_at: UtcTime = Field(alias="createdAt")
+    created_by: str = Field(alias="createdBy")
+    updated_at: UtcTime = Field(alias="updatedAt")
+    updated_by: str = Field(alias="updatedBy")
+
+    @classmethod
+    def of(cls, journey: Journey) -> JourneySummary:
+        return cls.model_validate(journey.model_dump(include=set(cls.model_fields)))
+
+
+class JourneyDocument(JourneyDefinition):
+    """A journey as the API shows it: its head (status, latest and live version) and one version's
+    definition (the latest, or the one asked for)."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    journey_id: str = Field(alias="journeyId")
+    status: JourneyStatus
+    latest_version: int = Field(alias="latestVersion")
+    live_version: int | None = Field(default=None, alias="liveVersion")
+    created_at: UtcTime = Field(alias="createdAt")
+    created_by: str = Field(alias="createdBy")
+    updated_at: UtcTime = Field(alias="updatedAt")
+    updated_by: str = Field(alias="updatedBy")
+    version: int = Field(description="the version of the definition shown (its ETag)")
+    version_created_at: UtcTime = Field(alias="versionCreatedAt")
+    version_created_by: str = Field(alias="versionCreatedBy")
+    pins: dict[str, int] | None = Field(
+        default=None,
+        description="each email step's template version, fixed when this version was first published",
+    )
+
+    @classmethod
+    def of(cls, journey: Journey, version: JourneyVersion) -> JourneyDocument:
+        return cls.model_validate(
+            {
+                **JourneySummary.of(journey).model_dump(),
+                **dict(version.definition),
+                "version": version.version,
+                "version_created_at": version.created_at,
+                "version_created_by": version.created_by,
+                "pins": version.pins,
+            }
         )
+
+
+class PublishRequest(BaseModel):
+    """The body of POST .../publish: which saved version goes live."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1)
+
+
+class StepReport(BaseModel):
+    """One step: how many runs reached it, wait there now and exited there, and its emails' counters."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    step_id: str = Field(alias="stepId")
+    type: str | None = Field(description="null for a step the latest version no longer has")
+    reached: int = 0
+    waiting: int = 0
+    exited: int = 0
+    email: EmailReport | None = Field(default=None, description="for a step that sends email")
+
+
+class JourneyReport(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    journey_id: str = Field(alias="journeyId")
+    status: JourneyStatus
+    steps: list[StepReport]
 
 
 # --- runs ---------------------------------------------------------------------------------------------------

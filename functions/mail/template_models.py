@@ -6,9 +6,12 @@ changes an email already queued. The template language is Jinja2 in a sandbox (m
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 MAX_PART_CHARS = 256 * 1024  # per part; the rendered email is bounded separately
+TEMPLATE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
 
 
 class TemplateContent(BaseModel):
@@ -43,3 +46,47 @@ class EmailTemplate(TemplateContent):
 
     def to_json(self) -> dict[str, object]:
         return self.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+class TemplateSummary(BaseModel):
+    """A template in the list (its parts are left out: GET the template for them)."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    template_id: str = Field(alias="templateId")
+    name: str
+    subject: str
+    version: int
+    updated_at: AwareDatetime = Field(alias="updatedAt")
+    updated_by: str | None = Field(default=None, alias="updatedBy")
+
+    @classmethod
+    def of(cls, template: EmailTemplate) -> TemplateSummary:
+        return cls.model_validate(template.model_dump(include=set(cls.model_fields)))
+
+
+class PreviewRequest(BaseModel):
+    """Whom to render a preview for: a profile (by id or email address), traits typed in, or (none of
+    them) a sample person; `version` of the template (default: the latest)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    profile_id: str | None = Field(default=None, alias="profileId", min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    traits: dict[str, Any] | None = None
+    version: int | None = Field(default=None, ge=1)
+
+
+class TemplatePreview(BaseModel):
+    """The email as the person would get it: every part, the headers and the links it tracks."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    template_id: str = Field(alias="templateId")
+    version: int
+    to: str | None = Field(description="the person's address (null: none known)")
+    subject: str
+    html: str
+    text: str
+    headers: dict[str, str]
+    links: list[str] = Field(description="the URLs the tracked links lead to")
