@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 class SegmentContent(BaseModel):
     """What a marketer writes (the body of POST and PUT)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    # defer_build (on every model here): validators are built on first use, not at import; the
+    # email API imports these models for its route declarations (docs/benchmarks.md, cold start).
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
@@ -35,7 +37,7 @@ class SegmentContent(BaseModel):
 class Backfill(BaseModel):
     """Progress of the one pass over existing people that a new condition needs (docs/segments.md)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore")
 
     version: int  # the segment version it evaluates; a newer version starts its own pass
     page: int = 0  # pages done; the message for page n is acted on only while this is n
@@ -49,7 +51,7 @@ class Backfill(BaseModel):
 class Segment(SegmentContent):
     """A stored segment definition. `version` grows with every change (the ETag)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore")
 
     segment_id: str = Field(alias="segmentId", min_length=1, max_length=100)
     version: int = Field(ge=1)
@@ -69,7 +71,7 @@ class Segment(SegmentContent):
 class SegmentSummary(BaseModel):
     """A segment in the list (its condition is left out: GET the segment for it)."""
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     segment_id: str = Field(alias="segmentId")
     name: str
@@ -88,7 +90,7 @@ class Member(BaseModel):
     """A member as the list shows them: who, and their stage and current scores (only `profileId` for a
     profile that is gone)."""
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     profile_id: str = Field(alias="profileId")
     email: str | None = None
@@ -100,7 +102,7 @@ class Member(BaseModel):
 
 
 class MemberCount(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     segment_id: str = Field(alias="segmentId")
     count: int

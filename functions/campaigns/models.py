@@ -55,7 +55,9 @@ class AbMetric(StrEnum):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    # defer_build (on every model here): validators are built on first use, not at import; the
+    # email API imports these models for its route declarations (docs/benchmarks.md, cold start).
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid")
 
 
 class VariantInput(_Model):
@@ -121,7 +123,7 @@ class CampaignContent(_Model):
 
 
 class ArmResult(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True)
 
     variant: str
     successes: int
@@ -132,7 +134,7 @@ class ArmResult(BaseModel):
 class AbDecision(BaseModel):
     """What the A/B test decided, and why (kept on the campaign, shown in its report)."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True)
 
     metric: AbMetric
     winner: str | None = None
@@ -148,7 +150,7 @@ class AbDecision(BaseModel):
 
 
 class Campaign(CampaignContent):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore")
 
     campaign_id: str = Field(alias="campaignId", pattern=CAMPAIGN_ID_PATTERN)
     status: CampaignStatus = CampaignStatus.DRAFT
@@ -217,7 +219,7 @@ class Campaign(CampaignContent):
 class CampaignDocument(Campaign):
     """A campaign as the API shows it."""
 
-    model_config = ConfigDict(serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, serialize_by_alias=True)
 
     deleted: SkipJsonSchema[bool] = Field(default=False, exclude=True)  # a deleted campaign is a 404
 
@@ -229,7 +231,7 @@ class CampaignDocument(Campaign):
 class CampaignSummary(BaseModel):
     """A campaign in the list."""
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     campaign_id: str = Field(alias="campaignId")
     name: str
@@ -249,7 +251,7 @@ class SendBody(BaseModel):
     """The body of POST /marketing/campaigns/{id}/send: none or `{}` sends now, `{"at": "..."}` schedules
     (a time less than a minute ahead sends now)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     at: AwareDatetime | None = None
 
@@ -263,13 +265,13 @@ class VariantReport(EmailReport):
 
 
 class AbTestDecided(AbDecision):
-    model_config = ConfigDict(serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, serialize_by_alias=True)
 
     status: Literal["decided"] = "decided"
 
 
 class AbTestPending(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     status: Literal["pending"] = "pending"
     metric: AbMetric
@@ -279,7 +281,7 @@ class AbTestPending(BaseModel):
 class CampaignReport(BaseModel):
     """A campaign's emails counted per variant and in total, and how its A/B test stands."""
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     campaign_id: str = Field(alias="campaignId")
     status: CampaignStatus
@@ -293,7 +295,7 @@ class CampaignReport(BaseModel):
 class FanoutPage(BaseModel):
     """The FanoutQueue message: one page of one phase of a campaign's members."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid")
 
     campaign_id: str = Field(alias="campaignId", min_length=1, max_length=200)
     phase: Phase

@@ -53,7 +53,9 @@ SETTABLE_STAGES = (Stage.SUBSCRIBER, Stage.LEAD)
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="forbid", frozen=True)
+    # defer_build (on every model here): validators are built on first use, not at import; the
+    # email API imports these models for its route declarations (docs/benchmarks.md, cold start).
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid", frozen=True)
 
 
 class Duration(_Model):
@@ -463,7 +465,7 @@ class JourneyVersion(BaseModel):
     was published however the templates change later.
     """
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore", frozen=True)
 
     journey_id: str = Field(alias="journeyId")
     version: int = Field(ge=1)
@@ -487,7 +489,7 @@ class Journey(BaseModel):
     to start with one Query of the live index.
     """
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore")
 
     journey_id: str = Field(alias="journeyId")
     name: str
@@ -505,7 +507,7 @@ class Journey(BaseModel):
 class JourneySummary(BaseModel):
     """A journey's head as the API shows it: its status, and its latest and live versions."""
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     journey_id: str = Field(alias="journeyId")
     name: str
@@ -526,7 +528,7 @@ class JourneyDocument(JourneyDefinition):
     """A journey as the API shows it: its head (status, latest and live version) and one version's
     definition (the latest, or the one asked for)."""
 
-    model_config = ConfigDict(serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, serialize_by_alias=True)
 
     journey_id: str = Field(alias="journeyId")
     status: JourneyStatus
@@ -561,7 +563,7 @@ class JourneyDocument(JourneyDefinition):
 class PublishRequest(BaseModel):
     """The body of POST .../publish: which saved version goes live."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     version: int = Field(ge=1)
 
@@ -569,7 +571,7 @@ class PublishRequest(BaseModel):
 class StepReport(BaseModel):
     """One step: how many runs reached it, wait there now and exited there, and its emails' counters."""
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     step_id: str = Field(alias="stepId")
     type: str | None = Field(description="null for a step the latest version no longer has")
@@ -580,7 +582,7 @@ class StepReport(BaseModel):
 
 
 class JourneyReport(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     journey_id: str = Field(alias="journeyId")
     status: JourneyStatus
@@ -597,7 +599,7 @@ class RunStatus(StrEnum):
 class RunLog(BaseModel):
     """One step a run took: which, when, and what came of it (`sent <messageId>`, `yes`, `timeout` ...)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore", frozen=True)
 
     step: str
     seq: int
@@ -629,7 +631,7 @@ class Run(BaseModel):
     two deliveries that try the same move exactly one makes it.
     """
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore")
 
     run_id: str = Field(alias="runId")
     journey_id: str = Field(alias="journeyId")
@@ -684,7 +686,7 @@ class Enrollment(BaseModel):
     began, the one in progress, and the profile version that started the latest (a redelivered stream
     record carries the same version and starts nothing)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore")
 
     entries: int = 0
     active_run: str | None = Field(default=None, alias="activeRun")

@@ -38,7 +38,9 @@ class Metric(StrEnum):
 
 
 class _Counts(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # defer_build (on every model here): validators are built on first use, not at import; the
+    # email API imports these models for its route declarations (docs/benchmarks.md, cold start).
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     sent: int = 0
     delivered: int = 0
@@ -80,7 +82,7 @@ class Counters(_Counts):
 class Rates(BaseModel):
     """Each counter as a share of the emails that could do it (null while nothing could)."""
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     delivery_rate: float | None = Field(alias="deliveryRate", description="delivered / sent")
     bounce_rate: float | None = Field(alias="bounceRate", description="bounced / sent")
@@ -95,7 +97,7 @@ class Rates(BaseModel):
 class EmailReport(_Counts):
     """The counters of a group of emails (a campaign variant, a journey step, a total) and their rates."""
 
-    model_config = ConfigDict(serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, serialize_by_alias=True)
 
     rates: Rates
 

@@ -19,7 +19,9 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 class ManualSuppression(BaseModel):
     """The body of PUT /marketing/suppressions/{email} (optional): why it is on the list."""
 
-    model_config = ConfigDict(extra="forbid")
+    # defer_build (on every model here): validators are built on first use, not at import; the
+    # email API imports these models for its route declarations (docs/benchmarks.md, cold start).
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     detail: str | None = Field(default=None, max_length=1000)
 
@@ -27,7 +29,7 @@ class ManualSuppression(BaseModel):
 class SuppressionEntry(BaseModel):
     """An address and why it is on the suppression list (`suppressed` false: it no longer is)."""
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     email: str
     suppressed: bool

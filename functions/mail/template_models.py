@@ -17,7 +17,9 @@ TEMPLATE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
 class TemplateContent(BaseModel):
     """The parts of a template a marketer writes (the body of POST and PUT)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    # defer_build (on every model here): validators are built on first use, not at import; the
+    # email API imports these models for its route declarations (docs/benchmarks.md, cold start).
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
     subject: str = Field(min_length=1, max_length=998)
@@ -34,7 +36,7 @@ class TemplateContent(BaseModel):
 class EmailTemplate(TemplateContent):
     """A stored version of a template."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore")
 
     template_id: str = Field(alias="templateId", min_length=1, max_length=100)
     version: int = Field(ge=1)
@@ -51,7 +53,7 @@ class EmailTemplate(TemplateContent):
 class TemplateSummary(BaseModel):
     """A template in the list (its parts are left out: GET the template for them)."""
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     template_id: str = Field(alias="templateId")
     name: str
@@ -69,7 +71,7 @@ class PreviewRequest(BaseModel):
     """Whom to render a preview for: a profile (by id or email address), traits typed in, or (none of
     them) a sample person; `version` of the template (default: the latest)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid")
 
     profile_id: str | None = Field(default=None, alias="profileId", min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=320)
@@ -80,7 +82,7 @@ class PreviewRequest(BaseModel):
 class TemplatePreview(BaseModel):
     """The email as the person would get it: every part, the headers and the links it tracks."""
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     template_id: str = Field(alias="templateId")
     version: int
