@@ -26,7 +26,7 @@ class SegmentContent(BaseModel):
     """What a marketer writes (the body of POST and PUT)."""
 
     # defer_build (on every model here): validators are built on first use, not at import; the
-    # email API imports these models for its route declarations (docs/benchmarks.md, cold start).
+    # email API imports these models for its route declarations (docs/api.md, "Cold start").
     model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)

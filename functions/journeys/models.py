@@ -54,7 +54,7 @@ SETTABLE_STAGES = (Stage.SUBSCRIBER, Stage.LEAD)
 
 class _Model(BaseModel):
     # defer_build (on every model here): validators are built on first use, not at import; the
-    # email API imports these models for its route declarations (docs/benchmarks.md, cold start).
+    # email API imports these models for its route declarations (docs/api.md, "Cold start").
     model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid", frozen=True)
 
 

@@ -39,7 +39,7 @@ class Metric(StrEnum):
 
 class _Counts(BaseModel):
     # defer_build (on every model here): validators are built on first use, not at import; the
-    # email API imports these models for its route declarations (docs/benchmarks.md, cold start).
+    # email API imports these models for its route declarations (docs/api.md, "Cold start").
     model_config = ConfigDict(defer_build=True, extra="ignore")
 
     sent: int = 0

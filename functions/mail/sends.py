@@ -28,7 +28,7 @@ class SendRequest(BaseModel):
     """The body of one send-queue message: who gets which template version, and why."""
 
     # defer_build (on every model here): validators are built on first use, not at import; the
-    # email API imports these models for its route declarations (docs/benchmarks.md, cold start).
+    # email API imports these models for its route declarations (docs/api.md, "Cold start").
     model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid", frozen=True)
 
     message_id: str = Field(alias="messageId", pattern=MESSAGE_ID_PATTERN)

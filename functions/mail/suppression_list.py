@@ -20,7 +20,7 @@ class ManualSuppression(BaseModel):
     """The body of PUT /marketing/suppressions/{email} (optional): why it is on the list."""
 
     # defer_build (on every model here): validators are built on first use, not at import; the
-    # email API imports these models for its route declarations (docs/benchmarks.md, cold start).
+    # email API imports these models for its route declarations (docs/api.md, "Cold start").
     model_config = ConfigDict(defer_build=True, extra="forbid")
 
     detail: str | None = Field(default=None, max_length=1000)
