@@ -143,8 +143,8 @@ def _segment(members: list[str]) -> None:
 
 
 def _start_campaign() -> str:
-    from campaigns.launch import SendBody, campaigns
-    from campaigns.models import CampaignContent
+    from campaigns.launch import campaigns
+    from campaigns.models import CampaignContent, SendBody
     from mail.template_models import TemplateContent
     from mail.templates import Templates
     from mail.templates import dynamo_store as template_store

@@ -39,7 +39,6 @@ from pydantic import (
 from leadstream.activity import ACTIVITY_DAYS, count_in_window, leaves_window, window_start
 from leadstream.numbers import STORABLE_NUMBERS, StorableFloat, StorableInt
 from leadstream.scores import DECAY_EPOCH, FUNNEL, SECONDS_PER_DAY, Stage
-from scoring.rules import trait_field
 
 if TYPE_CHECKING:
     from leadstream.profiles import Profile
@@ -60,7 +59,9 @@ _VALUE_FREE_OPS = frozenset({"exists", "not_exists"})
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="forbid", frozen=True)
+    # defer_build (on every model here): validators are built on first use, not at import; the
+    # email API imports these models for its route declarations (docs/api.md, "Cold start").
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid", frozen=True)
 
 
 def _one_of_operator(op: str, value: object, values: list[Any] | None, many: str) -> None:
@@ -226,6 +227,10 @@ def matches(condition: Condition, profile: Profile, now: datetime) -> bool:
 
 
 def _trait_matches(condition: TraitCondition, profile: Profile, now: datetime) -> bool:
+    # Imported here: scoring.rules builds every rule model, which the email API's cold start (it imports
+    # this module for its segment routes' types) would otherwise pay for without evaluating anything.
+    from scoring.rules import trait_field
+
     found = trait_field(_traits(profile), condition.path)
     return trait_holds(condition.op, found, condition.wanted)
 

@@ -1,8 +1,10 @@
-"""Segment definitions as the API changes them: create, read, change (If-Match), archive.
+"""Segment definitions as the API changes them: create, read, change, archive.
 
-A new segment, or a changed condition, starts the one backfill that gives it its members among the people
-who already exist (audience.membership.start_backfill); a rename or a new description does not. Archiving
-takes the segment out of every evaluation; its member items stay as they were (docs/segments.md).
+A change or an archive is made on the version the caller read (`check_version`: the API's If-Match)
+and stored only if that version is still the latest. A new segment, or a changed condition, starts the
+one backfill that gives it its members among the people who already exist
+(audience.membership.start_backfill); a rename or a new description does not. Archiving takes the
+segment out of every evaluation; its member items stay as they were (docs/segments.md).
 
 Other domains ask here whether a segment is live (`is_live`) and page through its members
 (`member_ids_page`), never in audience.store.
@@ -10,31 +12,29 @@ Other domains ask here whether a segment is live (`is_live`) and page through it
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from audience import store
-from audience.segments import Segment, SegmentContent
-from leadstream import clock
-from leadstream.errors import NotFound, PreconditionFailed
+from audience.segments import Member, Segment, SegmentContent
+from leadstream import clock, keys
+from leadstream.errors import Conflict, NotFound, PreconditionFailed
 
 if TYPE_CHECKING:
     from leadstream.profiles import Profile
 
 
-def etag(segment: Segment) -> str:
-    return f'"{segment.version}"'
-
-
-def create(content: SegmentContent, *, user: str) -> Segment:
+def create(content: SegmentContent, *, user: str, new_id: str | None = None) -> Segment:
+    """A new segment and its backfill; its id is made from `new_id` (a UUID; a create retried with the
+    same Idempotency-Key has the same one, and then finds the segment its first try stored)."""
     from audience.membership import start_backfill
 
     now = clock.now()
     segment = Segment.model_validate(
         {
             **content.model_dump(by_alias=True),
-            "segmentId": f"seg-{uuid.uuid4().hex[:16]}",
+            "segmentId": keys.short_id("seg", new_id),
             "version": 1,
             "conditionVersion": 1,
             "createdAt": now,
@@ -44,8 +44,18 @@ def create(content: SegmentContent, *, user: str) -> Segment:
         }
     )
     if not store.save_segment(segment):
-        raise RuntimeError(f"new segment id {segment.segment_id} was taken")  # a uuid: a bug
+        segment = _earlier_try(segment.segment_id, user)
+        if segment.backfill is not None:
+            return segment
     return segment.model_copy(update={"backfill": start_backfill(segment)})
+
+
+def _earlier_try(segment_id: str, user: str) -> Segment:
+    """The segment a first try of this create stored (it may have died before starting the backfill)."""
+    earlier = store.get_segment(segment_id)
+    if earlier is None or earlier.created_by != user:
+        raise Conflict(f"Segment id {segment_id} is taken; retry with a new Idempotency-Key.")
+    return earlier
 
 
 def get(segment_id: str) -> Segment:
@@ -61,10 +71,12 @@ def is_live(segment_id: str) -> bool:
     return segment is not None and not segment.archived
 
 
-def update(segment_id: str, content: SegmentContent, *, expected: int, user: str) -> Segment:
+def update(
+    segment_id: str, content: SegmentContent, *, check_version: Callable[[int], None], user: str
+) -> Segment:
     from audience.membership import start_backfill
 
-    current = _live(segment_id, expected)
+    current = _live(segment_id, check_version)
     new_condition = content.condition != current.condition
     version = current.version + 1
     segment = Segment.model_validate(
@@ -84,8 +96,8 @@ def update(segment_id: str, content: SegmentContent, *, expected: int, user: str
     return segment
 
 
-def archive(segment_id: str, *, expected: int, user: str) -> None:
-    current = _live(segment_id, expected)
+def archive(segment_id: str, *, check_version: Callable[[int], None], user: str) -> None:
+    current = _live(segment_id, check_version)
     archived = current.model_copy(
         update={
             "archived": True,
@@ -98,32 +110,22 @@ def archive(segment_id: str, *, expected: int, user: str) -> None:
         raise _stale(get(segment_id))
 
 
-def summary(segment: Segment) -> dict[str, Any]:
-    return segment.model_dump(
-        by_alias=True,
-        mode="json",
-        exclude_none=True,
-        include={"segment_id", "name", "description", "version", "updated_at", "updated_by", "backfill"},
-    )
-
-
-def _live(segment_id: str, expected: int) -> Segment:
+def _live(segment_id: str, check_version: Callable[[int], None]) -> Segment:
     current = get(segment_id)
     if current.archived:
         raise NotFound(f"Segment {segment_id!r} is archived.")
-    if current.version != expected:
-        raise _stale(current)
+    check_version(current.version)
     return current
 
 
 def _stale(current: Segment) -> PreconditionFailed:
     return PreconditionFailed(
-        f"The segment changed meanwhile: it is at version {current.version} now (ETag {etag(current)}). "
-        "Read it again and re-apply your change."
+        f"The segment changed meanwhile: it is at version {current.version} now. Read it again and "
+        "re-apply your change."
     )
 
 
-def members_page(segment_id: str, *, limit: int, cursor: str | None) -> dict[str, Any]:
+def members_page(segment_id: str, *, limit: int, cursor: str | None) -> tuple[list[Member], str | None]:
     """A page of members as profile summaries (id, email, name, stage, current score): one Query for the
     ids and one BatchGetItem for the profiles."""
     from leadstream.store.profiles import load_profiles
@@ -132,8 +134,8 @@ def members_page(segment_id: str, *, limit: int, cursor: str | None) -> dict[str
     ids, next_cursor = store.member_ids_page(segment_id, limit=limit, start=cursor)
     profiles = load_profiles(ids)
     now = clock.now()
-    members = [_member(profiles[pid], now) if pid in profiles else {"profileId": pid} for pid in ids]
-    return {"members": members, "nextCursor": next_cursor}
+    members = [_member(profiles[pid], now) if pid in profiles else Member(profile_id=pid) for pid in ids]
+    return members, next_cursor
 
 
 def member_ids_page(segment_id: str, *, limit: int, start: str | None) -> tuple[list[str], str | None]:
@@ -142,17 +144,17 @@ def member_ids_page(segment_id: str, *, limit: int, start: str | None) -> tuple[
     return store.member_ids_page(segment_id, limit=limit, start=start)
 
 
-def _member(profile: Profile, now: datetime) -> dict[str, Any]:
+def _member(profile: Profile, now: datetime) -> Member:
     traits = profile.traits
     name = traits.get("name") or " ".join(
         str(part) for part in (traits.get("firstName"), traits.get("lastName")) if part
     )
-    return {
-        "profileId": profile.profile_id,
-        "email": profile.email,
-        "name": name or None,
-        "stage": profile.stage,
-        "score": round(profile.score.engagement_at(now), 2),
-        "fit": profile.score.fit,
-        "grade": profile.score.grade,
-    }
+    return Member(
+        profile_id=profile.profile_id,
+        email=profile.email,
+        name=str(name) if name else None,
+        stage=profile.stage,
+        score=round(profile.score.engagement_at(now), 2),
+        fit=profile.score.fit,
+        grade=profile.score.grade,
+    )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from audience.conditions import Condition, matches, next_change
+from leadstream.scores import Stage
 
 if TYPE_CHECKING:
     from leadstream.profiles import Profile
@@ -24,7 +25,9 @@ if TYPE_CHECKING:
 class SegmentContent(BaseModel):
     """What a marketer writes (the body of POST and PUT)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    # defer_build (on every model here): validators are built on first use, not at import; the
+    # email API imports these models for its route declarations (docs/api.md, "Cold start").
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
@@ -34,7 +37,7 @@ class SegmentContent(BaseModel):
 class Backfill(BaseModel):
     """Progress of the one pass over existing people that a new condition needs (docs/segments.md)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore")
 
     version: int  # the segment version it evaluates; a newer version starts its own pass
     page: int = 0  # pages done; the message for page n is acted on only while this is n
@@ -48,7 +51,7 @@ class Backfill(BaseModel):
 class Segment(SegmentContent):
     """A stored segment definition. `version` grows with every change (the ETag)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore")
 
     segment_id: str = Field(alias="segmentId", min_length=1, max_length=100)
     version: int = Field(ge=1)
@@ -63,6 +66,50 @@ class Segment(SegmentContent):
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+class SegmentSummary(BaseModel):
+    """A segment in the list (its condition is left out: GET the segment for it)."""
+
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
+
+    segment_id: str = Field(alias="segmentId")
+    name: str
+    description: str | None = None
+    version: int
+    updated_at: AwareDatetime = Field(alias="updatedAt")
+    updated_by: str | None = Field(default=None, alias="updatedBy")
+    backfill: Backfill | None = None
+
+    @classmethod
+    def of(cls, segment: Segment) -> SegmentSummary:
+        return cls.model_validate(segment.model_dump(include=set(cls.model_fields)))
+
+
+class Member(BaseModel):
+    """A member as the list shows them: who, and their stage and current scores (only `profileId` for a
+    profile that is gone)."""
+
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
+
+    profile_id: str = Field(alias="profileId")
+    email: str | None = None
+    name: str | None = None
+    stage: Stage | None = None
+    score: float | None = Field(default=None, description="engagement, decayed to now")
+    fit: int | None = None
+    grade: str | None = None
+
+
+class MemberCount(BaseModel):
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
+
+    segment_id: str = Field(alias="segmentId")
+    count: int
+    complete: bool = Field(
+        description="false while the backfill of the current condition runs: people who existed before "
+        "it are still being added, so the count is exact for what has been evaluated so far"
+    )
 
 
 @dataclass(frozen=True)

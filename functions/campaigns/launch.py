@@ -10,27 +10,29 @@ so nothing is lost after a crash between them and nothing runs twice.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-
-from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from campaigns import abtest
 from campaigns.models import (
     EDITABLE,
     STARTED,
     AbDecision,
+    AbTestDecided,
+    AbTestPending,
     ArmResult,
     Campaign,
     CampaignContent,
+    CampaignReport,
     CampaignStatus,
     FanoutPage,
+    SendBody,
     Variant,
+    VariantReport,
 )
-from leadstream import clock
+from leadstream import clock, keys
 from leadstream.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from leadstream.timers import Timer
 from mail.reports import Counters, ReportKind, total
@@ -38,21 +40,9 @@ from mail.template_models import EmailTemplate
 
 # A start must be at least this far ahead (a time in the past, or now, is "send now").
 MIN_SCHEDULE_AHEAD = timedelta(minutes=1)
-# What the list shows of each campaign.
-SUMMARY_FIELDS = frozenset(
-    {"campaign_id", "name", "status", "segment_id", "version", "updated_at", "scheduled_at", "started_at"}
-)
 # Conflicting writers (API, timer, fan-out) re-read and retry this many times before giving up (a 409
 # or a retried message).
 MAX_ATTEMPTS = 5
-
-
-class SendBody(BaseModel):
-    """The body of POST /marketing/campaigns/{id}/send: `{}` sends now, `{"at": "..."}` schedules."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    at: AwareDatetime | None = None
 
 
 @dataclass(frozen=True)
@@ -110,32 +100,33 @@ def decide_timer_key(campaign_id: str) -> str:
     return f"{campaign_id}:decide"
 
 
-def etag(campaign: Campaign) -> str:
-    return f'"{campaign.version}"'
-
-
 @dataclass(frozen=True)
 class Campaigns:
     store: CampaignStore
     now: Callable[[], datetime] = clock.now
 
     # --- the API -------------------------------------------------------------------------------------
-    def create(self, content: CampaignContent, *, user: str) -> Campaign:
+    def create(self, content: CampaignContent, *, user: str, new_id: str | None = None) -> Campaign:
+        """A draft; its id is made from `new_id` (a UUID; a create retried with the same Idempotency-Key
+        has the same one, and then finds the campaign its first try stored)."""
         self._check_references(content)
         now = self.now()
         campaign = Campaign.model_validate(
             {
                 **content.model_dump(by_alias=True),
-                "campaignId": f"cmp-{uuid.uuid4().hex[:16]}",
+                "campaignId": keys.short_id("cmp", new_id),
                 "createdAt": now,
                 "updatedAt": now,
                 "createdBy": user,
                 "updatedBy": user,
             }
         )
-        if not self.store.save(campaign, previous_version=None):
-            raise RuntimeError(f"new campaign id {campaign.campaign_id} was taken")  # a uuid: a bug
-        return campaign
+        if self.store.save(campaign, previous_version=None):
+            return campaign
+        earlier = self.store.get(campaign.campaign_id)
+        if earlier is None or earlier.created_by != user:
+            raise Conflict(f"Campaign id {campaign.campaign_id} is taken; retry with a new Idempotency-Key.")
+        return earlier
 
     def get(self, campaign_id: str) -> Campaign:
         campaign = self.store.get(campaign_id)
@@ -144,13 +135,10 @@ class Campaigns:
         return campaign
 
     def update(
-        self, campaign_id: str, content: CampaignContent, *, if_match: str | None, user: str
+        self, campaign_id: str, content: CampaignContent, *, check_version: Callable[[int], None], user: str
     ) -> Campaign:
-        from mail.templates import expected_version
-
-        expected = expected_version(if_match)
         current = self.get(campaign_id)
-        self._check_version(current, expected)
+        check_version(current.version)
         self._check_editable(current, "changed")
         self._check_references(content)
         changed = Campaign.model_validate(
@@ -161,12 +149,9 @@ class Campaigns:
         )
         return self._save(current, changed, user=user)
 
-    def delete(self, campaign_id: str, *, if_match: str | None, user: str) -> None:
-        from mail.templates import expected_version
-
-        expected = expected_version(if_match)
+    def delete(self, campaign_id: str, *, check_version: Callable[[int], None], user: str) -> None:
         current = self.get(campaign_id)
-        self._check_version(current, expected)
+        check_version(current.version)
         if current.status not in EDITABLE | {CampaignStatus.CANCELLED}:
             raise Conflict(
                 f"Campaign {campaign_id!r} is {current.status}: a started campaign is kept for its report "
@@ -175,14 +160,24 @@ class Campaigns:
         self._save(current, current.model_copy(update={"deleted": True}), user=user)
         self.store.cancel_timer("campaign", start_timer_key(campaign_id))
 
-    def send(self, campaign_id: str, body: SendBody, *, user: str) -> Campaign:
+    def send(
+        self,
+        campaign_id: str,
+        body: SendBody,
+        *,
+        user: str,
+        check_version: Callable[[int], None] | None = None,
+    ) -> Campaign:
         """Send now (`at` missing or not in the future) or schedule. Repeating it is safe: a started
-        campaign resumes its idempotent steps, a scheduled one is rescheduled."""
+        campaign resumes its idempotent steps (whatever `check_version` says: a retry of a send that
+        started it must finish it), a scheduled one is rescheduled."""
         for _ in range(MAX_ATTEMPTS):
             current = self.get(campaign_id)
             if current.status in STARTED:
                 self.resume(current)
                 return current
+            if check_version is not None:
+                check_version(current.version)
             self._check_editable(current, "sent")
             now = self.now()
             if body.at is not None and body.at >= now + MIN_SCHEDULE_AHEAD:
@@ -193,11 +188,16 @@ class Campaigns:
                 return result
         raise Conflict(f"Campaign {campaign_id!r} kept changing while it was being sent; try again.")
 
-    def cancel(self, campaign_id: str, *, user: str) -> Campaign:
+    def cancel(
+        self, campaign_id: str, *, user: str, check_version: Callable[[int], None] | None = None
+    ) -> Campaign:
+        """Stop a scheduled or started campaign; cancelling a cancelled one again changes nothing."""
         for _ in range(MAX_ATTEMPTS):
             current = self.get(campaign_id)
             if current.status is CampaignStatus.CANCELLED:
                 return current
+            if check_version is not None:
+                check_version(current.version)
             if current.status not in {CampaignStatus.SCHEDULED} | STARTED:
                 raise Conflict(f"Campaign {campaign_id!r} is {current.status}: there is nothing to cancel.")
             cancelled = current.model_copy(
@@ -209,27 +209,27 @@ class Campaigns:
                 return self._next(current, cancelled, user)
         raise Conflict(f"Campaign {campaign_id!r} kept changing while it was being cancelled; try again.")
 
-    def report(self, campaign_id: str) -> dict[str, Any]:
+    def report(self, campaign_id: str) -> CampaignReport:
         campaign = self.get(campaign_id)
         groups = self.store.report_for("campaign", campaign_id)
         variants = [
-            {
-                "variant": variant.id,
-                "templateId": variant.template_id,
-                "templateVersion": variant.template_version,
-                **groups.get(variant.id, Counters()).to_json(),
-            }
+            VariantReport.model_validate(
+                {
+                    "variant": variant.id,
+                    "templateId": variant.template_id,
+                    "templateVersion": variant.template_version,
+                    **groups.get(variant.id, Counters()).report().model_dump(),
+                }
+            )
             for variant in campaign.arms()
         ]
-        report: dict[str, Any] = {
-            "campaignId": campaign_id,
-            "status": campaign.status.value,
-            "variants": variants,
-            "total": total(groups).to_json(),
-        }
-        if campaign.ab_test is not None:
-            report["abTest"] = self._ab_summary(campaign)
-        return report
+        return CampaignReport(
+            campaign_id=campaign_id,
+            status=campaign.status,
+            variants=variants,
+            total=total(groups).report(),
+            ab_test=self._ab_summary(campaign) if campaign.ab_test is not None else None,
+        )
 
     # --- timers --------------------------------------------------------------------------------------
     def on_timer(self, timer: Timer) -> None:
@@ -428,13 +428,6 @@ class Campaigns:
         if errors:
             raise InvalidInput("The campaign names a segment or templates that do not exist.", errors=errors)
 
-    def _check_version(self, current: Campaign, expected: int) -> None:
-        if current.version != expected:
-            raise PreconditionFailed(
-                f"Campaign {current.campaign_id!r} is at version {current.version}, not {expected}: "
-                "someone changed it meanwhile. GET it and apply your change again."
-            )
-
     def _check_editable(self, current: Campaign, what: str) -> None:
         if current.status not in EDITABLE:
             raise Conflict(
@@ -455,16 +448,11 @@ class Campaigns:
             )
         return saved
 
-    def _ab_summary(self, campaign: Campaign) -> dict[str, Any]:
+    def _ab_summary(self, campaign: Campaign) -> AbTestDecided | AbTestPending:
         assert campaign.ab_test is not None
         if campaign.decision is not None:
-            return {"status": "decided", **campaign.decision.model_dump(by_alias=True, mode="json")}
-        decide_at = campaign.decision_at()
-        return {
-            "status": "pending",
-            "metric": campaign.ab_test.metric.value,
-            "decideAt": decide_at.isoformat() if decide_at else None,
-        }
+            return AbTestDecided.model_validate(campaign.decision.model_dump())
+        return AbTestPending(metric=campaign.ab_test.metric, decide_at=campaign.decision_at())
 
 
 def _rounded(value: float | None) -> float | None:

@@ -16,14 +16,15 @@ from __future__ import annotations
 import string
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from campaigns import abtest
 from leadstream.numbers import StorableFloat, StorableInt, StorableIntOrNone
 from leadstream.profiles import UtcTime
-from mail.reports import Metric
+from mail.reports import EmailReport, Metric
 from mail.sends import SendRequest, message_id_for
 
 CAMPAIGN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
@@ -55,7 +56,9 @@ class AbMetric(StrEnum):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    # defer_build (on every model here): validators are built on first use, not at import; the
+    # email API imports these models for its route declarations (docs/api.md, "Cold start").
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid")
 
 
 class VariantInput(_Model):
@@ -121,7 +124,7 @@ class CampaignContent(_Model):
 
 
 class ArmResult(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True)
 
     variant: str
     successes: int
@@ -132,7 +135,7 @@ class ArmResult(BaseModel):
 class AbDecision(BaseModel):
     """What the A/B test decided, and why (kept on the campaign, shown in its report)."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True)
 
     metric: AbMetric
     winner: str | None = None
@@ -148,7 +151,7 @@ class AbDecision(BaseModel):
 
 
 class Campaign(CampaignContent):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore")
 
     campaign_id: str = Field(alias="campaignId", pattern=CAMPAIGN_ID_PATTERN)
     status: CampaignStatus = CampaignStatus.DRAFT
@@ -214,10 +217,86 @@ class Campaign(CampaignContent):
         )
 
 
+class CampaignDocument(Campaign):
+    """A campaign as the API shows it."""
+
+    model_config = ConfigDict(defer_build=True, serialize_by_alias=True)
+
+    deleted: SkipJsonSchema[bool] = Field(default=False, exclude=True)  # a deleted campaign is a 404
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> CampaignDocument:
+        return cls.model_validate(campaign.to_json())
+
+
+class CampaignSummary(BaseModel):
+    """A campaign in the list."""
+
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
+
+    campaign_id: str = Field(alias="campaignId")
+    name: str
+    status: CampaignStatus
+    segment_id: str = Field(alias="segmentId")
+    version: int
+    updated_at: UtcTime = Field(alias="updatedAt")
+    scheduled_at: UtcTime | None = Field(default=None, alias="scheduledAt")
+    started_at: UtcTime | None = Field(default=None, alias="startedAt")
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> CampaignSummary:
+        return cls.model_validate(campaign.model_dump(include=set(cls.model_fields)))
+
+
+class SendBody(BaseModel):
+    """The body of POST /marketing/campaigns/{id}/send: none or `{}` sends now, `{"at": "..."}` schedules
+    (a time less than a minute ahead sends now)."""
+
+    model_config = ConfigDict(defer_build=True, extra="forbid")
+
+    at: AwareDatetime | None = None
+
+
+class VariantReport(EmailReport):
+    variant: str
+    template_id: str = Field(alias="templateId")
+    template_version: int | None = Field(
+        alias="templateVersion", description="null until the campaign starts"
+    )
+
+
+class AbTestDecided(AbDecision):
+    model_config = ConfigDict(defer_build=True, serialize_by_alias=True)
+
+    status: Literal["decided"] = "decided"
+
+
+class AbTestPending(BaseModel):
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
+
+    status: Literal["pending"] = "pending"
+    metric: AbMetric
+    decide_at: UtcTime | None = Field(alias="decideAt", description="null until the campaign starts")
+
+
+class CampaignReport(BaseModel):
+    """A campaign's emails counted per variant and in total, and how its A/B test stands."""
+
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
+
+    campaign_id: str = Field(alias="campaignId")
+    status: CampaignStatus
+    variants: list[VariantReport]
+    total: EmailReport
+    ab_test: Annotated[AbTestDecided | AbTestPending, Field(discriminator="status")] | None = Field(
+        default=None, alias="abTest"
+    )
+
+
 class FanoutPage(BaseModel):
     """The FanoutQueue message: one page of one phase of a campaign's members."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid")
 
     campaign_id: str = Field(alias="campaignId", min_length=1, max_length=200)
     phase: Phase

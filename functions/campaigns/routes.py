@@ -1,102 +1,172 @@
-"""Campaign routes under /marketing/campaigns (a Router included by handlers/email_api.py). Thin: request in,
-campaigns.launch out. Every route needs the marketing policy (marketing or admin)."""
+"""Campaign routes under /marketing/campaigns: drafts, sending (now or scheduled), cancelling, the report.
+Every route needs the marketing or admin role. Thin: parse, call campaigns.launch, shape the answer.
+
+Campaigns are versioned documents: every answer with one carries its ETag, a change or a delete needs
+If-Match (428 without it, 412 when stale), and a create takes an Idempotency-Key. Send and cancel are
+actions, as in the CRM: they check If-Match only when it is sent, because their own state machine
+already refuses what must not happen twice (a second send resumes the first, a cancelled campaign
+stays cancelled, a sent one cannot be cancelled).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from leadstream.routing import MarketingRequest, document_response, no_content
+from campaigns.models import (
+    CAMPAIGN_ID_PATTERN,
+    CampaignContent,
+    CampaignDocument,
+    CampaignReport,
+    CampaignSummary,
+    SendBody,
+)
+from leadstream.api import (
+    CREATED_HEADERS,
+    ETAG_HEADER,
+    ActionIfMatch,
+    Api,
+    IdempotencyKey,
+    IfMatch,
+    ListParams,
+    action_precondition,
+    check_if_match,
+    create_once,
+    page_model,
+    versioned_response,
+)
+from leadstream.auth import MARKETING
 
 if TYPE_CHECKING:
     from campaigns.launch import Campaigns
     from campaigns.models import Campaign
 
-router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # its __init__ has no annotations
-request = MarketingRequest(router)
+TAG = "campaigns"
+CampaignIdPath = Annotated[str, Path(pattern=CAMPAIGN_ID_PATTERN, description="the campaign's id")]
+CampaignPage = page_model(CampaignSummary, "CampaignPage", "campaigns")
 
 
-def _campaigns() -> Campaigns:
+def register(api: Api) -> None:
+    _campaigns(api)
+    _changes(api)
+    _actions(api)
+
+
+def _service() -> Campaigns:
     from campaigns.launch import campaigns
 
     return campaigns()
 
 
-def _campaign_response(campaign: Campaign, status: int = 200) -> Response[str]:
-    from campaigns.launch import etag
-
-    location = f"/marketing/campaigns/{campaign.campaign_id}"
-    return document_response(campaign.to_json(), etag=etag(campaign), status=status, location=location)
+def _document(campaign: Campaign, status: int = 200) -> Response[CampaignDocument]:
+    return versioned_response(CampaignDocument.of(campaign), campaign.version, status=status)
 
 
-@router.get("/marketing/campaigns")
-def list_campaigns() -> dict[str, Any]:
-    from campaigns.launch import SUMMARY_FIELDS
-    from leadstream.pagination import decode_cursor, encode_cursor, parse_limit
+def _campaigns(api: Api) -> None:
+    base, one = "/marketing/campaigns", "/marketing/campaigns/<campaign_id>"
 
-    request.caller()
-    query = router.current_event.query_string_parameters or {}
-    campaigns, last_key = _campaigns().store.page(
-        limit=parse_limit(query.get("limit")), start_key=decode_cursor(query.get("cursor"))
+    @api.route(
+        "GET", base, policy=MARKETING, summary="List the campaigns, last changed first", tag=TAG,
+        problems=[400],
+    )  # fmt: skip
+    def list_campaigns(params: Annotated[ListParams, Query()]) -> CampaignPage:  # type: ignore[valid-type]
+        from leadstream.pagination import decode_cursor, encode_cursor
+
+        api.refuse_unknown_parameters(ListParams)
+        campaigns, last_key = _service().store.page(
+            limit=params.limit, start_key=decode_cursor(params.cursor)
+        )
+        items = [CampaignSummary.of(campaign) for campaign in campaigns]
+        return CampaignPage(items=items, nextCursor=encode_cursor(last_key))
+
+    @api.route(
+        "POST", base, policy=MARKETING, summary="Create a campaign (a draft)", tag=TAG, status_code=201,
+        problems=[409], headers=CREATED_HEADERS,
+    )  # fmt: skip
+    def create_campaign(
+        body: CampaignContent, idempotency_key: IdempotencyKey = None
+    ) -> Response[CampaignDocument]:
+        def create(new_id: str) -> dict[str, Any]:
+            return _service().create(body, user=api.principal().user_id, new_id=new_id).to_json()
+
+        document = create_once(
+            api, resource="campaign", body=body, idempotency_key=idempotency_key, create=create
+        )
+        created = CampaignDocument.model_validate(document)
+        return versioned_response(
+            created, created.version, status=201, location=f"{base}/{created.campaign_id}"
+        )
+
+    @api.route(
+        "GET", one, policy=MARKETING, summary="Get a campaign", tag=TAG, problems=[404], headers=ETAG_HEADER
     )
-    summaries = [
-        campaign.model_dump(by_alias=True, mode="json", include=set(SUMMARY_FIELDS), exclude_none=True)
-        for campaign in campaigns
-    ]
-    return {"campaigns": summaries, "nextCursor": encode_cursor(last_key)}
+    def get_campaign(campaign_id: CampaignIdPath) -> Response[CampaignDocument]:
+        return _document(_service().get(campaign_id))
+
+    @api.route(
+        "GET", f"{one}/report", policy=MARKETING, tag=TAG, problems=[404],
+        summary="A campaign's emails counted per variant and in total, and its A/B test",
+    )  # fmt: skip
+    def get_campaign_report(campaign_id: CampaignIdPath) -> CampaignReport:
+        return _service().report(campaign_id)
 
 
-@router.post("/marketing/campaigns")
-def create_campaign() -> Response[str]:
-    from campaigns.models import CampaignContent
+def _changes(api: Api) -> None:
+    one = "/marketing/campaigns/<campaign_id>"
 
-    caller = request.caller()
-    content = CampaignContent.model_validate(request.body())
-    return _campaign_response(_campaigns().create(content, user=caller.user_id), status=201)
+    @api.route(
+        "PUT", one, policy=MARKETING, tag=TAG, problems=[404, 409, 412, 428], headers=ETAG_HEADER,
+        summary="Change a draft or scheduled campaign (If-Match required)",
+    )  # fmt: skip
+    def update_campaign(
+        campaign_id: CampaignIdPath, body: CampaignContent, if_match: IfMatch = None
+    ) -> Response[CampaignDocument]:
+        changed = _service().update(
+            campaign_id, body, check_version=partial(check_if_match, if_match), user=api.principal().user_id
+        )
+        return _document(changed)
 
-
-@router.get("/marketing/campaigns/<campaign_id>")
-def get_campaign(campaign_id: str) -> Response[str]:
-    request.caller()
-    return _campaign_response(_campaigns().get(campaign_id))
-
-
-@router.put("/marketing/campaigns/<campaign_id>")
-def update_campaign(campaign_id: str) -> Response[str]:
-    from campaigns.models import CampaignContent
-
-    caller = request.caller()
-    content = CampaignContent.model_validate(request.body())
-    return _campaign_response(
-        _campaigns().update(campaign_id, content, if_match=request.if_match(), user=caller.user_id)
-    )
-
-
-@router.delete("/marketing/campaigns/<campaign_id>")
-def delete_campaign(campaign_id: str) -> Response[str]:
-    caller = request.caller()
-    _campaigns().delete(campaign_id, if_match=request.if_match(), user=caller.user_id)
-    return no_content()
+    @api.route(
+        "DELETE", one, policy=MARKETING, tag=TAG, status_code=204, problems=[404, 409, 412, 428],
+        summary="Delete a campaign that never started, or a cancelled one (If-Match required)",
+    )  # fmt: skip
+    def delete_campaign(campaign_id: CampaignIdPath, if_match: IfMatch = None) -> Response[None]:
+        _service().delete(
+            campaign_id, check_version=partial(check_if_match, if_match), user=api.principal().user_id
+        )
+        return Response(status_code=204)
 
 
-@router.post("/marketing/campaigns/<campaign_id>/send")
-def send_campaign(campaign_id: str) -> Response[str]:
-    from campaigns.launch import SendBody
+def _actions(api: Api) -> None:
+    one = "/marketing/campaigns/<campaign_id>"
 
-    caller = request.caller()
-    body = SendBody.model_validate(request.body() or {})
-    return _campaign_response(_campaigns().send(campaign_id, body, user=caller.user_id), status=202)
+    @api.route(
+        "POST", f"{one}/send", policy=MARKETING, tag=TAG, status_code=202, problems=[404, 409, 412],
+        headers=ETAG_HEADER,
+        summary="Send a campaign now, or at `at` (If-Match checked when sent; a repeat resumes the send)",
+    )  # fmt: skip
+    def send_campaign(
+        campaign_id: CampaignIdPath, body: SendBody | None = None, if_match: ActionIfMatch = None
+    ) -> Response[CampaignDocument]:
+        sent = _service().send(
+            campaign_id,
+            body or SendBody(),
+            user=api.principal().user_id,
+            check_version=action_precondition(if_match),
+        )
+        return _document(sent, status=202)
 
-
-@router.post("/marketing/campaigns/<campaign_id>/cancel")
-def cancel_campaign(campaign_id: str) -> Response[str]:
-    caller = request.caller()
-    return _campaign_response(_campaigns().cancel(campaign_id, user=caller.user_id))
-
-
-@router.get("/marketing/campaigns/<campaign_id>/report")
-def campaign_report(campaign_id: str) -> dict[str, Any]:
-    request.caller()
-    return _campaigns().report(campaign_id)
+    @api.route(
+        "POST", f"{one}/cancel", policy=MARKETING, tag=TAG, problems=[404, 409, 412], headers=ETAG_HEADER,
+        summary="Cancel a scheduled or started campaign (If-Match checked when sent)",
+    )  # fmt: skip
+    def cancel_campaign(
+        campaign_id: CampaignIdPath, if_match: ActionIfMatch = None
+    ) -> Response[CampaignDocument]:
+        cancelled = _service().cancel(
+            campaign_id, user=api.principal().user_id, check_version=action_precondition(if_match)
+        )
+        return _document(cancelled)

@@ -37,6 +37,7 @@ from leadstream.caches import container_cache
 from leadstream.numbers import StorableInt, StorableIntOrNone
 from leadstream.profiles import UtcTime
 from leadstream.scores import Stage
+from mail.reports import EmailReport
 
 MAX_STEPS = 100
 MAX_WAIT = timedelta(days=366)
@@ -54,7 +55,9 @@ SETTABLE_STAGES = (Stage.SUBSCRIBER, Stage.LEAD)
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="forbid", frozen=True)
+    # defer_build (on every model here): validators are built on first use, not at import; the
+    # email API imports these models for its route declarations (docs/api.md, "Cold start").
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid", frozen=True)
 
 
 class Duration(_Model):
@@ -460,7 +463,7 @@ class JourneyVersion(BaseModel):
     was published however the templates change later.
     """
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore", frozen=True)
 
     journey_id: str = Field(alias="journeyId")
     version: int = Field(ge=1)
@@ -484,7 +487,7 @@ class Journey(BaseModel):
     to start with one Query of the live index.
     """
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore")
 
     journey_id: str = Field(alias="journeyId")
     name: str
@@ -498,10 +501,90 @@ class Journey(BaseModel):
     updated_at: UtcTime = Field(alias="updatedAt")
     updated_by: str = Field(alias="updatedBy")
 
-    def summary(self) -> dict[str, Any]:
-        return self.model_dump(
-            by_alias=True, mode="json", exclude={"live_trigger", "live_reentry"}, exclude_none=True
+
+class JourneySummary(BaseModel):
+    """A journey's head as the API shows it: its status, and its latest and live versions."""
+
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
+
+    journey_id: str = Field(alias="journeyId")
+    name: str
+    status: JourneyStatus
+    latest_version: int = Field(alias="latestVersion", description="the latest saved version (the ETag)")
+    live_version: int | None = Field(default=None, alias="liveVersion", description="the published one")
+    created_at: UtcTime = Field(alias="createdAt")
+    created_by: str = Field(alias="createdBy")
+    updated_at: UtcTime = Field(alias="updatedAt")
+    updated_by: str = Field(alias="updatedBy")
+
+    @classmethod
+    def of(cls, journey: Journey) -> JourneySummary:
+        return cls.model_validate(journey.model_dump(include=set(cls.model_fields)))
+
+
+class JourneyDocument(JourneyDefinition):
+    """A journey as the API shows it: its head (status, latest and live version) and one version's
+    definition (the latest, or the one asked for)."""
+
+    model_config = ConfigDict(defer_build=True, serialize_by_alias=True)
+
+    journey_id: str = Field(alias="journeyId")
+    status: JourneyStatus
+    latest_version: int = Field(alias="latestVersion")
+    live_version: int | None = Field(default=None, alias="liveVersion")
+    created_at: UtcTime = Field(alias="createdAt")
+    created_by: str = Field(alias="createdBy")
+    updated_at: UtcTime = Field(alias="updatedAt")
+    updated_by: str = Field(alias="updatedBy")
+    version: int = Field(description="the version of the definition shown (its ETag)")
+    version_created_at: UtcTime = Field(alias="versionCreatedAt")
+    version_created_by: str = Field(alias="versionCreatedBy")
+    pins: dict[str, int] | None = Field(
+        default=None,
+        description="each email step's template version, fixed when this version was first published",
+    )
+
+    @classmethod
+    def of(cls, journey: Journey, version: JourneyVersion) -> JourneyDocument:
+        return cls.model_validate(
+            {
+                **JourneySummary.of(journey).model_dump(),
+                **dict(version.definition),
+                "version": version.version,
+                "version_created_at": version.created_at,
+                "version_created_by": version.created_by,
+                "pins": version.pins,
+            }
         )
+
+
+class PublishRequest(BaseModel):
+    """The body of POST .../publish: which saved version goes live."""
+
+    model_config = ConfigDict(defer_build=True, extra="forbid")
+
+    version: StorableInt = Field(ge=1)
+
+
+class StepReport(BaseModel):
+    """One step: how many runs reached it, wait there now and exited there, and its emails' counters."""
+
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
+
+    step_id: str = Field(alias="stepId")
+    type: str | None = Field(description="null for a step the latest version no longer has")
+    reached: int = 0
+    waiting: int = 0
+    exited: int = 0
+    email: EmailReport | None = Field(default=None, description="for a step that sends email")
+
+
+class JourneyReport(BaseModel):
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
+
+    journey_id: str = Field(alias="journeyId")
+    status: JourneyStatus
+    steps: list[StepReport]
 
 
 # --- runs ---------------------------------------------------------------------------------------------------
@@ -514,7 +597,7 @@ class RunStatus(StrEnum):
 class RunLog(BaseModel):
     """One step a run took: which, when, and what came of it (`sent <messageId>`, `yes`, `timeout` ...)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore", frozen=True)
 
     step: str
     seq: int
@@ -546,7 +629,7 @@ class Run(BaseModel):
     two deliveries that try the same move exactly one makes it.
     """
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore")
 
     run_id: str = Field(alias="runId")
     journey_id: str = Field(alias="journeyId")
@@ -601,7 +684,7 @@ class Enrollment(BaseModel):
     began, the one in progress, and the profile version that started the latest (a redelivered stream
     record carries the same version and starts nothing)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore")
 
     entries: int = 0
     active_run: str | None = Field(default=None, alias="activeRun")

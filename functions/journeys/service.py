@@ -2,52 +2,47 @@
 version, pause, archive, and read runs and the report.
 
 Saving checks the fields (pydantic: a 422 per field), the graph (journeys.models.graph_problems) and
-that every email step names a template (and version) that exists. Changes need the version they are based
-on (`If-Match`), as templates do. Publishing pins each email step's template version and publishes the
+that every email step names a template (and version) that exists. A change or an archive is made on the
+version the caller read (`check_version`: the API's If-Match, against the latest version) and stored only
+if that version is still the latest; publish and pause check it only when given (they change which
+version is live, not the versions). Publishing pins each email step's template version and publishes the
 version's conversion goal (a version without one, or archiving, retires the journey's goal).
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from journeys import store
-from journeys.models import Journey, JourneyDefinition, JourneyStatus, JourneyVersion, Run, graph_problems
-from leadstream import clock
+from journeys.models import (
+    Journey,
+    JourneyDefinition,
+    JourneyReport,
+    JourneyStatus,
+    JourneyVersion,
+    Run,
+    StepReport,
+    graph_problems,
+)
+from leadstream import clock, keys
 from leadstream.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
-from leadstream.numbers import StorableInt
-
-
-def etag(version: JourneyVersion) -> str:
-    return f'"{version.version}"'
-
-
-def journey_json(journey: Journey, version: JourneyVersion) -> dict[str, Any]:
-    """A journey as the API shows it: the head (status, latest and live version) and one version."""
-    return {
-        **journey.summary(),
-        **version.definition.model_dump(by_alias=True, mode="json", exclude_none=True),
-        "version": version.version,
-        "versionCreatedAt": version.model_dump(by_alias=True, mode="json")["createdAt"],
-        "versionCreatedBy": version.created_by,
-        **({"pins": version.pins} if version.pins is not None else {}),
-    }
 
 
 @dataclass(frozen=True)
 class Journeys:
     now: Callable[[], datetime] = clock.now
 
-    def create(self, definition: JourneyDefinition, *, user: str) -> tuple[Journey, JourneyVersion]:
+    def create(
+        self, definition: JourneyDefinition, *, user: str, new_id: str | None = None
+    ) -> tuple[Journey, JourneyVersion]:
+        """A draft journey at version 1; its id is made from `new_id` (a UUID; a create retried with the
+        same Idempotency-Key has the same one, and then finds the journey its first try stored)."""
         check(definition)
         now = self.now()
-        journey_id = f"jrn-{uuid.uuid4().hex[:16]}"
+        journey_id = keys.short_id("jrn", new_id)
         journey = Journey(
             journey_id=journey_id,
             name=definition.name,
@@ -60,9 +55,12 @@ class Journeys:
         version = JourneyVersion(
             journey_id=journey_id, version=1, definition=definition, created_at=now, created_by=user
         )
-        if not store.create(journey, version):
-            raise RuntimeError(f"new journey id {journey_id} was taken")  # a uuid: a bug
-        return journey, version
+        if store.create(journey, version):
+            return journey, version
+        earlier = store.get_journey(journey_id)
+        if earlier is None or earlier.created_by != user:
+            raise Conflict(f"Journey id {journey_id} is taken; retry with a new Idempotency-Key.")
+        return self.get(journey_id)
 
     def get(self, journey_id: str, version: int | None = None) -> tuple[Journey, JourneyVersion]:
         journey = self._journey(journey_id)
@@ -73,9 +71,14 @@ class Journeys:
         return journey, found
 
     def update(
-        self, journey_id: str, definition: JourneyDefinition, *, if_match: str | None, user: str
+        self,
+        journey_id: str,
+        definition: JourneyDefinition,
+        *,
+        check_version: Callable[[int], None],
+        user: str,
     ) -> tuple[Journey, JourneyVersion]:
-        journey = self._live_for_change(journey_id, if_match)
+        journey = self._live_for_change(journey_id, check_version)
         check(definition)
         now = self.now()
         version = JourneyVersion(
@@ -89,8 +92,8 @@ class Journeys:
             raise _stale(self._journey(journey_id))
         return self._journey(journey_id), version
 
-    def archive(self, journey_id: str, *, if_match: str | None, user: str) -> None:
-        journey = self._live_for_change(journey_id, if_match)
+    def archive(self, journey_id: str, *, check_version: Callable[[int], None], user: str) -> None:
+        journey = self._live_for_change(journey_id, check_version)
         if not store.set_status(
             journey_id,
             JourneyStatus.ARCHIVED,
@@ -100,10 +103,19 @@ class Journeys:
         ):
             raise _stale(self._journey(journey_id))
 
-    def publish(self, journey_id: str, version_number: int, *, user: str) -> tuple[Journey, JourneyVersion]:
+    def publish(
+        self,
+        journey_id: str,
+        version_number: int,
+        *,
+        user: str,
+        check_version: Callable[[int], None] | None = None,
+    ) -> tuple[Journey, JourneyVersion]:
         journey, version = self.get(journey_id, version_number)
         if journey.status is JourneyStatus.ARCHIVED:
             raise Conflict(f"Journey {journey_id!r} is archived; create a new journey instead.")
+        if check_version is not None:
+            check_version(journey.latest_version)
         pins = version.pins if version.pins is not None else template_pins(version.definition)
         definition = version.definition
         if not store.publish(
@@ -115,17 +127,30 @@ class Journeys:
             conversion=definition.conversion,
             at=self.now(),
             user=user,
+            latest_version=journey.latest_version if check_version is not None else None,
         ):
-            raise Conflict(f"Journey {journey_id!r} was archived meanwhile.")
+            now = self._journey(journey_id)
+            if now.status is JourneyStatus.ARCHIVED:
+                raise Conflict(f"Journey {journey_id!r} was archived meanwhile.")
+            raise _stale(now)  # a version was saved since the one If-Match named
         return self.get(journey_id, version.version)
 
-    def pause(self, journey_id: str, *, user: str) -> Journey:
+    def pause(
+        self, journey_id: str, *, user: str, check_version: Callable[[int], None] | None = None
+    ) -> Journey:
         journey = self._journey(journey_id)
-        if not store.set_status(journey_id, JourneyStatus.PAUSED, at=self.now(), user=user):
-            raise Conflict(
-                f"Journey {journey_id!r} is {self._journey(journey_id).status.value}: only a live journey "
-                "can be paused."
-            )
+        if check_version is not None:
+            check_version(journey.latest_version)
+        latest = journey.latest_version if check_version is not None else None
+        if not store.set_status(
+            journey_id, JourneyStatus.PAUSED, at=self.now(), user=user, expected_version=latest
+        ):
+            now = self._journey(journey_id)
+            if now.status is not JourneyStatus.LIVE:
+                raise Conflict(
+                    f"Journey {journey_id!r} is {now.status.value}: only a live journey can be paused."
+                )
+            raise _stale(now)  # a version was saved since the one If-Match named
         return journey.model_copy(update={"status": JourneyStatus.PAUSED})
 
     def runs(
@@ -136,7 +161,7 @@ class Journeys:
             return store.runs_of(journey_id, profile_id, limit=limit, start_key=start_key)
         return store.list_runs(journey_id, limit=limit, start_key=start_key)
 
-    def report(self, journey_id: str) -> dict[str, Any]:
+    def report(self, journey_id: str) -> JourneyReport:
         """Per step of the latest version (then any other step that counted something): how many runs
         reached it, wait there now and exited there, and the email counters of its sends."""
         from mail.outcomes import report_for
@@ -152,15 +177,18 @@ class Journeys:
         steps = []
         for step_id in order:
             step = version.definition.steps.get(step_id)
-            row: dict[str, Any] = {
-                "stepId": step_id,
-                "type": step.type if step is not None else None,
-                **counts.get(step_id, {"reached": 0, "waiting": 0, "exited": 0}),
-            }
-            if step_id in emails or (step is not None and step.type == "send_email"):
-                row["email"] = emails.get(step_id, Counters()).to_json()
-            steps.append(row)
-        return {"journeyId": journey_id, "status": journey.status.value, "steps": steps}
+            sends = step_id in emails or (step is not None and step.type == "send_email")
+            steps.append(
+                StepReport.model_validate(
+                    {
+                        "stepId": step_id,
+                        "type": step.type if step is not None else None,
+                        **counts.get(step_id, {}),
+                        "email": emails.get(step_id, Counters()).report() if sends else None,
+                    }
+                )
+            )
+        return JourneyReport(journey_id=journey_id, status=journey.status, steps=steps)
 
     def _journey(self, journey_id: str) -> Journey:
         journey = store.get_journey(journey_id)
@@ -168,22 +196,18 @@ class Journeys:
             raise NotFound(f"There is no journey {journey_id!r}.")
         return journey
 
-    def _live_for_change(self, journey_id: str, if_match: str | None) -> Journey:
-        from mail.templates import expected_version
-
-        expected = expected_version(if_match)
+    def _live_for_change(self, journey_id: str, check_version: Callable[[int], None]) -> Journey:
         journey = self._journey(journey_id)
         if journey.status is JourneyStatus.ARCHIVED:
             raise NotFound(f"Journey {journey_id!r} is archived.")
-        if journey.latest_version != expected:
-            raise _stale(journey)
+        check_version(journey.latest_version)
         return journey
 
 
 def _stale(journey: Journey) -> PreconditionFailed:
     return PreconditionFailed(
-        f"The journey changed meanwhile: it is at version {journey.latest_version} now "
-        f'(ETag "{journey.latest_version}"). Read it again and re-apply your change.'
+        f"The journey changed meanwhile: it is at version {journey.latest_version} now. Read it again and "
+        "re-apply your change."
     )
 
 
@@ -239,11 +263,3 @@ def template_pins(definition: JourneyDefinition) -> dict[str, int]:
         step_id: step.template_version or heads[step.template_id].version
         for step_id, step in definition.send_steps()
     }
-
-
-class PublishRequest(BaseModel):
-    """The body of POST .../publish: which saved version goes live."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    version: StorableInt = Field(ge=1)

@@ -161,13 +161,19 @@ def publish(
     conversion: ConversionGoal | None,
     at: datetime,
     user: str,
+    latest_version: int | None = None,
 ) -> bool:
-    """Make `version` live (False: the journey was archived meanwhile). A version's pins are set by its
-    first publication and kept by every later one. In the same transaction the version's conversion goal
-    is published, or (a version without one) the journey's goal is retired."""
+    """Make `version` live (False: the journey was archived meanwhile, or with `latest_version` its latest
+    version is another). A version's pins are set by its first publication and kept by every later one.
+    In the same transaction the version's conversion goal is published, or (a version without one) the
+    journey's goal is retired."""
     from campaigns.conversions import journey_goal_writes
 
     stamp = iso_utc(at)
+    condition = "#status <> :archived AND latestVersion >= :v"
+    latest = {":latest": latest_version} if latest_version is not None else {}
+    if latest:
+        condition += " AND latestVersion = :latest"
     live = keys.live_journey_index(journey_id)
     head: TransactWriteItemTypeDef = {
         "Update": {
@@ -175,10 +181,11 @@ def publish(
             "Key": serialize(keys.journey_key(journey_id)),
             "UpdateExpression": "SET #status = :live, liveVersion = :v, liveTrigger = :trigger, "
             "liveReentry = :reentry, updatedAt = :at, updatedBy = :by, gsi3pk = :gsi3pk, gsi3sk = :gsi3sk",
-            "ConditionExpression": "#status <> :archived AND latestVersion >= :v",
+            "ConditionExpression": condition,
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": serialize(
                 {
+                    **latest,
                     ":live": JourneyStatus.LIVE.value,
                     ":archived": JourneyStatus.ARCHIVED.value,
                     ":v": version,
@@ -212,9 +219,9 @@ def set_status(
     user: str,
     expected_version: int | None = None,
 ) -> bool:
-    """Pause a live journey, or archive one (at `expected_version`): out of the live index (and when
-    archived out of the list, with its conversion goal retired in the same transaction). False when the
-    condition no longer holds."""
+    """Pause a live journey, or archive one: out of the live index (and when archived out of the list,
+    with its conversion goal retired in the same transaction). With `expected_version` (always given to
+    archive) only while that is the latest version. False when the condition no longer holds."""
     from campaigns.conversions import journey_goal_writes
 
     values: dict[str, Any] = {":status": status.value, ":at": iso_utc(at), ":by": user}
@@ -223,9 +230,11 @@ def set_status(
         condition = "#status = :live"
         values[":live"] = JourneyStatus.LIVE.value
     else:
-        condition = "#status <> :status AND latestVersion = :expected"
-        values[":expected"] = expected_version
+        condition = "#status <> :status"
         remove += ", gsi1pk, gsi1sk"
+    if expected_version is not None:
+        condition += " AND latestVersion = :expected"
+        values[":expected"] = expected_version
     update: UpdateTypeDef = {
         "TableName": _table(),
         "Key": serialize(keys.journey_key(journey_id)),

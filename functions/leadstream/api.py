@@ -22,6 +22,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
@@ -45,6 +46,16 @@ IfMatch = Annotated[
         max_length=1024,
         description="The ETag of the version you read. Required: without it the change is refused (428); "
         "if it changed since, it is refused too (412) and nothing changes. `*` matches any version.",
+    ),
+]
+ActionIfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        max_length=1024,
+        description="Optional on an action (its own state machine refuses a repeat): when sent, the ETag "
+        "of the version you read; if it changed since, the action is refused (412) and nothing changes. "
+        "`*` matches any version.",
     ),
 ]
 IdempotencyKey = Annotated[
@@ -277,6 +288,13 @@ def check_if_match(if_match: str | None, current_version: int) -> None:
         f"If-Match {if_match.strip()!r} is not the current version ({etag(current_version)}): the record "
         "changed since you read it. Read it again, apply your change, and send the new ETag."
     )
+
+
+def action_precondition(if_match: str | None) -> Callable[[int], None] | None:
+    """The If-Match of an action (POST .../send, .../publish ...) as a check of the current version, or
+    None when none was sent: actions check If-Match only when sent, since their own state machine
+    refuses a repeat."""
+    return None if if_match is None else partial(check_if_match, if_match)
 
 
 def versioned_response(

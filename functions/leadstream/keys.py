@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
+
+def short_id(prefix: str, new_id: str | None = None) -> str:
+    """The id of a new marketing document (`tpl-3f2a...`): `prefix`, then 16 hex digits of `new_id` (a
+    UUID: a create retried with the same Idempotency-Key gets the same one), else of a random UUID."""
+    return f"{prefix}-{(uuid.UUID(new_id) if new_id else uuid.uuid4()).hex[:16]}"
+
+
 # Events table: one item per (source, messageId), so a resent message overwrites itself.
 EVENT_SK = "EVENT"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from mail.sends import SendRecord, SendRequest
 
@@ -42,8 +42,10 @@ class Metric(StrEnum):
         return f"{self.value}_at"
 
 
-class Counters(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class _Counts(BaseModel):
+    # defer_build (on every model here): validators are built on first use, not at import; the
+    # email API imports these models for its route declarations (docs/api.md, "Cold start").
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     sent: int = 0
     delivered: int = 0
@@ -54,6 +56,8 @@ class Counters(BaseModel):
     unsubscribed: int = 0
     converted: int = 0
 
+
+class Counters(_Counts):
     def __add__(self, other: Counters) -> Counters:
         return Counters.model_validate(
             {metric.value: getattr(self, metric.value) + getattr(other, metric.value) for metric in Metric}
@@ -76,8 +80,31 @@ class Counters(BaseModel):
             "conversionRate": _ratio(self.converted, self.delivered),
         }
 
-    def to_json(self) -> dict[str, object]:
-        return {**self.model_dump(), "rates": self.rates()}
+    def report(self) -> EmailReport:
+        return EmailReport.model_validate({**self.model_dump(), "rates": self.rates()})
+
+
+class Rates(BaseModel):
+    """Each counter as a share of the emails that could do it (null while nothing could)."""
+
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
+
+    delivery_rate: float | None = Field(alias="deliveryRate", description="delivered / sent")
+    bounce_rate: float | None = Field(alias="bounceRate", description="bounced / sent")
+    complaint_rate: float | None = Field(alias="complaintRate", description="complained / delivered")
+    open_rate: float | None = Field(alias="openRate", description="opened / delivered")
+    click_rate: float | None = Field(alias="clickRate", description="clicked / delivered")
+    click_to_open_rate: float | None = Field(alias="clickToOpenRate", description="clicked / opened")
+    unsubscribe_rate: float | None = Field(alias="unsubscribeRate", description="unsubscribed / delivered")
+    conversion_rate: float | None = Field(alias="conversionRate", description="converted / delivered")
+
+
+class EmailReport(_Counts):
+    """The counters of a group of emails (a campaign variant, a journey step, a total) and their rates."""
+
+    model_config = ConfigDict(defer_build=True, serialize_by_alias=True)
+
+    rates: Rates
 
 
 def _ratio(part: int, whole: int) -> float | None:

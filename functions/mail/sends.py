@@ -27,7 +27,9 @@ def message_id_for(*parts: str) -> str:
 class SendRequest(BaseModel):
     """The body of one send-queue message: who gets which template version, and why."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid", frozen=True)
+    # defer_build (on every model here): validators are built on first use, not at import; the
+    # email API imports these models for its route declarations (docs/api.md, "Cold start").
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid", frozen=True)
 
     message_id: str = Field(alias="messageId", pattern=MESSAGE_ID_PATTERN)
     template_id: str = Field(alias="templateId", min_length=1, max_length=100)
@@ -63,7 +65,7 @@ class SkipReason(StrEnum):
 class SendRecord(BaseModel):
     """The `SEND#<messageId>` item: the claim, the outcome, and what SES and the recipient did with it."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore")
 
     message_id: str = Field(alias="messageId")
     status: SendStatus

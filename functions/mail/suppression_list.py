@@ -6,9 +6,7 @@ and a hard bounce is the receiving server's.
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from leadstream import clock
 from leadstream.errors import InvalidInput, NotFound
@@ -18,9 +16,35 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class ManualSuppression(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """The body of PUT /marketing/suppressions/{email} (optional): why it is on the list."""
+
+    # defer_build (on every model here): validators are built on first use, not at import; the
+    # email API imports these models for its route declarations (docs/api.md, "Cold start").
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     detail: str | None = Field(default=None, max_length=1000)
+
+
+class SuppressionEntry(BaseModel):
+    """An address and why it is on the suppression list (`suppressed` false: it no longer is)."""
+
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
+
+    email: str
+    suppressed: bool
+    reasons: dict[SuppressionReason, AwareDatetime] = Field(description="each reason, and when it began")
+    message_id: str | None = Field(default=None, alias="messageId", description="the email that led to it")
+    detail: str | None = None
+
+    @classmethod
+    def of(cls, entry: Suppression) -> SuppressionEntry:
+        return cls(
+            email=entry.email,
+            suppressed=bool(entry.reasons),
+            reasons=entry.reasons,
+            message_id=entry.message_id,
+            detail=entry.detail,
+        )
 
 
 def address(raw: str) -> str:
@@ -34,16 +58,6 @@ def address(raw: str) -> str:
             errors=[{"field": "email", "message": "not an email address"}],
         )
     return email
-
-
-def to_json(entry: Suppression) -> dict[str, Any]:
-    return {
-        "email": entry.email,
-        "suppressed": bool(entry.reasons),
-        "reasons": {reason.value: at.isoformat() for reason, at in entry.reasons.items()},
-        **({"messageId": entry.message_id} if entry.message_id else {}),
-        **({"detail": entry.detail} if entry.detail else {}),
-    }
 
 
 def lookup(raw: str) -> Suppression:

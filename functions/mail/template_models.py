@@ -6,15 +6,22 @@ changes an email already queued. The template language is Jinja2 in a sandbox (m
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from leadstream.numbers import StorableIntOrNone
+
 MAX_PART_CHARS = 256 * 1024  # per part; the rendered email is bounded separately
+TEMPLATE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
 
 
 class TemplateContent(BaseModel):
     """The parts of a template a marketer writes (the body of POST and PUT)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    # defer_build (on every model here): validators are built on first use, not at import; the
+    # email API imports these models for its route declarations (docs/api.md, "Cold start").
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
     subject: str = Field(min_length=1, max_length=998)
@@ -31,7 +38,7 @@ class TemplateContent(BaseModel):
 class EmailTemplate(TemplateContent):
     """A stored version of a template."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore")
 
     template_id: str = Field(alias="templateId", min_length=1, max_length=100)
     version: int = Field(ge=1)
@@ -43,3 +50,51 @@ class EmailTemplate(TemplateContent):
 
     def to_json(self) -> dict[str, object]:
         return self.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+class TemplateSummary(BaseModel):
+    """A template in the list (its parts are left out: GET the template for them)."""
+
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
+
+    template_id: str = Field(alias="templateId")
+    name: str
+    subject: str
+    version: int
+    updated_at: AwareDatetime = Field(alias="updatedAt")
+    updated_by: str | None = Field(default=None, alias="updatedBy")
+
+    @classmethod
+    def of(cls, template: EmailTemplate) -> TemplateSummary:
+        return cls.model_validate(template.model_dump(include=set(cls.model_fields)))
+
+
+class PreviewRequest(BaseModel):
+    """Whom to render a preview for: a profile (by id or email address), traits typed in, or (none of
+    them) a sample person; `version` of the template (default: the latest)."""
+
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid")
+
+    profile_id: str | None = Field(default=None, alias="profileId", min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    traits: dict[str, Any] | None = None
+    version: StorableIntOrNone = Field(default=None, ge=1)
+
+
+class TemplatePreview(BaseModel):
+    """The email as the person would get it: every part, the headers and the links it tracks."""
+
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
+
+    template_id: str = Field(alias="templateId")
+    version: int
+    to: str | None = Field(description="the person's address (null: none known)")
+    subject: str
+    html: str
+    text: str
+    headers: dict[str, str]
+    links: list[str] = Field(description="the URLs the tracked links lead to")
+    removed_urls: list[str] = Field(
+        alias="removedUrls",
+        description="links and images of the person's data removed for an unsafe scheme (javascript: ...)",
+    )

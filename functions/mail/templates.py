@@ -3,8 +3,9 @@
 Every save runs `rendering.check`, so a template that does not parse, uses what the sandbox forbids,
 breaks a limit on what rendering may cost (mail/template_limits.py), writes a link of an unsafe scheme
 (mail/html_links.py) or fails on a typical profile is refused with a 422 that names the part (and line).
-Changes need the version
-they are based on (`If-Match`), so two people editing at once cannot silently overwrite each other.
+A change or an archive is made on the version the caller read (`check_version`: the API's If-Match)
+and stored only if that version is still the latest, so two people editing at once cannot silently
+overwrite each other.
 
 Campaigns and journeys read the templates they send here (`get_template`, `get_version`, `latest_of`,
 `versions_of`), never in mail.store.
@@ -12,35 +13,19 @@ Campaigns and journeys read the templates they send here (`get_template`, `get_v
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import uuid4
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from leadstream import clock
-from leadstream.errors import NotFound, PreconditionFailed, PreconditionRequired
-from leadstream.numbers import StorableIntOrNone
+from leadstream import clock, keys
+from leadstream.errors import Conflict, NotFound, PreconditionFailed
 from leadstream.profiles import Profile
 from mail import rendering
 from mail.link_tokens import LinkSigner
 from mail.links import instrument
-from mail.template_models import EmailTemplate, TemplateContent
-
-TEMPLATE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
-
-
-class PreviewRequest(BaseModel):
-    """Whom to render a preview for: a profile (by id or email address) or traits typed in."""
-
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
-
-    profile_id: str | None = Field(default=None, alias="profileId", min_length=1, max_length=200)
-    email: str | None = Field(default=None, max_length=320)
-    traits: dict[str, Any] | None = None
-    version: StorableIntOrNone = Field(default=None, ge=1)
+from mail.template_models import EmailTemplate, PreviewRequest, TemplateContent, TemplatePreview
 
 
 @dataclass(frozen=True)
@@ -108,34 +93,20 @@ def versions_of(wanted: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Emai
     return versions(wanted)
 
 
-def etag(template: EmailTemplate) -> str:
-    return f'"{template.version}"'
-
-
-def expected_version(if_match: str | None) -> int:
-    """The version an If-Match header names (`"3"`, `W/"3"` or `3`)."""
-    if not if_match:
-        raise PreconditionRequired(
-            "Send If-Match with the ETag of the version you changed (GET the template to read it)."
-        )
-    text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise PreconditionFailed(f"If-Match {if_match!r} is not an ETag this API gave out.")
-    return int(text)
-
-
 @dataclass(frozen=True)
 class Templates:
     store: TemplateStore
     now: Callable[[], datetime] = clock.now
 
-    def create(self, content: TemplateContent, *, user: str) -> EmailTemplate:
+    def create(self, content: TemplateContent, *, user: str, new_id: str | None = None) -> EmailTemplate:
+        """A new template; its id is made from `new_id` (a UUID; a create retried with the same
+        Idempotency-Key has the same one, and then finds the template its first try stored)."""
         rendering.check(content)
         now = self.now()
         template = EmailTemplate.model_validate(
             {
                 **content.model_dump(by_alias=True),
-                "templateId": f"tpl-{uuid.uuid4().hex[:16]}",
+                "templateId": keys.short_id("tpl", new_id),
                 "version": 1,
                 "createdAt": now,
                 "updatedAt": now,
@@ -143,9 +114,12 @@ class Templates:
                 "updatedBy": user,
             }
         )
-        if not self.store.save_version(template):
-            raise RuntimeError(f"new template id {template.template_id} was taken")  # a uuid: a bug
-        return template
+        if self.store.save_version(template):
+            return template
+        earlier = self.store.get_template(template.template_id)
+        if earlier is None or earlier.created_by != user:
+            raise Conflict(f"Template id {template.template_id} is taken; retry with a new Idempotency-Key.")
+        return earlier
 
     def get(self, template_id: str, version: int | None = None) -> EmailTemplate:
         template = (
@@ -159,12 +133,10 @@ class Templates:
         return template
 
     def update(
-        self, template_id: str, content: TemplateContent, *, if_match: str | None, user: str
+        self, template_id: str, content: TemplateContent, *, check_version: Callable[[int], None], user: str
     ) -> EmailTemplate:
-        expected = expected_version(if_match)
-        current = self._live(template_id)
-        if current.version != expected:
-            raise self._stale(current)
+        current = self.live(template_id)
+        check_version(current.version)
         rendering.check(content)
         template = EmailTemplate.model_validate(
             {
@@ -178,17 +150,15 @@ class Templates:
             }
         )
         if not self.store.save_version(template):
-            raise self._stale(self._live(template_id))
+            raise self._stale(self.live(template_id))
         return template
 
-    def archive(self, template_id: str, *, if_match: str | None, user: str) -> None:
-        expected = expected_version(if_match)
-        current = self._live(template_id)
-        if current.version != expected:
-            raise self._stale(current)
+    def archive(self, template_id: str, *, check_version: Callable[[int], None], user: str) -> None:
+        current = self.live(template_id)
+        check_version(current.version)
         archived = current.model_copy(update={"archived": True, "updated_at": self.now(), "updated_by": user})
         if not self.store.archive(archived):
-            raise self._stale(self._live(template_id))
+            raise self._stale(self.live(template_id))
 
     def page(self, *, limit: int, start_key: dict[str, Any] | None) -> tuple[list[EmailTemplate], Any]:
         return self.store.list_templates(limit=limit, start_key=start_key)
@@ -201,7 +171,7 @@ class Templates:
         signer: LinkSigner,
         postal_address: str,
         sender: str,
-    ) -> dict[str, Any]:
+    ) -> TemplatePreview:
         """The email as `request`'s person would get it: every part, the headers, the tracked links.
 
         Its links are real signed links of a message id that was never sent: they redirect, but record
@@ -209,7 +179,7 @@ class Templates:
         """
         template = self.get(template_id, request.version)
         traits, email = self._person(request)
-        message_id = f"preview-{uuid.uuid4()}"
+        message_id = f"preview-{uuid4()}"
         context = rendering.personalization(
             traits, email=email, unsubscribe_url=signer.unsubscribe_url(message_id)
         )
@@ -221,18 +191,17 @@ class Templates:
             postal_address=postal_address,
             sender_name=template.from_name or sender,
         )
-        return {
-            "templateId": template.template_id,
-            "version": template.version,
-            "to": email,
-            "subject": email_parts.subject,
-            "html": email_parts.html,
-            "text": email_parts.text,
-            "headers": email_parts.headers,
-            "links": list(email_parts.links),
-            # Links and images of this person's data that were removed for an unsafe scheme.
-            "removedUrls": list(parts.removed_urls),
-        }
+        return TemplatePreview(
+            template_id=template.template_id,
+            version=template.version,
+            to=email,
+            subject=email_parts.subject,
+            html=email_parts.html,
+            text=email_parts.text,
+            headers=email_parts.headers,
+            links=list(email_parts.links),
+            removed_urls=list(parts.removed_urls),
+        )
 
     def _person(self, request: PreviewRequest) -> tuple[Mapping[str, Any], str | None]:
         if request.profile_id:
@@ -251,7 +220,8 @@ class Templates:
             return traits, email if isinstance(email, str) else None
         return rendering.SAMPLE_TRAITS, str(rendering.SAMPLE_TRAITS["email"])
 
-    def _live(self, template_id: str) -> EmailTemplate:
+    def live(self, template_id: str) -> EmailTemplate:
+        """The latest version of a template that is not archived (404 otherwise)."""
         current = self.get(template_id)
         if current.archived:
             raise NotFound(f"Template {template_id!r} is archived.")
@@ -260,6 +230,6 @@ class Templates:
     @staticmethod
     def _stale(current: EmailTemplate) -> PreconditionFailed:
         return PreconditionFailed(
-            f"The template changed meanwhile: it is at version {current.version} now (ETag {etag(current)}). "
-            "Read it again and re-apply your change."
+            f"The template changed meanwhile: it is at version {current.version} now. Read it again and "
+            "re-apply your change."
         )

@@ -54,10 +54,10 @@ class StackClient:
         finally:
             connection.close()
 
-    def ok(self, method: str, path: str, body: Any = None) -> Any:
-        """The JSON of a 200 or 201 reply (anything else fails the test, showing the problem)."""
-        reply = self.request(method, path, body)
-        assert reply.status in (200, 201), reply.body
+    def ok(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
+        """The JSON of a 200, 201 or 202 reply (anything else fails the test, showing the problem)."""
+        reply = self.request(method, path, body, **headers)
+        assert reply.status in (200, 201, 202), reply.body
         return reply.json()
 
     def track(self, kind: str, message: dict[str, Any]) -> None:

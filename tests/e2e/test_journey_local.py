@@ -35,7 +35,7 @@ def _signs_up(website: StackClient, email: str, event: str) -> str:
 
 
 def _runs(marketing: StackClient, journey_id: str, profile_id: str) -> list[dict[str, Any]]:
-    return list(marketing.ok("GET", f"/marketing/journeys/{journey_id}/runs?profileId={profile_id}")["runs"])
+    return list(marketing.ok("GET", f"/marketing/journeys/{journey_id}/runs?profileId={profile_id}")["items"])
 
 
 def test_a_nurture_journey_on_the_local_clock(local_stack: LocalStack) -> None:
@@ -63,7 +63,8 @@ def test_a_nurture_journey_on_the_local_clock(local_stack: LocalStack) -> None:
         },
     )
     journey_id = journey["journeyId"]
-    marketing.ok("POST", f"/marketing/journeys/{journey_id}/publish", {"version": 1})
+    # If-Match on an action is optional; sent, it must name the latest version (the create's ETag).
+    marketing.ok("POST", f"/marketing/journeys/{journey_id}/publish", {"version": 1}, **{"If-Match": '"1"'})
 
     reader_email = f"reader-{uuid.uuid4().hex[:6]}@example.org"
     skimmer_email = f"skimmer-{uuid.uuid4().hex[:6]}@example.org"

@@ -38,11 +38,11 @@ def test_membership_follows_events_and_expires_by_the_clock(local_stack: LocalSt
     website.track("track", {"userId": user, "event": event})
 
     assert marketing.ok("GET", f"{path}/count")["count"] == 1
-    members = marketing.ok("GET", f"{path}/members")["members"]
+    members = marketing.ok("GET", f"{path}/members")["items"]
     assert [member["profileId"] for member in members] == [keen]
     assert idle not in {member["profileId"] for member in members}
 
     local_stack.advance_clock(timedelta(days=8))  # both events leave the 7-day window
     assert local_stack.wait_idle(timeout=30)
     assert marketing.ok("GET", f"{path}/count")["count"] == 0
-    assert marketing.ok("GET", f"{path}/members")["members"] == []
+    assert marketing.ok("GET", f"{path}/members")["items"] == []

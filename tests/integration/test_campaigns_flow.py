@@ -157,7 +157,7 @@ def test_the_api_creates_edits_schedules_cancels_and_guards_roles(
     assert created.json()["status"] == "draft"
     path = f"/marketing/campaigns/{campaign_id}"
     assert call_api("GET", path, token=token_for("admin")).json()["name"] == "Spring launch"
-    listed = call_api("GET", "/marketing/campaigns", token=marketing).json()["campaigns"]
+    listed = call_api("GET", "/marketing/campaigns", token=marketing).json()["items"]
     assert [c["campaignId"] for c in listed] == [campaign_id]
 
     renamed = {**body, "name": "Spring launch v2"}
@@ -200,7 +200,7 @@ def test_the_api_creates_edits_schedules_cancels_and_guards_roles(
         == 204
     )
     assert call_api("GET", path, token=marketing).status == 404
-    assert call_api("GET", "/marketing/campaigns", token=marketing).json()["campaigns"] == []
+    assert call_api("GET", "/marketing/campaigns", token=marketing).json()["items"] == []
 
 
 def test_a_scheduled_campaign_starts_when_its_timer_fires(

@@ -4,6 +4,7 @@ address, never over the weekly cap; the SES send count is the proof."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -238,12 +239,14 @@ def test_ses_refusing_the_sender_fails_the_message_for_good(
 
 
 def test_a_changed_template_does_not_change_a_queued_email(aws: StackTemplate) -> None:
+    from leadstream.api import check_if_match
     from mail.templates import Templates, dynamo_store
 
     tpl = template()
     send = request(person(), tpl)  # names version 1
     changed = TemplateContent(**{**WELCOME.model_dump(), "subject": "Changed"})
-    Templates(store=dynamo_store()).update(tpl.template_id, changed, if_match='"1"', user="t")
+    templates = Templates(store=dynamo_store())
+    templates.update(tpl.template_id, changed, check_version=partial(check_if_match, '"1"'), user="t")
     run_sender(raw_event([send]))
     assert ses_messages()[0]["Subject"] == "Welcome, Ada"
 

@@ -49,7 +49,7 @@ def test_a_journey_from_draft_to_archive(call_api: Call, token_for: Callable[...
     first = call_api("GET", path, query="version=1", token=token).json()
     assert (first["name"], first["status"]) == ("Welcome", "live")
     assert [
-        item["journeyId"] for item in call_api("GET", "/marketing/journeys", token=token).json()["journeys"]
+        item["journeyId"] for item in call_api("GET", "/marketing/journeys", token=token).json()["items"]
     ] == [journey_id]
 
     paused = call_api("POST", f"{path}/pause", token=token)
@@ -57,13 +57,13 @@ def test_a_journey_from_draft_to_archive(call_api: Call, token_for: Callable[...
     assert call_api("POST", f"{path}/pause", token=token).status == 409
 
     runs = call_api("GET", f"{path}/runs", query="profileId=nobody&limit=5", token=token)
-    assert runs.json() == {"runs": [], "nextCursor": None}
+    assert runs.json() == {"items": [], "nextCursor": None}
     report = call_api("GET", f"{path}/report", token=token).json()
     hello = next(step for step in report["steps"] if step["stepId"] == "hello")
     assert (hello["reached"], hello["email"]["sent"]) == (0, 0)
 
     assert call_api("DELETE", path, headers=[("If-Match", '"2"')], token=token).status == 204
-    assert call_api("GET", "/marketing/journeys", token=token).json()["journeys"] == []
+    assert call_api("GET", "/marketing/journeys", token=token).json()["items"] == []
     assert call_api("POST", f"{path}/publish", body={"version": 2}, token=token).status == 409
 
 

@@ -152,7 +152,7 @@ def test_a_version_without_a_goal_or_archiving_retires_the_journeys_goal(
         "PUT", path, body=definition(tpl.template_id), token=token, headers=[("if-match", '"1"')]
     )
     assert changed.status == 200, changed.body
-    assert "conversion" not in changed.json()
+    assert changed.json()["conversion"] is None
     call_api("POST", f"{path}/publish", body={"version": 2}, token=token)
     retired = get_conversion_goal("journey", journey_id)
     assert retired is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import boto3
@@ -17,6 +18,7 @@ from journeys.models import JourneyDefinition, Run, RunStatus
 from journeys.service import Journeys
 from journeys.triggers import on_profile_changes
 from leadstream import clock, keys, timers
+from leadstream.api import check_if_match
 from leadstream.profiles import Profile, ProfileChange
 from leadstream.store.dynamo import serialize
 from leadstream.timers import Timer
@@ -162,8 +164,8 @@ def test_a_nurture_runs_once_per_person_whatever_is_redelivered(aws: StackTempla
     assert sends(aws) == []
 
     report = Journeys().report(journey_id)
-    steps = {row["stepId"]: row for row in report["steps"]}
-    assert {step: (row["reached"], row["waiting"], row["exited"]) for step, row in steps.items()} == {
+    steps = {row.step_id: row for row in report.steps}
+    assert {step: (row.reached, row.waiting, row.exited) for step, row in steps.items()} == {
         "hello": (2, 0, 0),
         "pause": (2, 0, 0),
         "opened": (2, 0, 0),
@@ -189,7 +191,7 @@ def test_editing_a_live_journey_strands_nobody(aws: StackTemplate, moved_clock: 
             "steps": {"only": {"type": "send_email", "templateId": tpl.template_id}},
         }
     )
-    _, v2 = journeys.update(journey_id, shorter, if_match='"1"', user="mia")
+    _, v2 = journeys.update(journey_id, shorter, check_version=partial(check_if_match, '"1"'), user="mia")
     journeys.publish(journey_id, v2.version, user="mia")
     latecomer = person("late@example.org")
     on_profile_changes([submitted(latecomer)], [])

@@ -18,7 +18,7 @@ def test_segment_lifecycle_through_the_api(call_api: Any, token_for: Any) -> Non
     assert segment["backfill"] == segment["backfill"] | {"version": 1, "page": 0, "done": False}
 
     listed = call_api("GET", "/marketing/segments", query="limit=10", token=token).json()
-    assert [item["segmentId"] for item in listed["segments"]] == [segment_id]
+    assert [item["segmentId"] for item in listed["items"]] == [segment_id]
 
     path = f"/marketing/segments/{segment_id}"
     renamed = {"name": "Germany", "condition": GERMANY}
@@ -31,7 +31,7 @@ def test_segment_lifecycle_through_the_api(call_api: Any, token_for: Any) -> Non
 
     assert call_api("DELETE", path, headers=[("If-Match", '"2"')], token=token).status == 204
     assert call_api("GET", path, token=token).json()["archived"] is True
-    assert call_api("GET", "/marketing/segments", token=token).json()["segments"] == []
+    assert call_api("GET", "/marketing/segments", token=token).json()["items"] == []
     assert call_api("PUT", path, body=renamed, headers=[("If-Match", '"3"')], token=token).status == 404
     assert call_api("GET", "/marketing/segments/seg-none/count", token=token).status == 404
 

@@ -120,7 +120,7 @@ def test_a_segment_fills_by_backfill_then_follows_each_person(
     count = call_api("GET", f"/marketing/segments/{segment_id}/count", token=token).json()
     assert count == {"segmentId": segment_id, "count": 1, "complete": True}
     members = call_api("GET", f"/marketing/segments/{segment_id}/members", token=token).json()
-    assert members["members"] == [
+    assert members["items"] == [
         {"profileId": "p-alice", "email": "alice@acme.de", "name": "Alice", "stage": None, "score": 0.0,
          "fit": 0, "grade": None}
     ]  # fmt: skip

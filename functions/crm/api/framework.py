@@ -12,7 +12,7 @@ A resource is described once (`Resource`: its RecordType, input models, policies
 
 Role policies are checked before anything else (a 403 never depends on the body): once before the
 resolver runs (`Api.denial`), and again inside each route, so a route can never be reached without
-its check. docs/crm-api.md explains the conventions and how to add a resource.
+its check. docs/api.md explains the conventions and how to add a resource.
 """
 
 from __future__ import annotations
