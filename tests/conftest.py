@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from moto_snapshot import MotoSnapshot
 
 from leadstream_local import moto_speedups
@@ -25,6 +26,13 @@ os.environ.update(
     POWERTOOLS_SERVICE_NAME="tests",
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
+
+# A property test fails only when its property does not hold. How long an example takes to generate or run
+# says nothing about the code on a machine shared with other work, so neither the deadline nor the too_slow
+# health check applies; every other health check (a filter that rejects too much, data too large, a
+# function-scoped fixture ...) still fails the test. Tests that suppress more add to this list.
+settings.register_profile("leadstream", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("leadstream")
 
 TEST_WRITE_KEY = "test-write-key-0001"
 TEST_SOURCE_ID = "src-test"

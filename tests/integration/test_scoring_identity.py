@@ -279,7 +279,11 @@ def stored_after(stream: Stream, batches: list[list[TrackedEvent]]) -> list[dict
     return sorted(({k: v for k, v in item.items() if k != "version"} for item in main_items()), key=str)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# The stream fixture is shared by the examples on purpose: each example wipes what the last one stored.
+@settings(
+    max_examples=40,
+    suppress_health_check=[*settings.default.suppress_health_check, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_any_split_and_redelivery_stores_the_same_items(stream: Stream, data: st.DataObject) -> None:
     events = data.draw(sequences())
