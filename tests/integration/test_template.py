@@ -15,8 +15,9 @@ from leadstream_local.template import REPO_ROOT, StackTemplate
 SAM = Path(sys.executable).parent / "sam"
 SAM_ENV = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
 # Kept from one run to the next (.aws-sam is SAM's own directory, ignored by git): SAM's incremental build
-# then downloads the dependencies again only when functions/requirements.txt changes, and copies the code
-# afresh every time. A new directory per run downloaded them every time and left 44 MB in .aws-sam/deps.
+# then downloads the dependencies again only when functions/requirements.txt changes (or after another
+# build in this checkout replaced them in .aws-sam/deps), and copies the code afresh every time. A new
+# directory per run downloaded them every time.
 SAM_BUILD_ROOT = REPO_ROOT / ".aws-sam" / "test-build"
 
 
