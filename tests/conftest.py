@@ -6,6 +6,7 @@ import copy
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +35,8 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 settings.register_profile("leadstream", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("leadstream")
 
+E2E_DIR = Path(__file__).resolve().parent / "e2e"
+
 TEST_WRITE_KEY = "test-write-key-0001"
 TEST_SOURCE_ID = "src-test"
 
@@ -52,6 +55,18 @@ def _reuse_cognito_signing_key() -> None:
 
 _reuse_cognito_signing_key()
 moto_speedups.install()
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Which tests run together in one worker (--dist loadgroup): each file's, as with --dist loadfile,
+    except the end-to-end tests, which all go to one worker, one after the other, on the one local stack
+    they share. Per file they came last (the fewest tests) and took turns with other files, so each
+    worker started the stack several times and the run ended on them; as one large group they start
+    early, and their waits for the stack overlap the other worker's CPU-bound tests."""
+    for item in items:
+        group = "e2e" if E2E_DIR in item.path.parents else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def _reset_caches() -> None:
