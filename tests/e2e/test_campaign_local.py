@@ -5,7 +5,6 @@ get the control (too few people for a winner), and the report counts it all once
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import uuid
@@ -15,15 +14,14 @@ from urllib.parse import urlsplit
 
 import boto3
 import pytest
+from stack_client import StackClient, as_if_sent_long_ago, outboxes
 
 from audience.segments import Segment
 from audience.store import save_segment
 from campaigns import abtest
 from leadstream import keys
-from leadstream.profiles import IdentityRef, iso_utc
 from leadstream.settings import get_settings
-from leadstream.store.dynamo import batch_put, serialize
-from leadstream.store.profiles import profile_of
+from leadstream.store.dynamo import batch_put
 from leadstream_local.auth import issue_token
 from leadstream_local.stack import LocalStack
 from leadstream_local.template import REGION
@@ -46,17 +44,6 @@ def _http(
         return response.status, response.headers, response.read()
     finally:
         connection.close()
-
-
-def _known_person(stack: LocalStack, email: str) -> str:
-    basic = base64.b64encode(f"{stack.write_key}:".encode()).decode()
-    event = {"userId": f"u-{uuid.uuid4().hex[:8]}", "traits": {"email": email, "firstName": "Kim"}}
-    status, _, _ = _http(stack, "POST", "/v1/identify", event, Authorization=f"Basic {basic}")
-    assert status == 200
-    assert stack.wait_idle(timeout=30)
-    profile = profile_of(IdentityRef(kind="email", value=email))
-    assert profile is not None
-    return profile.profile_id
 
 
 def _segment(profile_ids: list[str]) -> str:
@@ -83,15 +70,16 @@ def _segment(profile_ids: list[str]) -> str:
     return segment_id
 
 
-def _age(message_id: str) -> None:
-    """Make an email look sent half an hour ago, as it is when a person (not a scanner) opens it."""
-    long_ago = iso_utc(datetime.now(UTC) - timedelta(minutes=30))
-    boto3.client("dynamodb").update_item(
-        TableName=get_settings().main_table,
-        Key=serialize(keys.send_key(message_id)),
-        UpdateExpression="SET sentAt = :at, deliveredAt = :at",
-        ExpressionAttributeValues=serialize({":at": long_ago}),
-    )
+def _templates(stack: LocalStack, auth: dict[str, str], *subjects: str) -> list[str]:
+    """One template per subject, each with a tracked link; their ids."""
+    ids = []
+    for subject in subjects:
+        html = f'<p>{subject}</p><a href="https://example.com/launch">Read more</a>'
+        body = {"name": subject, "subject": subject, "html": html}
+        status, _, raw = _http(stack, "POST", "/marketing/templates", body, **auth)
+        assert status == 201, raw
+        ids.append(json.loads(raw)["templateId"])
+    return ids
 
 
 def test_an_ab_campaign_from_segment_to_report(local_stack: LocalStack) -> None:
@@ -100,22 +88,11 @@ def test_an_ab_campaign_from_segment_to_report(local_stack: LocalStack) -> None:
         "Authorization": f"Bearer {issue_token(local_stack.template, cognito, role='marketing', user='mia')}"
     }
     run = uuid.uuid4().hex[:6]
-    people = {f"kim{n}-{run}@example.org": "" for n in range(6)}
-    for address in people:
-        people[address] = _known_person(local_stack, address)
+    addresses = [f"kim{n}-{run}@example.org" for n in range(6)]
+    known = StackClient(local_stack).known_people(*({"email": a, "firstName": "Kim"} for a in addresses))
+    people = {address: profile_id for address, (_, profile_id) in zip(addresses, known, strict=True)}
     segment_id = _segment(list(people.values()))
-    templates = []
-    for subject in ("Our launch", "You are invited"):
-        html = f'<p>{subject}</p><a href="https://example.com/launch">Read more</a>'
-        status, _, raw = _http(
-            local_stack,
-            "POST",
-            "/marketing/templates",
-            {"name": subject, "subject": subject, "html": html},
-            **auth,
-        )
-        assert status == 201, raw
-        templates.append(json.loads(raw)["templateId"])
+    templates = _templates(local_stack, auth, "Our launch", "You are invited")
 
     body = {
         "name": f"Launch {run}",
@@ -131,7 +108,7 @@ def test_an_ab_campaign_from_segment_to_report(local_stack: LocalStack) -> None:
     assert local_stack.wait_idle(timeout=60)
 
     in_test = {a for a, pid in people.items() if abtest.bucket(campaign_id, pid) < 50}
-    sent = {a: local_stack.outbox(to=a) for a in people}
+    sent = outboxes(local_stack, people)
     assert {a for a, emails in sent.items() if emails} == in_test
     assert all(len(sent[a]) == 1 for a in in_test)
     assert {email.subject for a in in_test for email in sent[a]} <= {"Our launch", "You are invited"}
@@ -141,7 +118,7 @@ def test_an_ab_campaign_from_segment_to_report(local_stack: LocalStack) -> None:
         (email,) = sent[reader]
         from mail.sends import message_id_for
 
-        _age(message_id_for("campaign", campaign_id, people[reader]))
+        as_if_sent_long_ago(message_id_for("campaign", campaign_id, people[reader]))
         opened = email.html.split(f"{local_stack.url}/email/open/", 1)[1].split('"', 1)[0]
         clicked = email.html.split(f"{local_stack.url}/email/click/", 1)[1].split('"', 1)[0]
         for _ in range(2):  # twice: counted once
@@ -152,9 +129,9 @@ def test_an_ab_campaign_from_segment_to_report(local_stack: LocalStack) -> None:
     local_stack.advance_clock(timedelta(hours=3))  # past the decision
     assert local_stack.wait_idle(timeout=60)
 
-    for address in people:
-        assert len(local_stack.outbox(to=address)) == 1  # the rest got theirs; nobody got two
-    rest_subjects = {local_stack.outbox(to=a)[0].subject for a in people if a not in in_test}
+    received = outboxes(local_stack, people)
+    assert all(len(received[address]) == 1 for address in people)  # the rest got theirs; nobody got two
+    rest_subjects = {received[a][0].subject for a in people if a not in in_test}
     assert rest_subjects <= {"Our launch"}  # the control: too few people for a winner
 
     status, _, raw = _http(local_stack, "GET", f"/marketing/campaigns/{campaign_id}/report", **auth)

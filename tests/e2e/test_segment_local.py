@@ -31,8 +31,10 @@ def test_membership_follows_events_and_expires_by_the_clock(local_stack: LocalSt
     # The definition counts at once: no clock moved. Its backfill (which finds nobody yet) runs now too.
     assert local_stack.wait_idle(timeout=30)
 
-    user, keen = website.known_person(f"keen-{uuid.uuid4().hex[:6]}@example.org", firstName="Kai")
-    _, idle = website.known_person(f"idle-{uuid.uuid4().hex[:6]}@example.org")
+    (user, keen), (_, idle) = website.known_people(
+        {"email": f"keen-{uuid.uuid4().hex[:6]}@example.org", "firstName": "Kai"},
+        {"email": f"idle-{uuid.uuid4().hex[:6]}@example.org"},
+    )
     website.track("track", {"userId": user, "event": event})
     assert marketing.ok("GET", f"{path}/count")["count"] == 0  # once is not enough
     website.track("track", {"userId": user, "event": event})

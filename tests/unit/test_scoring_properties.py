@@ -46,7 +46,7 @@ def state_of(history: list[tuple[int, float]], half_life: float) -> ScoreState:
     return state
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(
     profiles=st.lists(awards, min_size=2, max_size=6),
     half_life=st.sampled_from([1.0, 7.0, 30.0, 90.0]),
@@ -64,7 +64,7 @@ def test_ordering_by_the_stored_key_is_ordering_by_the_current_score(
         assert (first.index_key < second.index_key) == (a < b)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(history=awards, half_life=st.sampled_from([1.0, 30.0]), later=st.floats(0, 10_000, allow_nan=False))
 def test_the_current_score_is_the_sum_of_decayed_awards(
     history: list[tuple[int, float]], half_life: float, later: float
@@ -159,7 +159,7 @@ def scored_after(batches: list[list[TrackedEvent]]) -> dict[str, Any]:
     return store.snapshot()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(st.data())
 def test_redelivery_duplicates_and_batching_leave_the_same_scores(data: st.DataObject) -> None:
     events = data.draw(event_sequences())
@@ -168,7 +168,7 @@ def test_redelivery_duplicates_and_batching_leave_the_same_scores(data: st.DataO
     assert scored_after([[event] for event in events]) == expected
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(st.data())
 def test_a_batch_delivered_again_changes_nothing_at_all(data: st.DataObject) -> None:
     events = data.draw(event_sequences())

@@ -209,7 +209,7 @@ def test_depth_limit_allows_the_limit_itself() -> None:
     assert matches(parse_condition(nested(MAX_DEPTH)), person(tags=["x"]), NOW)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     counts=st.dictionaries(st.integers(0, 100), st.integers(1, 5), max_size=12),
     window=st.integers(1, 90),
