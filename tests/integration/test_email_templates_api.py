@@ -236,7 +236,7 @@ def test_templates_past_the_bounds_are_refused_on_save(
     ((error,),) = [reply.json()["errors"]]
     assert error["field"] == "html"
     assert error["message"].startswith(says)
-    assert call_api("GET", "/marketing/templates", token=marketer).json()["templates"] == []
+    assert call_api("GET", "/marketing/templates", token=marketer).json()["items"] == []
 
 
 def test_a_preview_past_the_budget_says_why(call_api: Call, marketer: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import boto3
@@ -15,6 +16,7 @@ from scoring_support import LambdaContext, Stream, tracked
 
 from audience.store import is_member, member_count, member_ids_page
 from leadstream import clock, keys, timers
+from leadstream.api import check_if_match
 from leadstream.profiles import IdentityRef, Profile
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import batch_put, serialize
@@ -303,7 +305,9 @@ def test_a_batch_that_raced_a_definition_change_evaluates_again(
     store(moved)
 
     def new_condition_and_its_backfill() -> None:
-        definitions.update(segment.segment_id, content("US", US), expected=1, user="u1")
+        definitions.update(
+            segment.segment_id, content("US", US), check_version=partial(check_if_match, '"1"'), user="u1"
+        )
         run_timer_queue(aws)  # the backfill runs at once: Alice leaves, Bob (in Germany now) stays out
 
     # Bob's batch read the old definition; its write lands after the backfill of the new one.
@@ -326,7 +330,9 @@ def test_a_backfill_page_stops_when_its_condition_changes(aws: Any) -> None:
     segment = definitions.create(content("Germany", GERMANY), user="u1")
 
     def new_condition_and_its_backfill() -> None:
-        definitions.update(segment.segment_id, content("US", US), expected=1, user="u1")
+        definitions.update(
+            segment.segment_id, content("US", US), check_version=partial(check_if_match, '"1"'), user="u1"
+        )
         run_timer_queue(aws)  # the new pass: nobody is in the US
 
     # The first pass's page is running when the condition changes and the new pass has done its work.
