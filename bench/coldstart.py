@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import statistics
 import subprocess
@@ -54,21 +55,80 @@ def handler_modules() -> dict[str, str]:
     return {name: res["Properties"]["Handler"].rsplit(".", 1)[0] for name, res in functions.items()}
 
 
-def measure(runs: int = RUNS) -> list[ImportCost]:
+# A first request: the handler module imported, then its first AWS call, through the client our code
+# makes (leadstream.aws), to an AWS on loopback. The baseline makes the same call with bare boto3.
+FIRST_CALL = "from leadstream import aws; aws.dynamodb().list_tables(Limit=1)"
+BARE_FIRST_CALL = "import boto3; boto3.client('dynamodb').list_tables(Limit=1)"
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    imports: list[ImportCost]
+    first_requests: list[ImportCost]
+
+
+def measure(runs: int = RUNS) -> ColdStart:
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per call otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        loopback = {"AWS_ENDPOINT_URL": f"http://{host}:{port}", **_FAKE_CREDENTIALS}
+        return _measure(runs, loopback)
+    finally:
+        server.stop()
+
+
+_FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_SESSION_TOKEN": "bench",
+}
+
+
+def _measure(runs: int, loopback: dict[str, str]) -> ColdStart:
     environments = _environments()
-    plain = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
-    statements: dict[str, tuple[str, dict[str, str]]] = {"import boto3 (baseline)": ("import boto3", plain)}
+    plain = _with_bytecode({**os.environ, "AWS_DEFAULT_REGION": "us-east-1"})
+    imports: dict[str, tuple[str, dict[str, str]]] = {BASELINE: ("import boto3", plain)}
+    firsts: dict[str, tuple[str, dict[str, str]]] = {FIRST_BASELINE: (BARE_FIRST_CALL, plain | loopback)}
     for name, module in handler_modules().items():
-        env = environments[name]
-        statements[f"{name} ({module})"] = (f"import {module}", env)
-        # boto3 is imported lazily, on the first call to AWS: a cold invocation pays for both.
-        statements[f"{name} + boto3, as a first request pays"] = (f"import {module}; import boto3", env)
+        env = _with_bytecode(environments[name])
+        imports[f"{name} ({module})"] = (f"import {module}", env)
+        firsts[f"{name} ({module})"] = (f"import {module}; {FIRST_CALL}", env | loopback)
+    medians = _interleaved_medians({**imports, **{f"first: {k}": v for k, v in firsts.items()}}, runs)
+    return ColdStart(
+        imports=_relative(imports, medians, BASELINE, prefix=""),
+        first_requests=_relative(firsts, medians, FIRST_BASELINE, prefix="first: "),
+    )
+
+
+BASELINE = "import boto3 (baseline)"
+FIRST_BASELINE = "import boto3 + one DynamoDB call (baseline)"
+
+
+def _with_bytecode(env: dict[str, str]) -> dict[str, str]:
+    """Bytecode is written and reused, as for the packages pip installs: a shell that sets
+    PYTHONDONTWRITEBYTECODE would otherwise make our modules alone pay for compiling on every run."""
+    return {key: value for key, value in env.items() if key != "PYTHONDONTWRITEBYTECODE"}
+
+
+def _interleaved_medians(statements: dict[str, tuple[str, dict[str, str]]], runs: int) -> dict[str, float]:
     for statement, env in statements.values():  # compile bytecode once so no run pays for it
         _fresh_import_seconds(statement, env)
     samples: dict[str, list[float]] = {label: [] for label in statements}
     for _ in range(runs):  # interleaved, so a noisy moment hits every statement alike
         for label, (statement, env) in statements.items():
             samples[label].append(_fresh_import_seconds(statement, env))
-    medians = {label: statistics.median(values) for label, values in samples.items()}
-    baseline = medians["import boto3 (baseline)"]
-    return [ImportCost(label, median * 1000, median / baseline) for label, median in medians.items()]
+    return {label: statistics.median(values) for label, values in samples.items()}
+
+
+def _relative(
+    statements: dict[str, tuple[str, dict[str, str]]], medians: dict[str, float], baseline: str, prefix: str
+) -> list[ImportCost]:
+    base = medians[prefix + baseline]
+    return [
+        ImportCost(label, medians[prefix + label] * 1000, medians[prefix + label] / base)
+        for label in statements
+    ]

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
@@ -37,6 +36,7 @@ from pydantic import (
 )
 
 from leadstream.activity import ACTIVITY_DAYS, count_in_window, leaves_window, window_start
+from leadstream.models import Model
 from leadstream.numbers import STORABLE_NUMBERS, StorableFloat, StorableInt
 from leadstream.scores import DECAY_EPOCH, FUNNEL, SECONDS_PER_DAY, Stage
 
@@ -58,7 +58,7 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
 _VALUE_FREE_OPS = frozenset({"exists", "not_exists"})
 
 
-class _Model(BaseModel):
+class _Model(Model):
     # defer_build (on every model here): validators are built on first use, not at import; the
     # email API imports these models for its route declarations (docs/api.md, "Cold start").
     model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid", frozen=True)

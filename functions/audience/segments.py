@@ -13,16 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from audience.conditions import Condition, matches, next_change
+from leadstream.models import Model
 from leadstream.scores import Stage
 
 if TYPE_CHECKING:
     from leadstream.profiles import Profile
 
 
-class SegmentContent(BaseModel):
+class SegmentContent(Model):
     """What a marketer writes (the body of POST and PUT)."""
 
     # defer_build (on every model here): validators are built on first use, not at import; the
@@ -34,7 +35,7 @@ class SegmentContent(BaseModel):
     condition: Condition
 
 
-class Backfill(BaseModel):
+class Backfill(Model):
     """Progress of the one pass over existing people that a new condition needs (docs/segments.md)."""
 
     model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore")
@@ -68,7 +69,7 @@ class Segment(SegmentContent):
         return self.model_dump(by_alias=True, mode="json", exclude_none=True)
 
 
-class SegmentSummary(BaseModel):
+class SegmentSummary(Model):
     """A segment in the list (its condition is left out: GET the segment for it)."""
 
     model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
@@ -86,7 +87,7 @@ class SegmentSummary(BaseModel):
         return cls.model_validate(segment.model_dump(include=set(cls.model_fields)))
 
 
-class Member(BaseModel):
+class Member(Model):
     """A member as the list shows them: who, and their stage and current scores (only `profileId` for a
     profile that is gone)."""
 
@@ -101,7 +102,7 @@ class Member(BaseModel):
     grade: str | None = None
 
 
-class MemberCount(BaseModel):
+class MemberCount(Model):
     model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     segment_id: str = Field(alias="segmentId")

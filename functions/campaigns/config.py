@@ -6,14 +6,15 @@ the page size only by the fan-out, which checks it at cold start.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from leadstream.models import Model
 from leadstream.settings import ConfigurationError, load
 
 DEFAULT_PAGE_SIZE = 1000  # one Query returns at most 1 MB: ~1000 member keys of ~100 bytes fit
 
 
-class CampaignSettings(BaseModel, frozen=True):
+class CampaignSettings(Model, frozen=True):
     # Campaign starts and A/B decisions put the first page of a fan-out here (docs/campaigns.md).
     fanout_queue_url: str | None = Field(alias="FANOUT_QUEUE_URL", default=None, min_length=1)
     # Segment members per fan-out page: larger pages mean fewer invocations and more memory per page.

@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from campaigns import abtest
+from leadstream.models import Model
 from leadstream.numbers import StorableFloat, StorableInt, StorableIntOrNone
 from leadstream.profiles import UtcTime
 from mail.reports import EmailReport, Metric
@@ -55,7 +56,7 @@ class AbMetric(StrEnum):
         return {"open": Metric.OPENED, "click": Metric.CLICKED, "conversion": Metric.CONVERTED}[self.value]
 
 
-class _Model(BaseModel):
+class _Model(Model):
     # defer_build (on every model here): validators are built on first use, not at import; the
     # email API imports these models for its route declarations (docs/api.md, "Cold start").
     model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid")
@@ -123,7 +124,7 @@ class CampaignContent(_Model):
         return self
 
 
-class ArmResult(BaseModel):
+class ArmResult(Model):
     model_config = ConfigDict(defer_build=True, populate_by_name=True)
 
     variant: str
@@ -132,7 +133,7 @@ class ArmResult(BaseModel):
     rate: float
 
 
-class AbDecision(BaseModel):
+class AbDecision(Model):
     """What the A/B test decided, and why (kept on the campaign, shown in its report)."""
 
     model_config = ConfigDict(defer_build=True, populate_by_name=True)
@@ -229,7 +230,7 @@ class CampaignDocument(Campaign):
         return cls.model_validate(campaign.to_json())
 
 
-class CampaignSummary(BaseModel):
+class CampaignSummary(Model):
     """A campaign in the list."""
 
     model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
@@ -248,7 +249,7 @@ class CampaignSummary(BaseModel):
         return cls.model_validate(campaign.model_dump(include=set(cls.model_fields)))
 
 
-class SendBody(BaseModel):
+class SendBody(Model):
     """The body of POST /marketing/campaigns/{id}/send: none or `{}` sends now, `{"at": "..."}` schedules
     (a time less than a minute ahead sends now)."""
 
@@ -271,7 +272,7 @@ class AbTestDecided(AbDecision):
     status: Literal["decided"] = "decided"
 
 
-class AbTestPending(BaseModel):
+class AbTestPending(Model):
     model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     status: Literal["pending"] = "pending"
@@ -279,7 +280,7 @@ class AbTestPending(BaseModel):
     decide_at: UtcTime | None = Field(alias="decideAt", description="null until the campaign starts")
 
 
-class CampaignReport(BaseModel):
+class CampaignReport(Model):
     """A campaign's emails counted per variant and in total, and how its A/B test stands."""
 
     model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
@@ -293,7 +294,7 @@ class CampaignReport(BaseModel):
     )
 
 
-class FanoutPage(BaseModel):
+class FanoutPage(Model):
     """The FanoutQueue message: one page of one phase of a campaign's members."""
 
     model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid")

@@ -13,11 +13,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, ConfigDict, Field
 
 from campaigns.models import Campaign, ConversionGoal
 from leadstream import keys
 from leadstream.aws import dynamodb
+from leadstream.models import Model
 from leadstream.profiles import UtcTime, iso_utc
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import deserialize, get_item, serialize
@@ -88,7 +89,7 @@ def list_campaigns(
 GoalKind = Literal["campaign", "journey"]
 
 
-class GoalEntry(BaseModel):
+class GoalEntry(Model):
     """A published conversion goal, as conversions read it: whose (`kind`, `ownerId`), which activity,
     how many days after an email. Entries written before journeys had goals name only `campaignId`: they
     read as campaign goals."""

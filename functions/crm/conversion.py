@@ -29,6 +29,7 @@ from crm.store import records as store
 from leadstream.api import Api, IfMatch
 from leadstream.auth import CRM_WRITE, Principal
 from leadstream.errors import Conflict
+from leadstream.models import Model
 
 CONVERTIBLE = frozenset({LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.ACCEPTED})
 
@@ -55,7 +56,7 @@ class ConvertLead(CrmInput):
     deal: DealDraft | None = None
 
 
-class Conversion(BaseModel):
+class Conversion(Model):
     model_config = ConfigDict(populate_by_name=True)
 
     lead: Lead

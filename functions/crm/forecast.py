@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from crm.api.models import Slug, UserId
 from crm.commerce.money import round_money
@@ -27,6 +27,7 @@ from crm.store import records as store
 from leadstream import clock, keys
 from leadstream.api import Api
 from leadstream.auth import CRM_DEALS
+from leadstream.models import Model
 
 PAGE_SIZE = 500
 MAX_PAGES = 100  # 50,000 deals in one forecast; beyond that, narrow it by owner or dates
@@ -38,7 +39,7 @@ class Period(StrEnum):
     QUARTER = "quarter"
 
 
-class ForecastQuery(BaseModel):
+class ForecastQuery(Model):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
     period: Period = Period.QUARTER
@@ -64,7 +65,7 @@ class ForecastQuery(BaseModel):
         return self.close_from or date(today.year, 1, 1), self.close_to or date(today.year, 12, 31)
 
 
-class ForecastRow(BaseModel):
+class ForecastRow(Model):
     model_config = ConfigDict(populate_by_name=True)
 
     period: str = Field(description="2026-03 (month) or 2026-Q1 (quarter) of the close date")
@@ -76,7 +77,7 @@ class ForecastRow(BaseModel):
     weighted_amount: Decimal = Field(alias="weightedAmount", description="sum of amount x probability")
 
 
-class WinRate(BaseModel):
+class WinRate(Model):
     model_config = ConfigDict(populate_by_name=True)
 
     period: str
@@ -86,7 +87,7 @@ class WinRate(BaseModel):
     win_rate: float | None = Field(alias="winRate", description="won / (won + lost); null when none closed")
 
 
-class Forecast(BaseModel):
+class Forecast(Model):
     model_config = ConfigDict(populate_by_name=True)
 
     period: Period

@@ -11,7 +11,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
+
+from leadstream.models import Model
 
 
 class LeadStatus(StrEnum):
@@ -32,7 +34,7 @@ class LeadOrigin(StrEnum):
     MANUAL = "manual"  # entered by a rep
 
 
-class Lead(BaseModel):
+class Lead(Model):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     lead_id: str = Field(alias="leadId")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from leadstream import clock, keys
+from leadstream.models import Model
 from leadstream.profiles import UtcTime, iso_utc
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class SystemActor:
 SYSTEM = SystemActor()
 
 
-class CrmRecord(BaseModel):
+class CrmRecord(Model):
     """The fields every CRM record carries. `version` starts at 1 and grows by one with each change; it is
     the record's ETag, and every write is conditional on it."""
 
@@ -57,7 +58,7 @@ class CrmRecord(BaseModel):
     updated_by: str | None = Field(default=None, alias="updatedBy", description="user id (token `sub`)")
 
 
-class FieldChange(BaseModel):
+class FieldChange(Model):
     model_config = ConfigDict(populate_by_name=True)
 
     field: str = Field(description='JSON name; a key of a map field reads "customFields.region"')
@@ -65,7 +66,7 @@ class FieldChange(BaseModel):
     after: JsonValue = None
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntry(Model):
     """One change of one record: the version it produced, who made it, and each field before and after."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
@@ -80,7 +81,7 @@ class HistoryEntry(BaseModel):
     changes: list[FieldChange] = Field(default_factory=list)
 
 
-class TimelineEntry(BaseModel):
+class TimelineEntry(Model):
     """Something that happened on an account or a record linked to it, as its timeline shows it."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")

@@ -29,11 +29,12 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from audience.conditions import Condition
 from campaigns.models import ConversionGoal
 from leadstream.caches import container_cache
+from leadstream.models import Model
 from leadstream.numbers import StorableInt, StorableIntOrNone
 from leadstream.profiles import UtcTime
 from leadstream.scores import Stage
@@ -54,7 +55,7 @@ FORM_SUBMITTED = "Form Submitted"
 SETTABLE_STAGES = (Stage.SUBSCRIBER, Stage.LEAD)
 
 
-class _Model(BaseModel):
+class _Model(Model):
     # defer_build (on every model here): validators are built on first use, not at import; the
     # email API imports these models for its route declarations (docs/api.md, "Cold start").
     model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="forbid", frozen=True)
@@ -455,7 +456,7 @@ class JourneyStatus(StrEnum):
     ARCHIVED = "archived"  # deleted: nobody enters, runs exit at their next step
 
 
-class JourneyVersion(BaseModel):
+class JourneyVersion(Model):
     """One immutable saved definition (item `JOURNEY#<id>` / `VERSION#<n>`).
 
     `pins` is filled once, when the version is first published: the template version each send step
@@ -480,7 +481,7 @@ class JourneyVersion(BaseModel):
         return self.pins[step_id]
 
 
-class Journey(BaseModel):
+class Journey(Model):
     """The head item (`JOURNEY#<id>` / `JOURNEY`): name, status, the latest and the live version.
 
     While live it also carries the live version's trigger and re-entry rule, so the stream finds what
@@ -502,7 +503,7 @@ class Journey(BaseModel):
     updated_by: str = Field(alias="updatedBy")
 
 
-class JourneySummary(BaseModel):
+class JourneySummary(Model):
     """A journey's head as the API shows it: its status, and its latest and live versions."""
 
     model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
@@ -558,7 +559,7 @@ class JourneyDocument(JourneyDefinition):
         )
 
 
-class PublishRequest(BaseModel):
+class PublishRequest(Model):
     """The body of POST .../publish: which saved version goes live."""
 
     model_config = ConfigDict(defer_build=True, extra="forbid")
@@ -566,7 +567,7 @@ class PublishRequest(BaseModel):
     version: StorableInt = Field(ge=1)
 
 
-class StepReport(BaseModel):
+class StepReport(Model):
     """One step: how many runs reached it, wait there now and exited there, and its emails' counters."""
 
     model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
@@ -579,7 +580,7 @@ class StepReport(BaseModel):
     email: EmailReport | None = Field(default=None, description="for a step that sends email")
 
 
-class JourneyReport(BaseModel):
+class JourneyReport(Model):
     model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     journey_id: str = Field(alias="journeyId")
@@ -594,7 +595,7 @@ class RunStatus(StrEnum):
     EXITED = "exited"
 
 
-class RunLog(BaseModel):
+class RunLog(Model):
     """One step a run took: which, when, and what came of it (`sent <messageId>`, `yes`, `timeout` ...)."""
 
     model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore", frozen=True)
@@ -622,7 +623,7 @@ def parse_run_id(run_id: str) -> tuple[str, str, int]:
     return journey_id, profile_id, int(entry)
 
 
-class Run(BaseModel):
+class Run(Model):
     """One person's walk through one version of a journey (item `JRUN#<journey>#<profile>` / `RUN#<n>`).
 
     `seq` counts the run's moves; every move is a write conditional on the `seq` (and status) read, so of
@@ -679,7 +680,7 @@ class Run(BaseModel):
         return self.model_dump(by_alias=True, mode="json", exclude_none=True)
 
 
-class Enrollment(BaseModel):
+class Enrollment(Model):
     """A person's history with a journey (`JRUN#<journey>#<profile>` / `ENROLLMENT`): how many runs they
     began, the one in progress, and the profile version that started the latest (a redelivered stream
     record carries the same version and starts nothing)."""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from journeys.models import (
     JOURNEY_ID_PATTERN,
@@ -43,6 +43,7 @@ from leadstream.api import (
     versioned_response,
 )
 from leadstream.auth import MARKETING
+from leadstream.models import Model
 
 if TYPE_CHECKING:
     from journeys.models import Journey, JourneyVersion
@@ -54,7 +55,7 @@ JourneyPage = page_model(JourneySummary, "JourneyPage", "journeys")
 RunPage = page_model(Run, "RunPage", "a journey's runs")
 
 
-class JourneyVersionQuery(BaseModel):
+class JourneyVersionQuery(Model):
     model_config = ConfigDict(extra="forbid")
 
     version: int | None = Field(default=None, ge=1, description="read this version (default: the latest)")

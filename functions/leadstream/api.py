@@ -33,6 +33,7 @@ from leadstream import idempotency
 from leadstream.auth import Principal, Role, principal_from_claims
 from leadstream.errors import InvalidInput, LeadstreamError, PreconditionFailed, PreconditionRequired
 from leadstream.http import JSON, PROBLEM_JSON, problem_for
+from leadstream.models import Model
 from leadstream.numbers import StorableInt
 from leadstream.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -86,18 +87,18 @@ ETAG_HEADER: dict[str, Any] = {
 CREATED_HEADERS: dict[str, Any] = {**ETAG_HEADER, "Location": {"description": "the new resource's URL"}}
 
 
-class GatewayMessage(BaseModel):
+class GatewayMessage(Model):
     """API Gateway's own answer (no token, or a token it does not accept)."""
 
     message: str
 
 
-class ProblemField(BaseModel):
+class ProblemField(Model):
     field: str
     message: str
 
 
-class Problem(BaseModel):
+class Problem(Model):
     """RFC 9457 problem details: what went wrong and, for invalid input, each field to fix."""
 
     type: str = "about:blank"
@@ -110,7 +111,7 @@ class Problem(BaseModel):
     )
 
 
-class ListParams(BaseModel):
+class ListParams(Model):
     """Query parameters of every list: a page size and the cursor of the page to read (a subclass adds
     filters)."""
 
@@ -122,14 +123,18 @@ class ListParams(BaseModel):
     )
 
 
+class _Page(Model):
+    model_config = ConfigDict(populate_by_name=True)
+
+
 def page_model(item: type[BaseModel], name: str, what: str) -> type[BaseModel]:
     """The model of one page of a list: `items` and `nextCursor` (null on the last page)."""
     return create_model(
         name,
+        __base__=_Page,
         __doc__=f"One page of {what}; follow `nextCursor` until it is null.",
         items=(list[item], ...),  # type: ignore[valid-type]
         next_cursor=(str | None, Field(default=None, alias="nextCursor")),
-        __config__=ConfigDict(populate_by_name=True),
     )
 
 

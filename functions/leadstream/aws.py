@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from leadstream.caches import container_cache
+from leadstream.models import Model
 from leadstream.settings import load
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
-class AwsSettings(BaseModel, frozen=True):
+class AwsSettings(Model, frozen=True):
     """Where the clients go. boto3 reads these itself; here they tell one environment from another."""
 
     # Set by the local stack and tests (an embedded AWS); unset in AWS, where boto3 finds the endpoint.

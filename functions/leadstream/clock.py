@@ -15,14 +15,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from leadstream import settings
+from leadstream.models import Model
 
 OFFSET_VARIABLE = "LEADSTREAM_CLOCK_OFFSET_SECONDS"
 
 
-class ClockSettings(BaseModel, frozen=True):
+class ClockSettings(Model, frozen=True):
     # How far the local stack has moved the clock ahead of real time; never set in AWS.
     offset_seconds: float = Field(
         alias="LEADSTREAM_CLOCK_OFFSET_SECONDS", default=0.0, ge=0, allow_inf_nan=False

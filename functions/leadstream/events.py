@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     AwareDatetime,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -23,6 +22,7 @@ from pydantic import (
 
 from leadstream import keys
 from leadstream.errors import InvalidInput
+from leadstream.models import Model
 
 EventType = Literal["identify", "track", "page", "screen", "group", "alias"]
 EVENT_TYPES: frozenset[str] = frozenset(EventType.__args__)  # type: ignore[attr-defined]
@@ -83,7 +83,7 @@ def _representable_in_utc(value: datetime) -> datetime:
 Timestamp = Annotated[datetime, AfterValidator(_assume_utc), AfterValidator(_representable_in_utc)]
 
 
-class SegmentMessage(BaseModel):
+class SegmentMessage(Model):
     """One message of the Segment HTTP Tracking API. Unknown fields are kept, as Segment keeps them."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, str_max_length=MAX_EVENT_BYTES)
@@ -183,7 +183,7 @@ def corrected_timestamp(
     return received_at - device_delay
 
 
-class TrackedEvent(BaseModel):
+class TrackedEvent(Model):
     """An accepted event, as stored in the events table and delivered on its stream."""
 
     model_config = ConfigDict(frozen=True)

@@ -24,10 +24,11 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from leadstream.aws import dynamodb
 from leadstream.errors import Conflict, InvalidInput
+from leadstream.models import Model
 from leadstream.settings import load
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"  # visible ASCII, as the IETF Idempotency-
 _NAMESPACE = uuid.UUID("6f0c1c2e-8d5b-4b7e-9a8e-1f3c5d7b9a20")
 
 
-class IdempotencySettings(BaseModel, frozen=True):
+class IdempotencySettings(Model, frozen=True):
     table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
 
 

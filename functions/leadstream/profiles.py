@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AwareDatetime, ConfigDict, Field, PlainSerializer
 
 from leadstream.activity import activity_increases
 from leadstream.activity import merge as merge_activity
 from leadstream.events import TrackedEvent
+from leadstream.models import Model
 from leadstream.numbers import as_decimal, to_dynamo, unstorable
 from leadstream.scores import ScoreState, Stage, StageChange
 
@@ -42,7 +43,7 @@ def event_stamp(event: TrackedEvent) -> str:
     return "|".join((iso_utc(event.timestamp), iso_utc(event.received_at), event.message_id, event.source_id))
 
 
-class IdentityRef(BaseModel):
+class IdentityRef(Model):
     """One identity: a user id, an anonymous id, or an email address (lower-cased)."""
 
     model_config = ConfigDict(frozen=True)
@@ -58,7 +59,7 @@ class IdentityRef(BaseModel):
         return f"{self.kind}:{self.value}"
 
 
-class Touch(BaseModel):
+class Touch(Model):
     """Marketing attribution of one event: its UTM parameters and an external referrer."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
@@ -75,7 +76,7 @@ class Touch(BaseModel):
     stamp: str  # event_stamp of its event: touches compare exactly as events do
 
 
-class Profile(BaseModel):
+class Profile(Model):
     """A person. Stored as one item; `version` is bumped by every write (optimistic concurrency)."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")

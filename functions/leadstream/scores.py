@@ -21,7 +21,9 @@ import struct
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from leadstream.models import Model
 
 # The fixed landmark of forward decay. Never change it: every stored engagement value is relative to it.
 DECAY_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
@@ -69,7 +71,7 @@ FUNNEL: tuple[Stage, ...] = (
 )
 
 
-class StageChange(BaseModel):
+class StageChange(Model):
     model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
 
     stage: Stage
@@ -79,7 +81,7 @@ class StageChange(BaseModel):
     reason: str | None = None
 
 
-class Handoff(BaseModel):
+class Handoff(Model):
     """The profile's latest handoff to sales; the steps after the decision are in its handoff record."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
@@ -123,7 +125,7 @@ def _ordered_float(value: float) -> str:
 
 
 # --- what scoring keeps ------------------------------------------------------------------------------------
-class ScoreState(BaseModel):
+class ScoreState(Model):
     """Scores and the bookkeeping that makes every award happen exactly once."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")

@@ -13,9 +13,10 @@ import os
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from leadstream.caches import container_cache
+from leadstream.models import Model
 
 
-class Settings(BaseModel, frozen=True):
+class Settings(Model, frozen=True):
     events_table: str = Field(alias="EVENTS_TABLE", min_length=3)
     main_table: str = Field(alias="MAIN_TABLE", min_length=3)
     retention_days: int = Field(alias="RETENTION_DAYS", default=395, ge=1, le=3650)

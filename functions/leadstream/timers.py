@@ -16,9 +16,10 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from leadstream import aws, clock
+from leadstream.models import Model
 from leadstream.settings import load
 
 TimerKind = Literal["segment", "journey", "campaign"]
@@ -27,7 +28,7 @@ TimerKind = Literal["segment", "journey", "campaign"]
 _NAME_LIMIT = 64
 
 
-class Timer(BaseModel):
+class Timer(Model):
     """What fires, when, and the state it was set for (the body of the timer queue message)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -87,7 +88,7 @@ def cancel(kind: TimerKind, key: str) -> None:
             raise
 
 
-class _SchedulerConfig(BaseModel, frozen=True):
+class _SchedulerConfig(Model, frozen=True):
     group: str = Field(alias="TIMER_SCHEDULE_GROUP", min_length=1)
     role_arn: str = Field(alias="TIMER_SCHEDULER_ROLE_ARN", min_length=1)
     queue_arn: str = Field(alias="TIMER_QUEUE_ARN", min_length=1)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import ipaddress
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
+from leadstream.models import Model
 from leadstream.settings import ConfigurationError, load
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-class EmailSettings(BaseModel, frozen=True):
+class EmailSettings(Model, frozen=True):
     # Secrets Manager secret (ARN or name) holding the key that signs tracking links.
     link_key_secret: str | None = Field(alias="EMAIL_LINK_KEY_SECRET", default=None, min_length=1)
     # Where open, click and unsubscribe links point: the API's URL (or a custom domain in front of it).

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from leadstream import clock
 from leadstream.events import TrackedEvent
+from leadstream.models import Model
 from mail import events as ev
 from mail.config import EmailSettings
 from mail.mime import MESSAGE_ID_HEADER
@@ -35,7 +36,7 @@ from mail.sends import SendRecord
 from mail.suppression import SuppressionReason
 
 
-class _Model(BaseModel):
+class _Model(Model):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
 

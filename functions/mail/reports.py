@@ -12,8 +12,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from leadstream.models import Model
 from mail.sends import SendRecord, SendRequest
 
 ReportKind = Literal["campaign", "journey"]
@@ -42,7 +43,7 @@ class Metric(StrEnum):
         return f"{self.value}_at"
 
 
-class _Counts(BaseModel):
+class _Counts(Model):
     # defer_build (on every model here): validators are built on first use, not at import; the
     # email API imports these models for its route declarations (docs/api.md, "Cold start").
     model_config = ConfigDict(defer_build=True, extra="ignore")
@@ -84,7 +85,7 @@ class Counters(_Counts):
         return EmailReport.model_validate({**self.model_dump(), "rates": self.rates()})
 
 
-class Rates(BaseModel):
+class Rates(Model):
     """Each counter as a share of the emails that could do it (null while nothing could)."""
 
     model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from leadstream.api import (
     CREATED_HEADERS,
@@ -30,6 +30,7 @@ from leadstream.api import (
     versioned_response,
 )
 from leadstream.auth import MARKETING
+from leadstream.models import Model
 from mail import suppression_list as suppressions
 from mail.suppression_list import ManualSuppression, SuppressionEntry
 from mail.template_models import (
@@ -49,7 +50,7 @@ EmailPath = Annotated[str, Path(min_length=1, max_length=1000, description="the 
 TemplatePage = page_model(TemplateSummary, "TemplatePage", "templates")
 
 
-class TemplateVersionQuery(BaseModel):
+class TemplateVersionQuery(Model):
     model_config = ConfigDict(extra="forbid")
 
     version: int | None = Field(default=None, ge=1, description="read this version (default: the latest)")

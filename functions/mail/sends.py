@@ -10,8 +10,9 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
+from leadstream.models import Model
 from leadstream.profiles import UtcTime
 
 # Ids go into keys, link tokens, a mail header and log lines: a small alphabet keeps all of them simple.
@@ -24,7 +25,7 @@ def message_id_for(*parts: str) -> str:
     return str(uuid.uuid5(MESSAGE_NAMESPACE, "\x1f".join(parts)))
 
 
-class SendRequest(BaseModel):
+class SendRequest(Model):
     """The body of one send-queue message: who gets which template version, and why."""
 
     # defer_build (on every model here): validators are built on first use, not at import; the
@@ -62,7 +63,7 @@ class SkipReason(StrEnum):
     NO_EMAIL = "no_email"
 
 
-class SendRecord(BaseModel):
+class SendRecord(Model):
     """The `SEND#<messageId>` item: the claim, the outcome, and what SES and the recipient did with it."""
 
     model_config = ConfigDict(defer_build=True, populate_by_name=True, extra="ignore")

@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, ConfigDict, Field, field_validator
+
+from leadstream.models import Model
 
 
 class SuppressionReason(StrEnum):
@@ -24,7 +26,7 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-class Suppression(BaseModel):
+class Suppression(Model):
     """One address on the list. `reasons` maps each reason to when it was first recorded."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")

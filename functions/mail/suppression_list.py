@@ -6,16 +6,17 @@ and a hard bounce is the receiving server's.
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from leadstream import clock
 from leadstream.errors import InvalidInput, NotFound
+from leadstream.models import Model
 from mail.suppression import Suppression, SuppressionReason, normalize_email
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
-class ManualSuppression(BaseModel):
+class ManualSuppression(Model):
     """The body of PUT /marketing/suppressions/{email} (optional): why it is on the list."""
 
     # defer_build (on every model here): validators are built on first use, not at import; the
@@ -25,7 +26,7 @@ class ManualSuppression(BaseModel):
     detail: str | None = Field(default=None, max_length=1000)
 
 
-class SuppressionEntry(BaseModel):
+class SuppressionEntry(Model):
     """An address and why it is on the suppression list (`suppressed` false: it no longer is)."""
 
     model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)

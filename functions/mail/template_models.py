@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
+from leadstream.models import Model
 from leadstream.numbers import StorableIntOrNone
 
 MAX_PART_CHARS = 256 * 1024  # per part; the rendered email is bounded separately
 TEMPLATE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
 
 
-class TemplateContent(BaseModel):
+class TemplateContent(Model):
     """The parts of a template a marketer writes (the body of POST and PUT)."""
 
     # defer_build (on every model here): validators are built on first use, not at import; the
@@ -52,7 +53,7 @@ class EmailTemplate(TemplateContent):
         return self.model_dump(by_alias=True, mode="json", exclude_none=True)
 
 
-class TemplateSummary(BaseModel):
+class TemplateSummary(Model):
     """A template in the list (its parts are left out: GET the template for them)."""
 
     model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
@@ -69,7 +70,7 @@ class TemplateSummary(BaseModel):
         return cls.model_validate(template.model_dump(include=set(cls.model_fields)))
 
 
-class PreviewRequest(BaseModel):
+class PreviewRequest(Model):
     """Whom to render a preview for: a profile (by id or email address), traits typed in, or (none of
     them) a sample person; `version` of the template (default: the latest)."""
 
@@ -81,7 +82,7 @@ class PreviewRequest(BaseModel):
     version: StorableIntOrNone = Field(default=None, ge=1)
 
 
-class TemplatePreview(BaseModel):
+class TemplatePreview(Model):
     """The email as the person would get it: every part, the headers and the links it tracks."""
 
     model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from leadstream.events import TrackedEvent
+from leadstream.models import Model
 from leadstream.profiles import Profile
 from leadstream.scores import Stage
 from scoring.handoffs import HandoffRecord
 
 
-class _View(BaseModel):
+class _View(Model):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
 
@@ -114,7 +115,7 @@ class EventView(_View):
         )
 
 
-class StageRequest(BaseModel):
+class StageRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     stage: Stage

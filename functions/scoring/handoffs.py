@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from leadstream.models import Model
 from leadstream.settings import load
 
 LEAD_QUALIFIED = "lead.qualified"
@@ -20,7 +21,7 @@ class SendFailed(RuntimeError):
     """The service refused the call for sure (an error answer, or no connection): nothing was sent."""
 
 
-class StepState(BaseModel):
+class StepState(Model):
     """One side effect that must happen at most once (an email, a bus event).
 
     `claim` is written before the call and `resultId` after it. A claim without a result is a call whose
@@ -39,7 +40,7 @@ class StepState(BaseModel):
         return "done" if self.result_id else "uncertain"
 
 
-class HandoffRecord(BaseModel):
+class HandoffRecord(Model):
     """Item `PROFILE#<id>` / `HANDOFF#<n>`: created with the MQL decision, filled in step by step."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
@@ -59,7 +60,7 @@ class HandoffRecord(BaseModel):
     completed_at: str | None = Field(default=None, alias="completedAt")
 
 
-class SalesUser(BaseModel):
+class SalesUser(Model):
     """An enabled member of the user pool's `sales` group: who leads can be assigned to."""
 
     model_config = ConfigDict(frozen=True)
@@ -70,7 +71,7 @@ class SalesUser(BaseModel):
     name: str | None = None
 
 
-class HandoffSettings(BaseModel, frozen=True):
+class HandoffSettings(Model, frozen=True):
     """Where a handoff's notifications go (template.yaml sets these on the scoring function)."""
 
     event_bus: str = Field(alias="LEAD_EVENT_BUS", min_length=1)

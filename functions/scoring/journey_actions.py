@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from leadstream.events import TrackedEvent
+from leadstream.models import Model
 from leadstream.profiles import Profile
 from leadstream.scores import Stage
 
@@ -23,7 +24,7 @@ JOURNEY_ACTION = "Journey Action"
 ActionKind = Literal["add_tag", "remove_tag", "change_score", "change_stage"]
 
 
-class JourneyAction(BaseModel):
+class JourneyAction(Model):
     """The event's properties: which change, and which run and step asked for it."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)

@@ -19,6 +19,7 @@ from leadstream.api import Api, IdempotencyKey, create_once
 from leadstream.auth import MARKETING
 from leadstream.errors import BadRequest
 from leadstream.http import JSON
+from leadstream.models import Model
 from scoring.rules import AssignmentRule, EngagementRule, FitRule, ScoringSettings
 from scoring.store import config
 
@@ -40,7 +41,7 @@ ScoringRule = Annotated[
 ]
 
 
-class ScoringRules(BaseModel):
+class ScoringRules(Model):
     """Every scoring rule (engagement, then fit): the configuration is small and read whole."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -49,7 +50,7 @@ class ScoringRules(BaseModel):
     next_cursor: None = Field(default=None, alias="nextCursor", description="always null: one page")
 
 
-class AssignmentRules(BaseModel):
+class AssignmentRules(Model):
     """Every assignment rule, lowest priority first."""
 
     model_config = ConfigDict(populate_by_name=True)

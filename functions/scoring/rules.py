@@ -13,9 +13,10 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from leadstream.events import TrackedEvent
+from leadstream.models import Model
 from leadstream.numbers import STORABLE_NUMBERS, StorableFloat, StorableInt, StorableIntOrNone
 from leadstream.scores import DEFAULT_HALF_LIFE_DAYS, Stage
 
@@ -74,7 +75,7 @@ FREE_MAIL_DOMAINS = frozenset(
 _NEEDS_VALUE = frozenset({"equals", "not_equals", "contains", "glob", "one_of", "gte", "lte"})
 
 
-class _Model(BaseModel):
+class _Model(Model):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
 
@@ -218,7 +219,7 @@ class ScoringSettings(_Model):
     grades: dict[str, StorableInt] = Field(default_factory=lambda: {"A": 50, "B": 35, "C": 20}, max_length=10)
 
 
-class ScoringConfig(BaseModel):
+class ScoringConfig(Model):
     """Everything scoring and assignment read, loaded together."""
 
     engagement: list[EngagementRule] = Field(default_factory=list)

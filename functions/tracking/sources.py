@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fnmatch import fnmatchcase
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import ConfigDict, Field, HttpUrl
+
+from leadstream.models import Model
 
 
-class Source(BaseModel):
+class Source(Model):
     model_config = ConfigDict(populate_by_name=True)
 
     source_id: str = Field(alias="sourceId", min_length=1)
@@ -23,7 +25,7 @@ class Source(BaseModel):
         return any(fnmatchcase(origin.lower(), pattern.lower()) for pattern in self.allowed_origins)
 
 
-class Form(BaseModel):
+class Form(Model):
     model_config = ConfigDict(populate_by_name=True)
 
     form_id: str = Field(alias="formId", min_length=1)

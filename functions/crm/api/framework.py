@@ -26,7 +26,7 @@ from typing import Annotated, Any, cast
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel
 
 from crm.api.models import ID_PATTERN, HistoryPage
 from crm.records import RecordType, merge_patch, sort_text
@@ -41,6 +41,9 @@ from leadstream.api import (
     ListParams,
     check_if_match,
     versioned_response,
+)
+from leadstream.api import (
+    page_model as make_page_model,
 )
 from leadstream.auth import Principal, Role
 from leadstream.errors import (
@@ -107,13 +110,7 @@ class Resource:
     page_model: type[BaseModel] = field(init=False)
 
     def __post_init__(self) -> None:
-        name = self.record.model.__name__
-        page = create_model(
-            f"{name}Page",
-            __doc__=f"One page of {self.record.plural}; follow `nextCursor` until it is null.",
-            items=(list[self.record.model], ...),  # type: ignore[name-defined]
-            next_cursor=(str | None, Field(default=None, alias="nextCursor")),
-        )
+        page = make_page_model(self.record.model, f"{self.record.model.__name__}Page", self.record.plural)
         object.__setattr__(self, "page_model", page)
 
     @property

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -21,6 +20,7 @@ from pydantic import (
 )
 
 from crm.records import HistoryEntry
+from leadstream.models import Model
 from leadstream.numbers import STORABLE_NUMBERS
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -108,7 +108,7 @@ def _valid_text(value: Any) -> Any:
     return value
 
 
-class CrmInput(BaseModel):
+class CrmInput(Model):
     """A request body. Unknown fields are refused; names are camelCase."""
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
@@ -119,7 +119,7 @@ class CrmInput(BaseModel):
         return _valid_text(value)
 
 
-class HistoryPage(BaseModel):
+class HistoryPage(Model):
     model_config = ConfigDict(populate_by_name=True)
 
     items: list[HistoryEntry] = Field(description="the record's changes, newest first")

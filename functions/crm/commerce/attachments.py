@@ -12,8 +12,9 @@ import re
 import urllib.parse
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, ConfigDict, Field, field_validator
 
+from leadstream.models import Model
 from leadstream.numbers import StorableInt
 
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
@@ -33,7 +34,7 @@ class ParentKind(StrEnum):
     TICKETS = "tickets"
 
 
-class AttachmentInput(BaseModel):
+class AttachmentInput(Model):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
     file_name: str = Field(alias="fileName", min_length=1, max_length=255)
@@ -48,7 +49,7 @@ class AttachmentInput(BaseModel):
         return name.strip()
 
 
-class Attachment(BaseModel):
+class Attachment(Model):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     attachment_id: str = Field(alias="attachmentId")

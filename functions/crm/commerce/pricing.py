@@ -17,15 +17,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from crm.commerce.money import EXACT, Percent, Quantity, UnitPrice, round_money, zero
+from leadstream.models import Model
 
 HUNDRED = Decimal(100)
 MAX_LINES = 200  # keeps a quote one DynamoDB item with room to spare
 
 
-class LineInput(BaseModel):
+class LineInput(Model):
     """A line as a client sends it. Without `unitPrice`, the product's price book entry is used."""
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
@@ -38,7 +39,7 @@ class LineInput(BaseModel):
     tax_rate_percent: Percent = Field(default=Decimal(0), alias="taxRatePercent")
 
 
-class Line(BaseModel):
+class Line(Model):
     """A priced line: what the client chose and the amounts computed from it."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
@@ -57,7 +58,7 @@ class Line(BaseModel):
     total: Decimal
 
 
-class Totals(BaseModel):
+class Totals(Model):
     model_config = ConfigDict(frozen=True)
 
     subtotal: Decimal

@@ -6,13 +6,14 @@ is checked by the function that uses it at cold start (`require_*`), so a missin
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from crm.commerce.contracts import DEFAULT_RENEWAL_LEAD_DAYS, MAX_RENEWAL_LEAD_DAYS
+from leadstream.models import Model
 from leadstream.settings import ConfigurationError, load
 
 
-class CommerceSettings(BaseModel, frozen=True):
+class CommerceSettings(Model, frozen=True):
     attachments_bucket: str | None = Field(alias="ATTACHMENTS_BUCKET", default=None, min_length=3)
     # Days before a contract's end that its renewal deal is created, unless the contract sets its own.
     renewal_lead_days: int = Field(

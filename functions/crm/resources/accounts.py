@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from crm.api.framework import Resource, register_resource
 from crm.api.models import (
@@ -26,6 +26,7 @@ from crm.store import records as store
 from leadstream.api import Api, ListParams
 from leadstream.auth import CRM_PEOPLE_READ, CRM_WRITE, Principal
 from leadstream.errors import InvalidInput
+from leadstream.models import Model
 from leadstream.numbers import StorableIntOrNone
 
 MAX_PARENT_DEPTH = 20
@@ -42,7 +43,7 @@ class AccountSize(StrEnum):
     GLOBAL = "5001+"
 
 
-class Address(BaseModel):
+class Address(Model):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
     street: ShortText | None = None

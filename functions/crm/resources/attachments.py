@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from crm.api.framework import RecordIdPath, Resource
 from crm.commerce.attachments import Attachment, AttachmentInput, ParentKind, object_key
@@ -23,11 +23,12 @@ from crm.resources.tickets import TICKETS
 from leadstream import clock
 from leadstream.api import Api, ListParams
 from leadstream.errors import Conflict, NotFound
+from leadstream.models import Model
 
 AttachmentIdPath = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="the attachment's id")]
 
 
-class Upload(BaseModel):
+class Upload(Model):
     """Send the file as multipart/form-data to `url`: every field of `fields`, then the file as `file`."""
 
     method: str
@@ -36,23 +37,23 @@ class Upload(BaseModel):
     expires_at: str = Field(alias="expiresAt")
 
 
-class Download(BaseModel):
+class Download(Model):
     method: str
     url: str
     expires_at: str = Field(alias="expiresAt")
 
 
-class NewAttachment(BaseModel):
+class NewAttachment(Model):
     attachment: Attachment
     upload: Upload
 
 
-class AttachmentWithLink(BaseModel):
+class AttachmentWithLink(Model):
     attachment: Attachment
     download: Download
 
 
-class AttachmentPage(BaseModel):
+class AttachmentPage(Model):
     items: list[Attachment]
     next_cursor: str | None = Field(default=None, alias="nextCursor")
 

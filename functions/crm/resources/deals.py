@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from crm.api.framework import Resource, referenced, register_resource
 from crm.api.models import CrmInput, CustomFields, CustomFieldsPatch, LongText, Name, RecordId, Slug, UserId
@@ -27,13 +27,14 @@ from leadstream import clock
 from leadstream.api import Api, ListParams
 from leadstream.auth import CRM_DEALS, CRM_WRITE, Principal
 from leadstream.errors import InvalidInput
+from leadstream.models import Model
 from leadstream.numbers import StorableIntOrNone
 from leadstream.profiles import UtcTime
 
 DEFAULT_DAYS_TO_CLOSE = 30
 
 
-class StageEntry(BaseModel):
+class StageEntry(Model):
     """A deal entered a stage."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")

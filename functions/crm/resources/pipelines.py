@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from crm.api.framework import Resource, register_resource
 from crm.api.models import CrmInput, LongText, Name, Slug
@@ -17,6 +17,7 @@ from leadstream.api import Api, ListParams
 from leadstream.auth import ADMIN_ONLY, CRM_DEALS
 from leadstream.caches import container_cache
 from leadstream.errors import Conflict, InvalidInput
+from leadstream.models import Model
 from leadstream.numbers import StorableInt
 from leadstream.settings import get_settings
 
@@ -40,7 +41,7 @@ class StageOutcome(StrEnum):
     LOST = "lost"
 
 
-class PipelineStage(BaseModel):
+class PipelineStage(Model):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
     stage_id: Slug = Field(alias="stageId")

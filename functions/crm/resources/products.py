@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from crm.api.framework import Resource, register_resource
 from crm.commerce.money import MINOR_UNITS
@@ -18,6 +18,7 @@ from crm.store import records as store
 from leadstream import keys
 from leadstream.api import Api, ListParams
 from leadstream.auth import ADMIN_ONLY, CRM_DEALS
+from leadstream.models import Model
 
 
 class ProductQuery(ListParams):
@@ -50,14 +51,14 @@ PRODUCTS = Resource(
 )
 
 
-class PriceBookEntry(BaseModel):
+class PriceBookEntry(Model):
     product_id: str = Field(alias="productId")
     sku: str
     name: str
     unit_price: Decimal = Field(alias="unitPrice")
 
 
-class PriceBookPage(BaseModel):
+class PriceBookPage(Model):
     """One page of the price book of a currency; follow `nextCursor` until it is null."""
 
     currency: str

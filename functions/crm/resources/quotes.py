@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from crm.api.framework import RecordIdPath, Resource, referenced, register_resource
 from crm.api.models import RecordId, UserId
@@ -39,6 +39,7 @@ from leadstream.api import (
 )
 from leadstream.auth import CRM_DEALS, Principal
 from leadstream.errors import Conflict, NotFound
+from leadstream.models import Model
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import get_item, serialize
 
@@ -73,7 +74,7 @@ QUOTES = Resource(
 )
 
 
-class RevisionPage(BaseModel):
+class RevisionPage(Model):
     """Earlier revisions of a quote, each as it was sent, newest first."""
 
     items: list[Quote]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from crm.api.framework import RecordIdPath
 from crm.records import TimelineEntry
@@ -22,12 +22,13 @@ from crm.store import records as store
 from leadstream import keys
 from leadstream.api import Api, ListParams
 from leadstream.auth import CRM_WRITE
+from leadstream.models import Model
 from leadstream.profiles import Touch, UtcTime
 
 MAX_MARKETING_CONTACTS = 50
 
 
-class ContactMarketing(BaseModel):
+class ContactMarketing(Model):
     """What marketing knows about one contact of the account (from the contact's profile)."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -41,7 +42,7 @@ class ContactMarketing(BaseModel):
     last_touch: Touch | None = Field(default=None, alias="lastTouch")
 
 
-class TimelinePage(BaseModel):
+class TimelinePage(Model):
     model_config = ConfigDict(populate_by_name=True)
 
     items: list[TimelineEntry]
