@@ -39,6 +39,7 @@ from leadstream.activity import ACTIVITY_DAYS, count_in_window, leaves_window, w
 from leadstream.models import Model
 from leadstream.numbers import STORABLE_NUMBERS, StorableFloat, StorableInt
 from leadstream.scores import DECAY_EPOCH, FUNNEL, SECONDS_PER_DAY, Stage
+from scoring.rules import trait_field
 
 if TYPE_CHECKING:
     from leadstream.profiles import Profile
@@ -229,8 +230,6 @@ def matches(condition: Condition, profile: Profile, now: datetime) -> bool:
 def _trait_matches(condition: TraitCondition, profile: Profile, now: datetime) -> bool:
     # Imported here: scoring.rules builds every rule model, which the email API's cold start (it imports
     # this module for its segment routes' types) would otherwise pay for without evaluating anything.
-    from scoring.rules import trait_field
-
     found = trait_field(_traits(profile), condition.path)
     return trait_holds(condition.op, found, condition.wanted)
 

@@ -17,9 +17,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from audience import store
+from audience.membership import start_backfill
 from audience.segments import Member, Segment, SegmentContent
 from leadstream import clock, keys
 from leadstream.errors import Conflict, NotFound, PreconditionFailed
+from leadstream.store.profiles import load_profiles
 
 if TYPE_CHECKING:
     from leadstream.profiles import Profile
@@ -28,8 +30,6 @@ if TYPE_CHECKING:
 def create(content: SegmentContent, *, user: str, new_id: str | None = None) -> Segment:
     """A new segment and its backfill; its id is made from `new_id` (a UUID; a create retried with the
     same Idempotency-Key has the same one, and then finds the segment its first try stored)."""
-    from audience.membership import start_backfill
-
     now = clock.now()
     segment = Segment.model_validate(
         {
@@ -74,8 +74,6 @@ def is_live(segment_id: str) -> bool:
 def update(
     segment_id: str, content: SegmentContent, *, check_version: Callable[[int], None], user: str
 ) -> Segment:
-    from audience.membership import start_backfill
-
     current = _live(segment_id, check_version)
     new_condition = content.condition != current.condition
     version = current.version + 1
@@ -128,8 +126,6 @@ def _stale(current: Segment) -> PreconditionFailed:
 def members_page(segment_id: str, *, limit: int, cursor: str | None) -> tuple[list[Member], str | None]:
     """A page of members as profile summaries (id, email, name, stage, current score): one Query for the
     ids and one BatchGetItem for the profiles."""
-    from leadstream.store.profiles import load_profiles
-
     get(segment_id)
     ids, next_cursor = store.member_ids_page(segment_id, limit=limit, start=cursor)
     profiles = load_profiles(ids)

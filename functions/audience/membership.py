@@ -43,6 +43,7 @@ from audience.segments import (
 from leadstream import clock, timers
 from leadstream.caches import ContainerDict
 from leadstream.settings import get_settings
+from leadstream.store.profiles import get_profile
 from leadstream.timers import Timer
 
 if TYPE_CHECKING:
@@ -236,7 +237,6 @@ def on_timer(timer: Timer) -> list[SegmentChange]:
         return run_backfill_page(
             str(timer.payload["backfill"]), int(timer.payload["version"]), int(timer.payload["page"])
         )
-    from leadstream.store.profiles import get_profile
 
     profile_id = str(timer.payload.get("profileId") or timer.key)
     return _evaluate({profile_id: get_profile(profile_id)}, from_stream=False)

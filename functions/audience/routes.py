@@ -14,7 +14,10 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
+from audience import definitions
 from audience.segments import Member, MemberCount, Segment, SegmentContent, SegmentSummary
+from audience.store import list_segments as page
+from audience.store import member_count
 from leadstream.api import (
     CREATED_HEADERS,
     ETAG_HEADER,
@@ -28,6 +31,7 @@ from leadstream.api import (
     versioned_response,
 )
 from leadstream.auth import MARKETING
+from leadstream.pagination import decode_cursor, encode_cursor
 
 TAG = "segments"
 SegmentIdPath = Annotated[
@@ -51,9 +55,6 @@ def _definitions(api: Api) -> None:
         problems=[400],
     )  # fmt: skip
     def list_segments(params: Annotated[ListParams, Query()]) -> SegmentPage:  # type: ignore[valid-type]
-        from audience.store import list_segments as page
-        from leadstream.pagination import decode_cursor, encode_cursor
-
         api.refuse_unknown_parameters(ListParams)
         segments, last_key = page(limit=params.limit, start_key=decode_cursor(params.cursor))
         items = [SegmentSummary.of(segment) for segment in segments]
@@ -64,8 +65,6 @@ def _definitions(api: Api) -> None:
         summary="Create a segment; a backfill then adds the people who already match",
     )  # fmt: skip
     def create_segment(body: SegmentContent, idempotency_key: IdempotencyKey = None) -> Response[Segment]:
-        from audience import definitions
-
         def create(new_id: str) -> dict[str, Any]:
             return definitions.create(body, user=api.principal().user_id, new_id=new_id).to_json()
 
@@ -81,8 +80,6 @@ def _definitions(api: Api) -> None:
         "GET", one, policy=MARKETING, summary="Get a segment", tag=TAG, problems=[404], headers=ETAG_HEADER
     )
     def get_segment(segment_id: SegmentIdPath) -> Response[Segment]:
-        from audience import definitions
-
         segment = definitions.get(segment_id)
         return versioned_response(segment, segment.version)
 
@@ -97,8 +94,6 @@ def _changes(api: Api) -> None:
     def update_segment(
         segment_id: SegmentIdPath, body: SegmentContent, if_match: IfMatch = None
     ) -> Response[Segment]:
-        from audience import definitions
-
         changed = definitions.update(
             segment_id, body, check_version=partial(check_if_match, if_match), user=api.principal().user_id
         )
@@ -109,8 +104,6 @@ def _changes(api: Api) -> None:
         summary="Archive a segment (If-Match required): out of every evaluation and the list",
     )  # fmt: skip
     def archive_segment(segment_id: SegmentIdPath, if_match: IfMatch = None) -> Response[None]:
-        from audience import definitions
-
         definitions.archive(
             segment_id, check_version=partial(check_if_match, if_match), user=api.principal().user_id
         )
@@ -125,8 +118,6 @@ def _members(api: Api) -> None:
         tag=TAG, problems=[400, 404],
     )  # fmt: skip
     def list_segment_members(segment_id: SegmentIdPath, params: Annotated[ListParams, Query()]) -> MemberPage:  # type: ignore[valid-type]
-        from audience import definitions
-
         api.refuse_unknown_parameters(ListParams)
         members, next_cursor = definitions.members_page(segment_id, limit=params.limit, cursor=params.cursor)
         return MemberPage(items=members, nextCursor=next_cursor)
@@ -136,9 +127,6 @@ def _members(api: Api) -> None:
         problems=[404],
     )  # fmt: skip
     def count_segment_members(segment_id: SegmentIdPath) -> MemberCount:
-        from audience import definitions
-        from audience.store import member_count
-
         backfill = definitions.get(segment_id).backfill
         return MemberCount(
             segment_id=segment_id,

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from audience.segments import Backfill, Segment, SegmentChange
 from leadstream import keys
 from leadstream.aws import dynamodb
@@ -127,8 +129,6 @@ def _cancellation_reasons(items: list[TransactWriteItemTypeDef]) -> list[str]:
 def _seed_registry() -> None:
     """Create the registry from the list index, once (a concurrent seeder's registry is as good): for a
     table whose segments were all saved before the registry existed."""
-    from botocore.exceptions import ClientError
-
     item: dict[str, Any] = {**keys.segment_registry_key(), "revision": _new_revision()}
     if ids := {segment.segment_id for segment in live_segments()}:
         item["segmentIds"] = ids
@@ -143,8 +143,6 @@ def _seed_registry() -> None:
 
 def _update_if(**request: Any) -> bool:
     """One conditional UpdateItem on the main table; False when its condition did not hold."""
-    from botocore.exceptions import ClientError
-
     try:
         dynamodb().update_item(TableName=_table(), **request)
     except ClientError as exc:

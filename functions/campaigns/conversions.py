@@ -23,9 +23,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from campaigns import store
+from campaigns.store import conversion_goals
 from leadstream import clock
 from leadstream.caches import TtlCache
 from leadstream.settings import get_settings
+from mail.outcomes import count_conversion, sends_of_profile
 from mail.sends import SendRecord, SendStatus
 
 if TYPE_CHECKING:
@@ -53,8 +56,6 @@ def cached_goals() -> list[GoalEntry]:
     """The published goals, read at most once a minute per container: a goal published by a campaign
     that just started, or a journey just published, is seen within a minute (its first emails are still
     being sent by then)."""
-    from campaigns.store import conversion_goals
-
     return _goals.get(get_settings().main_table, conversion_goals, max_age=GOALS_CACHE_SECONDS)
 
 
@@ -63,8 +64,6 @@ def journey_goal_writes(
 ) -> list[TransactWriteItemTypeDef]:
     """The transaction items that publish `goal` as the journey's conversion goal, or (None) retire its
     live one if it has one: journeys store them in the same transaction as the change that decides it."""
-    from campaigns import store
-
     if goal is not None:
         return [store.journey_goal_put(journey_id, goal, at=at)]
     current = store.get_conversion_goal("journey", journey_id)
@@ -74,8 +73,6 @@ def journey_goal_writes(
 
 
 def dynamo_store() -> ConversionStore:
-    from mail.outcomes import count_conversion, sends_of_profile
-
     return ConversionStore(
         goals=cached_goals, sends_of_profile=sends_of_profile, count_conversion=count_conversion
     )

@@ -27,9 +27,13 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from audience.definitions import member_ids_page
 from campaigns.config import DEFAULT_PAGE_SIZE, campaign_settings
+from campaigns.launch import campaigns
 from campaigns.models import STARTED, FanoutPage
+from leadstream.aws import sqs
 from leadstream.idempotency import run_once
+from mail.config import get_email_settings
 from mail.sends import SendRequest
 
 if TYPE_CHECKING:
@@ -84,9 +88,6 @@ class Fanout:
 
 def enqueue_sends(requests: Sequence[SendRequest]) -> None:
     """Send requests onto EmailSendQueue, 10 per SendMessageBatch, retrying entries SQS refused."""
-    from leadstream.aws import sqs
-    from mail.config import get_email_settings
-
     queue_url = get_email_settings().require_send_queue_url()
     client = sqs()
     for start in range(0, len(requests), SQS_BATCH):
@@ -105,9 +106,6 @@ def enqueue_sends(requests: Sequence[SendRequest]) -> None:
 
 
 def fanout() -> Fanout:
-    from audience.definitions import member_ids_page
-    from campaigns.launch import campaigns
-
     return Fanout(
         campaigns=campaigns(),
         member_ids_page=member_ids_page,

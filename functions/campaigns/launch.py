@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from audience.definitions import is_live
 from campaigns import abtest
+from campaigns import store as campaign_store
+from campaigns.config import campaign_settings
 from campaigns.models import (
     EDITABLE,
     STARTED,
@@ -32,9 +35,12 @@ from campaigns.models import (
     Variant,
     VariantReport,
 )
-from leadstream import clock, keys
+from leadstream import clock, keys, timers
+from leadstream.aws import sqs
 from leadstream.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from leadstream.timers import Timer
+from mail import templates as email_templates
+from mail.outcomes import report_for
 from mail.reports import Counters, ReportKind, total
 from mail.template_models import EmailTemplate
 
@@ -61,20 +67,14 @@ class CampaignStore:
 
 
 def dynamo_store() -> CampaignStore:
-    from audience.definitions import is_live
-    from campaigns import store as campaigns
-    from leadstream import timers
-    from mail import templates as email_templates
-    from mail.outcomes import report_for
-
     return CampaignStore(
-        get=campaigns.get_campaign,
-        save=campaigns.save,
-        page=campaigns.list_campaigns,
+        get=campaign_store.get_campaign,
+        save=campaign_store.save,
+        page=campaign_store.list_campaigns,
         template=email_templates.get_template,
         template_version=email_templates.get_version,
         report_for=report_for,
-        put_conversion_goal=campaigns.put_conversion_goal,
+        put_conversion_goal=campaign_store.put_conversion_goal,
         segment_exists=is_live,
         enqueue_page=enqueue_page,
         schedule=timers.schedule,
@@ -83,9 +83,6 @@ def dynamo_store() -> CampaignStore:
 
 
 def enqueue_page(page: FanoutPage) -> None:
-    from campaigns.config import campaign_settings
-    from leadstream.aws import sqs
-
     sqs().send_message(
         QueueUrl=campaign_settings().require_fanout_queue_url(),
         MessageBody=page.model_dump_json(by_alias=True),

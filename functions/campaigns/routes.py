@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
+from campaigns.launch import campaigns
 from campaigns.models import (
     CAMPAIGN_ID_PATTERN,
     CampaignContent,
@@ -39,6 +40,7 @@ from leadstream.api import (
     versioned_response,
 )
 from leadstream.auth import MARKETING
+from leadstream.pagination import decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
     from campaigns.launch import Campaigns
@@ -56,8 +58,6 @@ def register(api: Api) -> None:
 
 
 def _service() -> Campaigns:
-    from campaigns.launch import campaigns
-
     return campaigns()
 
 
@@ -73,8 +73,6 @@ def _campaigns(api: Api) -> None:
         problems=[400],
     )  # fmt: skip
     def list_campaigns(params: Annotated[ListParams, Query()]) -> CampaignPage:  # type: ignore[valid-type]
-        from leadstream.pagination import decode_cursor, encode_cursor
-
         api.refuse_unknown_parameters(ListParams)
         campaigns, last_key = _service().store.page(
             limit=params.limit, start_key=decode_cursor(params.cursor)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from botocore.exceptions import ClientError
 from pydantic import AliasChoices, ConfigDict, Field
 
 from campaigns.models import Campaign, ConversionGoal
@@ -43,8 +44,6 @@ def _item(campaign: Campaign) -> dict[str, Any]:
 def save(campaign: Campaign, *, previous_version: int | None) -> bool:
     """Store `campaign`: new (previous_version None, only if the id is free) or replacing exactly
     `previous_version`. False: someone else changed (or created) it meanwhile."""
-    from botocore.exceptions import ClientError
-
     request: dict[str, Any] = {
         "TableName": get_settings().main_table,
         "Item": serialize(_item(campaign)),

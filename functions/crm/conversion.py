@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from crm import lifecycle
 from crm.api.framework import RecordIdPath, referenced
 from crm.api.models import CrmInput, Name, RecordId, Slug
 from crm.commerce.money import Amount, Currency
@@ -105,8 +106,6 @@ def convert(lead: Lead, request: ConvertLead, principal: Principal) -> Conversio
 
 
 def _accept(lead: Lead, principal: Principal) -> Lead:
-    from crm import lifecycle
-
     return lifecycle.accept_lead(lead.lead_id, by=principal, expected_version=lead.version)
 
 

@@ -27,6 +27,7 @@ from crm.store import records as store
 from leadstream import clock, keys
 from leadstream.api import Api
 from leadstream.auth import CRM_DEALS
+from leadstream.errors import InvalidInput
 from leadstream.models import Model
 
 PAGE_SIZE = 500
@@ -179,7 +180,6 @@ def deals_closing(query: ForecastQuery, owner_id: str | None) -> Iterator[Deal]:
         cursor = page.next_cursor
         if cursor is None:
             return
-    from leadstream.errors import InvalidInput
 
     raise InvalidInput("Too many deals for one forecast; narrow it by owner or close dates.")
 

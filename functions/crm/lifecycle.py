@@ -17,8 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from crm.lead_record import LEAD
 from crm.leads import Lead, LeadStatus
 from crm.records import SYSTEM, Actor
+from crm.store import leads as lead_store
+from crm.store import lifecycle as store
+from crm.store.leads import put_new_lead
+from crm.store.records import history_items
 from leadstream import clock
 from leadstream.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from leadstream.profiles import Profile, iso_utc
@@ -36,18 +41,12 @@ type LeadChange = Callable[[Lead, Profile | None, str], tuple[Lead, Profile | No
 def create_lead_once(lead: Lead, *, by: Actor = SYSTEM) -> bool:
     """Create the lead with its "created" history entry, unless it exists (True if this call created it).
     Safe to retry: a retried handoff finds the lead its deterministic id made and creates nothing."""
-    from crm.lead_record import LEAD
-    from crm.store.leads import put_new_lead
-    from crm.store.records import history_items
-
     return put_new_lead(lead, also=history_items(LEAD, None, lead, by, action="created"))
 
 
 def get_lead(lead_id: str) -> Lead | None:
     """The lead as it is now (a consistent read); None if there is none."""
-    from crm.store.leads import get_lead as read
-
-    return read(lead_id)
+    return lead_store.get_lead(lead_id)
 
 
 def accept_lead(
@@ -148,10 +147,6 @@ def _change_lead(
     expected_version: int | None,
     now: datetime | None,
 ) -> Lead:
-    from crm.lead_record import LEAD
-    from crm.store import lifecycle as store
-    from crm.store.records import history_items
-
     for _ in range(MAX_ATTEMPTS):
         lead = store.get_lead(lead_id)
         if lead is None:

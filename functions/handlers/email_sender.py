@@ -18,6 +18,7 @@ from pydantic import Json, ValidationError
 
 from leadstream.caches import container_cache
 from mail.config import get_email_settings
+from mail.link_tokens import link_keys
 from mail.sending import Outcome, Pacer, Prefetched, Sender, dynamo_store, prefetch, ses_mailer
 from mail.sends import SendRequest
 
@@ -48,8 +49,6 @@ def _pacer(rate: float) -> Pacer:
 
 
 def _sender() -> Sender:
-    from mail.link_tokens import link_keys
-
     settings = get_email_settings()
     return Sender(
         settings=settings,

@@ -23,8 +23,10 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from leadstream.events import TrackedEvent
 from leadstream.store.profiles import DynamoProfileStore
 from scoring.engagement import Scorer
+from scoring.handoff import HandoffIncomplete, complete_handoff
 from scoring.identity import Outcome, event_identities, resolve_events
 from scoring.store.config import scoring_config
+from tracking.store.timeline import profile_events
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse, PartialItemFailures
@@ -80,8 +82,6 @@ def complete_handoffs(
     outcome: Outcome, parsed: list[tuple[dict[str, Any], TrackedEvent]], config: ScoringConfig
 ) -> list[PartialItemFailures]:
     """Complete every unfinished handoff of the batch's profiles; the failures to report, one per profile."""
-    from scoring.handoff import HandoffIncomplete, complete_handoff
-
     resolution = outcome.resolution
     pending = [
         profile
@@ -133,8 +133,6 @@ def _first_record_of(
 
 
 def _recent_activity(profile: Profile, limit: int) -> list[TrackedEvent]:
-    from tracking.store.timeline import profile_events
-
     events, _ = profile_events(profile.identities, limit=limit)
     return events
 

@@ -24,6 +24,7 @@ from journeys.models import (
 from leadstream.profiles import Profile
 from mail.sends import SendRequest, message_id_for
 from scoring.journey_actions import JourneyAction, action_event
+from tracking.logic import store_events
 
 JOURNEY = "journey"
 
@@ -72,7 +73,6 @@ def store_action(
         fields["stage"] = step.stage.value
     action = JourneyAction.model_validate(fields)
     event = action_event(action, profile, message_id=step_message_id(run, "journey-action"), at=at)
-    from tracking.logic import store_events
 
     store_events([event])
     return f"{step.type} stored"

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Literal
 
 from aws_lambda_powertools import Logger
 
+from audience.conditions import matches
 from journeys import store
+from journeys.effects import send_email, store_action
 from journeys.models import (
     MAX_STEPS,
     AddTagStep,
@@ -40,8 +42,12 @@ from journeys.models import (
     WaitStep,
     WaitUntilStep,
 )
-from leadstream import clock
+from journeys.notify import notify
+from journeys.windows import next_opening, person_zone
+from leadstream import clock, timers
+from leadstream.store.profiles import live_profile
 from leadstream.timers import Timer
+from mail.outcomes import engaged
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -79,8 +85,6 @@ class _Go:
 
     def profile(self, profile_id: str) -> Profile | None:
         if not self._profile_read:
-            from leadstream.store.profiles import live_profile
-
             self._profile, self._profile_read = live_profile(profile_id), True
         return self._profile
 
@@ -156,7 +160,6 @@ class Engine:
         assert until is not None
         if run.status is RunStatus.WAITING and run.wake_at == until and run.wait_event == decision.wait_event:
             return run  # a repeated wake-up before its time: the timer is set already
-        from leadstream import timers
 
         timers.schedule(
             Timer(
@@ -183,12 +186,8 @@ class Engine:
             holds = self._test(run, step, go, now)
             return Decision(outcome="yes" if holds else "no", next=step.yes if holds else step.no)
         if isinstance(step, AddTagStep | RemoveTagStep | ChangeScoreStep | ChangeStageStep):
-            from journeys.effects import store_action
-
             return Decision(outcome=store_action(run, step, go.profile(run.profile_id), now), next=step.next)
         if isinstance(step, NotifyOwnerStep):
-            from journeys.notify import notify
-
             return Decision(outcome=notify(run, step, go.profile(run.profile_id), now), next=step.next)
         return Decision(outcome="exit", exit_reason="exit")
 
@@ -214,13 +213,10 @@ class Engine:
         window = go.version.definition.window
         if window is None:
             return moment
-        from journeys.windows import next_opening
 
         return next_opening(window, self._zone(run, go), moment)
 
     def _zone(self, run: Run, go: _Go) -> ZoneInfo:
-        from journeys.windows import person_zone
-
         window = go.version.definition.window
         assert window is not None
         profile = go.profile(run.profile_id)
@@ -230,7 +226,6 @@ class Engine:
         opening = self._window_opening(run, go, now)
         if opening > now:
             return Decision(outcome="", wait_until=opening)  # outside the window: the send waits
-        from journeys.effects import send_email
 
         profile = go.profile(run.profile_id)
         message_id = send_email(run, step, go.version, profile.profile_id if profile else run.profile_id)
@@ -238,13 +233,10 @@ class Engine:
 
     def _test(self, run: Run, step: BranchStep, go: _Go, now: datetime) -> bool:
         if step.condition is not None:
-            from audience.conditions import matches
-
             profile = go.profile(run.profile_id)
             return profile is not None and matches(step.condition, profile, now)
         if run.last_message_id is None or step.email is None:
             return False  # this run has sent nothing yet
-        from mail.outcomes import engaged
 
         return engaged(run.last_message_id, step.email)
 
@@ -255,8 +247,6 @@ def timer_key(run: Run) -> str:
 
 def _cancel_timer(run: Run) -> None:
     """The run left a wait before its timer: drop the timer (if it still fires, it finds nothing to do)."""
-    from leadstream import timers
-
     timers.cancel(TIMER_KIND, timer_key(run))
 
 

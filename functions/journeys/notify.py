@@ -16,14 +16,14 @@ from html import escape
 from journeys import store
 from journeys.models import NotifyOwnerStep, Run
 from leadstream.profiles import Profile
+from scoring.handoff import email_owner, sales_owner
+from scoring.handoffs import SendFailed
 
 
 def notify(run: Run, step: NotifyOwnerStep, profile: Profile | None, at: datetime) -> str:
     """Send the notification (once); the outcome for the run's log."""
     if profile is None:
         return "skipped: the profile is gone"
-    from scoring.handoff import email_owner, sales_owner
-    from scoring.handoffs import SendFailed
 
     owner = sales_owner(profile)
     if owner is None:

@@ -28,6 +28,8 @@ from journeys.models import (
     PublishRequest,
     Run,
 )
+from journeys.service import Journeys
+from journeys.store import list_journeys as page
 from leadstream.api import (
     CREATED_HEADERS,
     ETAG_HEADER,
@@ -44,6 +46,7 @@ from leadstream.api import (
 )
 from leadstream.auth import MARKETING
 from leadstream.models import Model
+from leadstream.pagination import decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
     from journeys.models import Journey, JourneyVersion
@@ -75,8 +78,6 @@ def register(api: Api) -> None:
 
 
 def _service() -> Journeys:
-    from journeys.service import Journeys
-
     return Journeys()
 
 
@@ -93,9 +94,6 @@ def _journeys(api: Api) -> None:
         tag=TAG, problems=[400],
     )  # fmt: skip
     def list_journeys(params: Annotated[ListParams, Query()]) -> JourneyPage:  # type: ignore[valid-type]
-        from journeys.store import list_journeys as page
-        from leadstream.pagination import decode_cursor, encode_cursor
-
         api.refuse_unknown_parameters(ListParams)
         journeys, last_key = page(limit=params.limit, start_key=decode_cursor(params.cursor))
         items = [JourneySummary.of(journey) for journey in journeys]
@@ -194,8 +192,6 @@ def _results(api: Api) -> None:
         tag=TAG, problems=[400, 404],
     )  # fmt: skip
     def list_journey_runs(journey_id: JourneyIdPath, params: Annotated[RunQuery, Query()]) -> RunPage:  # type: ignore[valid-type]
-        from leadstream.pagination import decode_cursor, encode_cursor
-
         api.refuse_unknown_parameters(RunQuery)
         runs, last_key = _service().runs(
             journey_id,

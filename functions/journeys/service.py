@@ -29,6 +29,9 @@ from journeys.models import (
 )
 from leadstream import clock, keys
 from leadstream.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from mail.outcomes import report_for
+from mail.reports import Counters
+from mail.templates import latest_of, versions_of
 
 
 @dataclass(frozen=True)
@@ -164,9 +167,6 @@ class Journeys:
     def report(self, journey_id: str) -> JourneyReport:
         """Per step of the latest version (then any other step that counted something): how many runs
         reached it, wait there now and exited there, and the email counters of its sends."""
-        from mail.outcomes import report_for
-        from mail.reports import Counters
-
         journey, version = self.get(journey_id)
         counts = store.step_counts(journey_id)
         emails = report_for("journey", journey_id)
@@ -224,8 +224,6 @@ def check(definition: JourneyDefinition) -> None:
 
 
 def _template_problems(definition: JourneyDefinition) -> list[dict[str, str]]:
-    from mail.templates import latest_of, versions_of
-
     sends = list(definition.send_steps())
     if not sends:
         return []
@@ -256,7 +254,6 @@ def template_pins(definition: JourneyDefinition) -> dict[str, int]:
     problems = _template_problems(definition)
     if problems:
         raise InvalidInput("A template this journey sends is gone; fix the steps listed.", errors=problems)
-    from mail.templates import latest_of
 
     heads = latest_of({step.template_id for _, step in definition.send_steps()})
     return {

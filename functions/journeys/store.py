@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from campaigns.conversions import journey_goal_writes
 from journeys.models import (
     Enrollment,
     Journey,
@@ -27,12 +28,13 @@ from journeys.models import (
     parse_run_id,
 )
 from leadstream import clock, keys
-from leadstream.aws import dynamodb
+from leadstream.aws import dynamodb, sqs
 from leadstream.caches import TtlCache
 from leadstream.profiles import iso_utc
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import deserialize, get_item, serialize
 from leadstream.store.profiles import transact
+from mail.config import get_email_settings
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -167,8 +169,6 @@ def publish(
     version is another). A version's pins are set by its first publication and kept by every later one.
     In the same transaction the version's conversion goal is published, or (a version without one) the
     journey's goal is retired."""
-    from campaigns.conversions import journey_goal_writes
-
     stamp = iso_utc(at)
     condition = "#status <> :archived AND latestVersion >= :v"
     latest = {":latest": latest_version} if latest_version is not None else {}
@@ -222,8 +222,6 @@ def set_status(
     """Pause a live journey, or archive one: out of the live index (and when archived out of the list,
     with its conversion goal retired in the same transaction). With `expected_version` (always given to
     archive) only while that is the latest version. False when the condition no longer holds."""
-    from campaigns.conversions import journey_goal_writes
-
     values: dict[str, Any] = {":status": status.value, ":at": iso_utc(at), ":by": user}
     remove = "gsi3pk, gsi3sk"
     if status is JourneyStatus.PAUSED:
@@ -502,9 +500,6 @@ def record_notification(run: Run, *, message_id: str | None, error: str | None =
 
 def enqueue_send(request: SendRequest) -> None:
     """Put one send request on the email send queue (its message id makes a repeat harmless)."""
-    from leadstream.aws import sqs
-    from mail.config import get_email_settings
-
     sqs().send_message(
         QueueUrl=get_email_settings().require_send_queue_url(),
         MessageBody=request.model_dump_json(by_alias=True, exclude_none=True),

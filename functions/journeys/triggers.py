@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger
 
 from journeys import store
+from journeys.engine import Engine
 from journeys.models import (
     EventTrigger,
     FormTrigger,
@@ -72,8 +73,6 @@ def signals_of(changes: Sequence[ProfileChange]) -> list[Signal]:
 
 
 def on_profile_changes(changes: Sequence[ProfileChange], segment_changes: Sequence[SegmentChange]) -> None:
-    from journeys.engine import Engine
-
     signals = signals_of(changes)
     entries = [change for change in segment_changes if change.entered]
     if not signals and not entries:

@@ -2,12 +2,18 @@
 
 Errors are RFC 9457 problem+json. Domain errors carry their status; a pydantic ValidationError that
 reaches the edge is a 422 listing each field to fix. Anything else is a bug and stays a 5xx.
+
+Powertools' event handler (about a tenth of a second) is imported inside the functions that build or
+answer through a resolver: the stream and queue functions use this module's problem mapping but never
+serve HTTP, and do not pay for it at a cold start.
 """
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
 
 from leadstream.errors import InvalidInput, LeadstreamError, NotFound, ServiceUnavailable
 
@@ -107,8 +113,6 @@ def create_resolver(
         _map_validation_errors(app)
 
     app.exception_handler(LeadstreamError)(problem_for)
-
-    from botocore.exceptions import ClientError
 
     @app.exception_handler(ClientError)
     def _aws_error(exc: ClientError) -> Response[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import zlib
 
 
 def short_id(prefix: str, new_id: str | None = None) -> str:
@@ -79,8 +80,6 @@ HANDOFF_SK_PREFIX = "HANDOFF#"
 
 
 def profile_shard(profile_id: str) -> int:
-    import zlib
-
     return zlib.crc32(profile_id.encode()) % PROFILE_INDEX_SHARDS
 
 

@@ -16,6 +16,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from botocore.exceptions import ClientError
 from pydantic import AwareDatetime, ConfigDict, Field
 
 from leadstream import aws, clock
@@ -62,8 +63,6 @@ def schedule(timer: Timer) -> None:
 
     A timer already due goes straight onto the timer queue: a schedule in the past would never run.
     """
-    from botocore.exceptions import ClientError
-
     if timer.at <= clock.now():
         aws.sqs().send_message(QueueUrl=_config().queue_url, MessageBody=timer.model_dump_json())
         return
@@ -79,8 +78,6 @@ def schedule(timer: Timer) -> None:
 
 def cancel(kind: TimerKind, key: str) -> None:
     """Delete a pending timer; one that already fired or never existed is fine."""
-    from botocore.exceptions import ClientError
-
     try:
         aws.scheduler().delete_schedule(Name=schedule_name(kind, key), GroupName=_config().group)
     except ClientError as exc:

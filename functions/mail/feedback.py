@@ -33,7 +33,9 @@ from mail.config import EmailSettings
 from mail.mime import MESSAGE_ID_HEADER
 from mail.reports import Metric
 from mail.sends import SendRecord
+from mail.store import reports, sends, suppression
 from mail.suppression import SuppressionReason
+from tracking.logic import store_events
 
 
 class _Model(Model):
@@ -126,9 +128,6 @@ class FeedbackStore:
 
 
 def dynamo_store() -> FeedbackStore:
-    from mail.store import reports, sends, suppression
-    from tracking.logic import store_events
-
     return FeedbackStore(
         suppress=suppression.suppress,
         count_first=reports.count_first,

@@ -20,7 +20,9 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
+from leadstream.aws import secrets
 from leadstream.errors import BadRequest
+from mail.config import get_email_settings
 
 VERSION = 1
 MAC_BYTES = 16
@@ -159,9 +161,6 @@ class LinkSigner:
 
 def link_keys() -> LinkKeys:
     """The stack's link keys, from the Secrets Manager secret the template creates (cached a while)."""
-    from leadstream.aws import secrets
-    from mail.config import get_email_settings
-
     secret = secrets().get(get_email_settings().require_link_key_secret(), max_age=KEY_CACHE_SECONDS)
     if isinstance(secret, bytes):
         secret = secret.decode()

@@ -23,11 +23,13 @@ from leadstream import clock
 from leadstream.caches import container_cache
 from leadstream.events import TrackedEvent
 from mail import events as ev
-from mail.config import EmailSettings
-from mail.link_tokens import LinkKeys, LinkKind, verify
+from mail.config import EmailSettings, get_email_settings
+from mail.link_tokens import LinkKeys, LinkKind, link_keys, verify
 from mail.reports import Metric
 from mail.sends import SendRecord
+from mail.store import reports, sends, suppression
 from mail.suppression import SuppressionReason
+from tracking.logic import store_events
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,6 @@ class EmailTrackingStore:
 
 @container_cache
 def dynamo_store() -> EmailTrackingStore:
-    from mail.store import reports, sends, suppression
-    from tracking.logic import store_events
-
     return EmailTrackingStore(
         get_send=sends.get_send,
         suppress=suppression.suppress,
@@ -154,7 +153,4 @@ class EmailLinks:
 
 
 def email_links() -> EmailLinks:
-    from mail.config import get_email_settings
-    from mail.link_tokens import link_keys
-
     return EmailLinks(settings=get_email_settings(), keys=link_keys(), store=dynamo_store())

@@ -31,9 +31,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError, nodes, pass_context
+from jinja2.compiler import CodeGenerator, Frame, optimizeconst
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
 from leadstream.caches import container_cache
 from leadstream.errors import InvalidInput
 from mail.html_links import ALLOWED_SCHEMES, UncheckableLink, drop_unsafe_urls
+from mail.html_text import to_text
 from mail.template_limits import (
     MAX_RENDERED_CHARS,
     MAX_SEQUENCE_ITEMS,
@@ -101,10 +107,6 @@ class RenderedParts:
 
 @container_cache
 def _environment(autoescape: bool) -> Environment:
-    from jinja2 import ChainableUndefined, pass_context
-    from jinja2.exceptions import SecurityError
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
     class EmailSandbox(ImmutableSandboxedEnvironment):
         intercepted_binops = frozenset({"*", "%", "**", "+"})
         code_generator_class = _bounded_code_generator()
@@ -151,8 +153,6 @@ def _environment(autoescape: bool) -> Environment:
 
 
 def _bounded_code_generator() -> type[CodeGenerator]:
-    from jinja2.compiler import CodeGenerator, Frame, optimizeconst
-
     class BoundedCodeGenerator(CodeGenerator):
         """Compiles `a ~ b` as Jinja does, except that the parts' total length is checked before they are
         joined (`environment.checked_concat`): a few concatenations could otherwise double a text until
@@ -211,8 +211,6 @@ def _sources(content: TemplateContent) -> dict[str, str | None]:
 @contextmanager
 def _refused_as(part: str) -> Iterator[None]:
     """Parsing and compiling errors as RenderError (422), naming the part and line."""
-    from jinja2 import TemplateError, TemplateSyntaxError
-
     try:
         yield
     except TemplateSyntaxError as exc:
@@ -243,16 +241,12 @@ def _compile(part: str, source: str) -> Template:
 def _count_loops(env: Environment, tree: nodes.Template) -> None:
     """Make every `for` iterate `environment.counted_loop(<its iterable>)`: each item spends one step of
     the render's budget, however the loop is written (filters, `loop` variables, `recursive`)."""
-    from jinja2 import nodes
-
     for loop in list(tree.find_all(nodes.For)):
         counted = nodes.Call(nodes.EnvironmentAttribute("counted_loop"), [loop.iter], [], None, None)
         loop.iter = counted.set_lineno(loop.iter.lineno).set_environment(env)
 
 
 def _refuse_unsafe_nodes(part: str, tree: nodes.Template) -> None:
-    from jinja2 import nodes
-
     for node in tree.find_all(nodes.Node):
         line = getattr(node, "lineno", None)
         if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
@@ -270,9 +264,6 @@ def _refuse_unsafe_nodes(part: str, tree: nodes.Template) -> None:
 
 
 def _render(part: str, template: Template, context: Mapping[str, Any]) -> str:
-    from jinja2 import TemplateError
-    from jinja2.exceptions import SecurityError
-
     pieces: list[str] = []
     size = 0
     try:
@@ -396,6 +387,4 @@ def _text(value: Any) -> str | None:
 
 def html_to_text(html: str) -> str:
     """A readable plain-text part from HTML: text with line breaks at blocks, links as `text (url)`."""
-    from mail.html_text import to_text
-
     return to_text(html)

@@ -31,7 +31,10 @@ from leadstream.api import (
 )
 from leadstream.auth import MARKETING
 from leadstream.models import Model
+from leadstream.pagination import decode_cursor, encode_cursor
 from mail import suppression_list as suppressions
+from mail.config import get_email_settings
+from mail.link_tokens import LinkSigner, link_keys
 from mail.suppression_list import ManualSuppression, SuppressionEntry
 from mail.template_models import (
     TEMPLATE_ID_PATTERN,
@@ -41,6 +44,7 @@ from mail.template_models import (
     TemplatePreview,
     TemplateSummary,
 )
+from mail.templates import Templates, dynamo_store
 
 if TYPE_CHECKING:
     from mail.templates import Templates
@@ -64,8 +68,6 @@ def register(api: Api) -> None:
 
 def _store() -> Templates:
     # Imported on first use: rendering brings Jinja2, which only template routes need.
-    from mail.templates import Templates, dynamo_store
-
     return Templates(store=dynamo_store())
 
 
@@ -77,8 +79,6 @@ def _templates(api: Api) -> None:
         tag="templates", problems=[400],
     )  # fmt: skip
     def list_templates(params: Annotated[ListParams, Query()]) -> TemplatePage:  # type: ignore[valid-type]
-        from leadstream.pagination import decode_cursor, encode_cursor
-
         api.refuse_unknown_parameters(ListParams)
         templates, last_key = _store().page(limit=params.limit, start_key=decode_cursor(params.cursor))
         items = [TemplateSummary.of(template) for template in templates]
@@ -118,9 +118,6 @@ def _templates(api: Api) -> None:
         summary="Render a template for a person (by profile id or email), typed-in traits or a sample",
     )  # fmt: skip
     def preview_template(template_id: TemplateIdPath, body: PreviewRequest | None = None) -> TemplatePreview:
-        from mail.config import get_email_settings
-        from mail.link_tokens import LinkSigner, link_keys
-
         settings = get_email_settings()
         return _store().preview(
             template_id,

@@ -30,8 +30,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+
 from leadstream import clock
+from leadstream.aws import sesv2
 from leadstream.profiles import Profile
+from leadstream.store import profiles
 from mail.config import EmailSettings
 from mail.link_tokens import LinkKeys, LinkSigner
 from mail.links import instrument
@@ -39,6 +43,8 @@ from mail.mime import build_message
 from mail.rendering import RenderError, personalization, render
 from mail.reports import group_of
 from mail.sends import FINAL_STATUSES, SendRecord, SendRequest, SendStatus, SkipReason
+from mail.store import sends, suppression
+from mail.store import templates as email_templates
 from mail.store.sends import ClaimOutcome
 from mail.suppression import Suppression, blocks_marketing, normalize_email
 from mail.template_models import EmailTemplate
@@ -89,10 +95,6 @@ class SenderStore:
 
 
 def dynamo_store() -> SenderStore:
-    from leadstream.store import profiles
-    from mail.store import sends, suppression
-    from mail.store import templates as email_templates
-
     return SenderStore(
         sends_by_id=sends.sends_by_id,
         template_versions=email_templates.versions,
@@ -112,10 +114,6 @@ Mailer = Callable[..., str]  # (raw=, from_address=, to_address=, configuration_
 
 def ses_mailer(*, raw: bytes, from_address: str, to_address: str, configuration_set: str | None) -> str:
     """SES v2 SendEmail with the raw message; SesNotSent when SES certainly did not send it."""
-    from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
-
-    from leadstream.aws import sesv2
-
     request: dict[str, Any] = {
         "FromEmailAddress": from_address,
         "Destination": {"ToAddresses": [to_address]},

@@ -6,11 +6,15 @@ and a hard bounce is the receiving server's.
 
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote
+
 from pydantic import AwareDatetime, ConfigDict, Field
 
 from leadstream import clock
 from leadstream.errors import InvalidInput, NotFound
 from leadstream.models import Model
+from mail.store.suppression import get_suppression, remove_reason, suppress
 from mail.suppression import Suppression, SuppressionReason, normalize_email
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -49,9 +53,6 @@ class SuppressionEntry(Model):
 
 
 def address(raw: str) -> str:
-    import re
-    from urllib.parse import unquote
-
     email = normalize_email(unquote(raw))
     if len(email) > 320 or not re.match(EMAIL_PATTERN, email):
         raise InvalidInput(
@@ -62,8 +63,6 @@ def address(raw: str) -> str:
 
 
 def lookup(raw: str) -> Suppression:
-    from mail.store.suppression import get_suppression
-
     email = address(raw)
     entry = get_suppression(email)
     if entry is None:
@@ -72,8 +71,6 @@ def lookup(raw: str) -> Suppression:
 
 
 def add_manual(raw: str, body: ManualSuppression, *, user: str) -> Suppression:
-    from mail.store.suppression import get_suppression, suppress
-
     email = address(raw)
     detail = body.detail or f"added by {user}"
     suppress(email, SuppressionReason.MANUAL, clock.now(), detail=detail)
@@ -83,8 +80,6 @@ def add_manual(raw: str, body: ManualSuppression, *, user: str) -> Suppression:
 
 
 def remove_manual(raw: str) -> Suppression:
-    from mail.store.suppression import remove_reason
-
     email = address(raw)
     entry = remove_reason(email, SuppressionReason.MANUAL, clock.now())
     if entry is None:

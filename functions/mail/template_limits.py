@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from jinja2 import nodes
+
 if TYPE_CHECKING:
     from jinja2 import nodes
 
@@ -45,8 +47,6 @@ def static_problems(tree: nodes.Template) -> list[tuple[str, int | None]]:
 
 
 def _nesting_problems(tree: nodes.Template) -> list[tuple[str, int | None]]:
-    from jinja2 import nodes
-
     def deepest(node: nodes.Node, depth: int) -> Iterator[tuple[int, nodes.Node]]:
         for child in node.iter_child_nodes():
             inner = depth + 1 if isinstance(child, nodes.For) else depth
@@ -61,8 +61,6 @@ def _nesting_problems(tree: nodes.Template) -> list[tuple[str, int | None]]:
 
 
 def _literal_problems(tree: nodes.Template) -> list[tuple[str, int | None]]:
-    from jinja2 import nodes
-
     literals: list[nodes.List | nodes.Tuple | nodes.Dict] = [
         *tree.find_all(nodes.List),
         *tree.find_all(nodes.Tuple),
@@ -77,8 +75,6 @@ def _literal_problems(tree: nodes.Template) -> list[tuple[str, int | None]]:
 
 def _recursion_problems(tree: nodes.Template) -> list[tuple[str, int | None]]:
     """Macros that call themselves, directly or through other macros of the template."""
-    from jinja2 import nodes
-
     macros = {macro.name: macro for macro in tree.find_all(nodes.Macro)}
     calls = {
         name: {

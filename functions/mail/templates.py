@@ -21,10 +21,13 @@ from uuid import uuid4
 
 from leadstream import clock, keys
 from leadstream.errors import Conflict, NotFound, PreconditionFailed
-from leadstream.profiles import Profile
+from leadstream.profiles import IdentityRef, Profile
+from leadstream.store import profiles
 from mail import rendering
 from mail.link_tokens import LinkSigner
 from mail.links import instrument
+from mail.store import templates as email_templates
+from mail.store.templates import heads, versions
 from mail.template_models import EmailTemplate, PreviewRequest, TemplateContent, TemplatePreview
 
 
@@ -40,10 +43,6 @@ class TemplateStore:
 
 
 def dynamo_store() -> TemplateStore:
-    from leadstream.profiles import IdentityRef
-    from leadstream.store import profiles
-    from mail.store import templates as email_templates
-
     def profile_by_email(email: str) -> Profile | None:
         return profiles.profile_of(IdentityRef(kind="email", value=email.strip().lower()))
 
@@ -67,29 +66,21 @@ def dynamo_store() -> TemplateStore:
 # --- for other domains ------------------------------------------------------------------------------------
 def get_template(template_id: str) -> EmailTemplate | None:
     """The template as it is now (its latest version, archived or not); None if there is none."""
-    from mail.store.templates import get_template as read
-
-    return read(template_id)
+    return email_templates.get_template(template_id)
 
 
 def get_version(template_id: str, version: int) -> EmailTemplate | None:
     """One version of a template (versions never change once saved); None if there is none."""
-    from mail.store.templates import get_version as read
-
-    return read(template_id, version)
+    return email_templates.get_version(template_id, version)
 
 
 def latest_of(template_ids: Iterable[str]) -> dict[str, EmailTemplate]:
     """The templates as they are now, by id (one BatchGetItem per 100); missing ones are absent."""
-    from mail.store.templates import heads
-
     return heads(template_ids)
 
 
 def versions_of(wanted: Iterable[tuple[str, int]]) -> dict[tuple[str, int], EmailTemplate]:
     """Template versions by (template id, version) (one BatchGetItem per 100); missing ones are absent."""
-    from mail.store.templates import versions
-
     return versions(wanted)
 
 

@@ -23,12 +23,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from crm.leads import Lead, LeadOrigin
+from crm.lifecycle import create_lead_once, get_lead
 from leadstream import clock
+from leadstream.aws import cognito_idp
 from leadstream.events import TrackedEvent
 from leadstream.profiles import Profile, iso_utc
 from leadstream.scores import Handoff
-from scoring.handoffs import EVENT_SOURCE, LEAD_QUALIFIED, HandoffRecord, SalesUser, SendFailed
+from scoring.handoffs import (
+    EVENT_SOURCE,
+    LEAD_QUALIFIED,
+    HandoffRecord,
+    SalesUser,
+    SendFailed,
+    handoff_settings,
+)
 from scoring.notification import render_owner_email
 from scoring.rules import ScoringConfig
 from scoring.store import handoffs as store
@@ -165,8 +176,6 @@ def lead_for(profile: Profile, handoff: Handoff, record: HandoffRecord) -> Lead:
 
 
 def _create_lead(lead: Lead) -> bool:
-    from crm.lifecycle import create_lead_once
-
     return create_lead_once(lead)
 
 
@@ -233,8 +242,6 @@ def sales_owner(profile: Profile) -> tuple[str, str] | None:
     """(owner user id, email address) of the person's sales owner, or None: the owner of the person's
     lead (the CRM may have reassigned it since the handoff), else the owner the handoff assigned; a
     person never handed to sales has none."""
-    from crm.lifecycle import get_lead
-
     handoff = profile.score.handoff
     if handoff is None:
         return None
@@ -251,11 +258,6 @@ def sales_owner(profile: Profile) -> tuple[str, str] | None:
 
 def _user_email(user_id: str) -> str | None:
     """A user's email address from the user pool (the token `sub` works as the user name)."""
-    from botocore.exceptions import ClientError
-
-    from leadstream.aws import cognito_idp
-    from scoring.handoffs import handoff_settings
-
     try:
         user: dict[str, Any] = cognito_idp().admin_get_user(
             UserPoolId=handoff_settings().user_pool_id, Username=user_id

@@ -13,6 +13,10 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date
+from email.message import Message as Compat32Message
+from email.parser import BytesParser
+from email.policy import HTTP
+from email.utils import collapse_rfc2231_value
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -89,9 +93,6 @@ def _urlencoded_fields(body: bytes) -> dict[str, Any]:
 
 
 def _multipart_fields(body: bytes, content_type: str) -> dict[str, Any]:
-    from email.parser import BytesParser
-    from email.policy import HTTP
-
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
     message = BytesParser(policy=HTTP).parsebytes(head + body)
     if not message.is_multipart():
@@ -113,9 +114,6 @@ def _part_name(part: Message) -> str | None:
     """The field name of a part, decoded strictly: raw UTF-8 (what browsers send) or RFC 2231
     (`name*=utf-8''na%C3%AFve`). The parser's own reading would turn other bytes into U+FFFD; its raw
     headers keep them as surrogate escapes."""
-    from email.message import Message as Compat32Message
-    from email.utils import collapse_rfc2231_value
-
     raw = next((value for key, value in part.raw_items() if key.lower() == "content-disposition"), "")
     try:
         header = raw.encode("ascii", "surrogateescape").decode("utf-8")

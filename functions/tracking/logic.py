@@ -28,7 +28,9 @@ from leadstream.errors import (
 )
 from leadstream.events import MAX_EVENT_BYTES, SegmentMessage, TrackedEvent, event_size
 from leadstream.http import validation_errors
-from tracking import parsing
+from tracking import forms, parsing, pixel
+from tracking.store import events, sources
+from tracking.store.timeline import profile_events
 
 if TYPE_CHECKING:
     from leadstream.profiles import IdentityRef
@@ -47,8 +49,6 @@ class Store:
 
 @container_cache
 def dynamo_store() -> Store:
-    from tracking.store import events, sources
-
     return Store(
         source_by_write_key=sources.source_by_write_key,
         source_by_id=sources.source_by_id,
@@ -219,8 +219,6 @@ def _message_id(raw: Any) -> str | None:
 
 def track_pixel(path_segment: str, request: HttpRequest, store: Store) -> Outcome:
     """GET /pixel/v1/{track,page}: one event from query parameters (RudderStack's pixel API)."""
-    from tracking import pixel
-
     kind = pixel.pixel_type(path_segment)
     # The gateway decodes the query for `query`; bytes that are not UTF-8 must be refused, not replaced.
     parsing.decode_query(request.raw_query, max_fields=parsing.MAX_FIELDS)
@@ -237,8 +235,6 @@ def track_pixel(path_segment: str, request: HttpRequest, store: Store) -> Outcom
 
 def submit_form(form_id: str, request: HttpRequest, store: Store) -> Outcome:
     """POST /forms/{formId}: a "Form Submitted" track event that identifies the visitor by email."""
-    from tracking import forms
-
     form = store.form_by_id(form_id)
     source = store.source_by_id(form.source_id) if form else None
     if form is None or source is None:
@@ -286,6 +282,4 @@ def profile_timeline(
 ) -> tuple[list[TrackedEvent], str | None]:
     """One page of the events of a person known by `identities` (all of them, across merges), newest
     first, and the next page's cursor."""
-    from tracking.store.timeline import profile_events
-
     return profile_events(identities, limit=limit, cursor=cursor)

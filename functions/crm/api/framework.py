@@ -18,6 +18,7 @@ its check. docs/api.md explains the conventions and how to add a resource.
 from __future__ import annotations
 
 import inspect
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -394,6 +395,4 @@ def _typed(method: Callable[..., Any], returns: Any, **parameters: Any) -> Calla
 
 
 def _new_id() -> str:
-    import uuid
-
     return str(uuid.uuid4())

@@ -23,9 +23,10 @@ from crm.api.models import (
 )
 from crm.records import CrmRecord, RecordType
 from crm.store import records as store
+from leadstream import keys
 from leadstream.api import Api, ListParams
 from leadstream.auth import CRM_PEOPLE_READ, CRM_WRITE, Principal
-from leadstream.errors import InvalidInput
+from leadstream.errors import Conflict, InvalidInput
 from leadstream.models import Model
 from leadstream.numbers import StorableIntOrNone
 
@@ -149,9 +150,6 @@ DEPENDENT_KINDS = ("account", "contact", "deal")
 def refuse_delete_with_dependents(account: Account, principal: Principal) -> None:
     """An account with child accounts, contacts or deals is not deleted (409): move or delete them first.
     One Query with Limit 1 per kind."""
-    from leadstream import keys
-    from leadstream.errors import Conflict
-
     for kind in DEPENDENT_KINDS:
         index, partition = keys.record_list_partition(kind, account_id=account.account_id)
         items, _ = store.query_page(store.ListQuery(index, partition, limit=1))

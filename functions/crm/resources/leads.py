@@ -20,6 +20,7 @@ from typing import Literal
 from aws_lambda_powertools.event_handler import Response
 from pydantic import Field, model_validator
 
+from crm import lifecycle
 from crm.api.framework import RecordIdPath, Resource, register_resource
 from crm.api.models import CountryCode, CrmInput, Email, Phone, ShortText, UserId
 from crm.lead_record import LEAD
@@ -109,8 +110,6 @@ def register(api: Api) -> None:
         headers={"ETag": {"description": "the lead's new version", "schema": {"type": "string"}}},
     )
     def accept_lead(record_id: RecordIdPath, if_match: IfMatch = None) -> Response[Lead]:
-        from crm import lifecycle
-
         return lifecycle_action(api, record_id, if_match, lifecycle.accept_lead)
 
     @api.route(
@@ -122,8 +121,6 @@ def register(api: Api) -> None:
         problems=[404, 409, 412],
     )
     def reject_lead(record_id: RecordIdPath, body: Reason, if_match: IfMatch = None) -> Response[Lead]:
-        from crm import lifecycle
-
         return lifecycle_action(api, record_id, if_match, partial(lifecycle.reject_lead, reason=body.reason))
 
     @api.route(
@@ -135,8 +132,6 @@ def register(api: Api) -> None:
         problems=[404, 409, 412],
     )
     def disqualify_lead(record_id: RecordIdPath, body: Reason, if_match: IfMatch = None) -> Response[Lead]:
-        from crm import lifecycle
-
         return lifecycle_action(
             api, record_id, if_match, partial(lifecycle.disqualify_lead, reason=body.reason)
         )

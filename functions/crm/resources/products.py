@@ -18,6 +18,7 @@ from crm.store import records as store
 from leadstream import keys
 from leadstream.api import Api, ListParams
 from leadstream.auth import ADMIN_ONLY, CRM_DEALS
+from leadstream.errors import NotFound
 from leadstream.models import Model
 
 
@@ -86,8 +87,6 @@ def register(api: Api) -> None:
         problems=[400, 404],
     )
     def price_book(currency: CurrencyPath, params: Annotated[ListParams, Query()]) -> PriceBookPage:
-        from leadstream.errors import NotFound
-
         code = currency.upper()
         if code not in MINOR_UNITS:
             raise NotFound(f"No price book in {code}; currencies: {', '.join(sorted(MINOR_UNITS))}.")

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from botocore.exceptions import ClientError
 from pydantic import Field
 
 from crm.api.framework import RecordIdPath, Resource, referenced, register_resource
@@ -38,6 +39,7 @@ from leadstream.api import (
     versioned_response,
 )
 from leadstream.auth import CRM_DEALS, Principal
+from leadstream.aws import dynamodb
 from leadstream.errors import Conflict, NotFound
 from leadstream.models import Model
 from leadstream.settings import get_settings
@@ -101,10 +103,6 @@ def check_references(quote: Quote, before: Quote | None) -> None:
 
 def keep_revision(quote: Quote) -> None:
     """Store a sent revision as it was (idempotent: a revision never changes once sent)."""
-    from botocore.exceptions import ClientError
-
-    from leadstream.aws import dynamodb
-
     item = {**keys.quote_revision_key(quote.quote_id, quote.revision), **QUOTE.document(quote)}
     try:
         dynamodb().put_item(

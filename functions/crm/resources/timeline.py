@@ -24,6 +24,7 @@ from leadstream.api import Api, ListParams
 from leadstream.auth import CRM_WRITE
 from leadstream.models import Model
 from leadstream.profiles import Touch, UtcTime
+from leadstream.store.profiles import load_profiles
 
 MAX_MARKETING_CONTACTS = 50
 
@@ -53,8 +54,6 @@ class TimelinePage(Model):
 
 
 def marketing_of_contacts(account_id: str) -> list[ContactMarketing]:
-    from leadstream.store.profiles import load_profiles
-
     index, partition = keys.record_list_partition(CONTACT.kind, account_id=account_id)
     query = store.ListQuery(index, partition, limit=MAX_MARKETING_CONTACTS)
     contacts = store.list_records(CONTACT, query).items

@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
+from botocore.exceptions import ClientError
+
 from crm.records import Actor, FieldChange, HistoryEntry, RecordType, TimelineEntry, diff
 from leadstream import clock, keys
+from leadstream.aws import dynamodb
 from leadstream.errors import BadRequest, Conflict, NotFound, PreconditionFailed, ServiceUnavailable
 from leadstream.pagination import decode_cursor, encode_cursor
 from leadstream.settings import get_settings
@@ -111,8 +114,6 @@ def timeline(account_id: str, *, limit: int, cursor: str | None) -> Page[Timelin
 def query_page(query: ListQuery) -> tuple[list[dict[str, Any]], str | None]:
     """One Query call: at most `limit` items and the cursor of the next page. With filters a page may hold
     fewer items than the limit (DynamoDB filters after reading); only a missing cursor means the end."""
-    from leadstream.aws import dynamodb
-
     pk_name, sk_name = query.key_attributes
     names = {"#pk": pk_name}
     values: dict[str, Any] = {":pk": query.partition}
@@ -391,10 +392,6 @@ class _Transaction:
                 self._put(_Role(write, "claim", name), claim, "attribute_not_exists(pk)")
 
     def commit(self) -> None:
-        from botocore.exceptions import ClientError
-
-        from leadstream.aws import dynamodb
-
         try:
             dynamodb().transact_write_items(TransactItems=self.items)
         except ClientError as exc:

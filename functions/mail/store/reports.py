@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from leadstream import keys
 from leadstream.aws import dynamodb
 from leadstream.profiles import iso_utc
@@ -43,8 +45,6 @@ def counter_update(group: ReportGroup, metric: Metric) -> TransactWriteItemTypeD
 def count_first(record: SendRecord, metric: Metric, at: datetime) -> bool:
     """Mark `metric` on the send record and count it in the record's report group, unless it was marked
     before. True when this call counted it."""
-    from botocore.exceptions import ClientError
-
     mark: UpdateTypeDef = {
         "TableName": get_settings().main_table,
         "Key": serialize(keys.send_key(record.message_id)),

@@ -19,12 +19,16 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from leadstream import keys
 from leadstream.aws import dynamodb
 from leadstream.profiles import iso_utc
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import batch_get, deserialize, get_item, serialize
+from mail.reports import Metric, group_of
 from mail.sends import SendRecord, SendStatus
+from mail.store.reports import counter_update
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef, UpdateTypeDef
@@ -74,8 +78,6 @@ def _week_end(at: datetime) -> datetime:
 
 def claim(record: SendRecord, *, weekly_cap: int) -> ClaimOutcome:
     """Create the claim and count it against the weekly cap (0: no cap), atomically."""
-    from botocore.exceptions import ClientError
-
     table = get_settings().main_table
     claimed_at = record.claimed_at or record.updated_at
     put: TransactWriteItemTypeDef = {
@@ -222,8 +224,6 @@ def release(message_id: str, token: str, *, status: SendStatus, reason: str, at:
 def confirm_sent(message_id: str, *, ses_message_id: str, at: datetime) -> bool:
     """SES's "Send" event for a message still claimed as sending: it was sent (the sender died before
     recording it), and is counted "sent" now. A no-op for a message already marked sent."""
-    from mail.reports import group_of
-
     record = get_send(message_id)
     if record is None or record.status is not SendStatus.SENDING:
         return False  # the usual case: the sender recorded it already
@@ -242,8 +242,6 @@ def confirm_sent(message_id: str, *, ses_message_id: str, at: datetime) -> bool:
 
 
 def _put_new(item: dict[str, Any]) -> bool:
-    from botocore.exceptions import ClientError
-
     try:
         dynamodb().put_item(
             TableName=get_settings().main_table,
@@ -267,8 +265,6 @@ def _update(
 ) -> bool:
     """A conditional update of a send record; with `report`, in one transaction with the report's "sent"
     counter (both or neither)."""
-    from botocore.exceptions import ClientError
-
     update: UpdateTypeDef = {
         "TableName": get_settings().main_table,
         "Key": serialize(keys.send_key(message_id)),
@@ -279,9 +275,6 @@ def _update(
     }
     client = dynamodb()
     if report is not None:
-        from mail.reports import Metric
-        from mail.store.reports import counter_update
-
         try:
             client.transact_write_items(
                 TransactItems=[{"Update": update}, counter_update(report, Metric.SENT)]

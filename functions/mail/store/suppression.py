@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from leadstream import keys
 from leadstream.aws import dynamodb
 from leadstream.profiles import iso_utc
@@ -75,8 +77,6 @@ def suppress(
 def remove_reason(email: str, reason: SuppressionReason, at: datetime) -> Suppression | None:
     """Take one reason off an address (None: it is not on the list). The entry stays, with its other
     reasons and when it was last changed."""
-    from botocore.exceptions import ClientError
-
     try:
         response = dynamodb().update_item(
             TableName=get_settings().main_table,

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from leadstream import keys
 from leadstream.aws import dynamodb
 from leadstream.profiles import iso_utc
@@ -68,8 +70,6 @@ def save_version(template: EmailTemplate) -> bool:
 
 def archive(template: EmailTemplate) -> bool:
     """Take the template out of the list; its versions stay readable (queued sends still render them)."""
-    from botocore.exceptions import ClientError
-
     try:
         dynamodb().update_item(
             TableName=get_settings().main_table,

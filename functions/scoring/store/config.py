@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
 from pydantic import TypeAdapter
 
 from leadstream import clock, keys
@@ -170,8 +171,6 @@ def _create(table: str, key: dict[str, str], fields: dict[str, Any]) -> Transact
 
 def _save(key: dict[str, str], fields: dict[str, Any], *, by: str, create: bool | None, what: str) -> None:
     """Put an item; create=True: it must not exist (409), False: it must exist (404), None: either."""
-    from botocore.exceptions import ClientError
-
     request: dict[str, Any] = {
         "TableName": get_settings().main_table,
         "Item": serialize({**key, **fields, "updatedAt": iso_utc(clock.now()), "updatedBy": by}),
@@ -191,8 +190,6 @@ def _save(key: dict[str, str], fields: dict[str, Any], *, by: str, create: bool 
 
 
 def _delete(key: dict[str, str], missing: str) -> None:
-    from botocore.exceptions import ClientError
-
     try:
         dynamodb().delete_item(
             TableName=get_settings().main_table,

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Literal
 
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+
 from leadstream import clock, keys
 from leadstream.aws import cognito_idp, dynamodb, eventbridge, sesv2
 from leadstream.caches import TtlCache
@@ -135,8 +137,6 @@ def mark_profile_done(profile_id: str, number: int) -> None:
     Bumps `version` (without checking it): a concurrent stream batch that read the profile before this
     write then loses its race, reads again and keeps the mark.
     """
-    from botocore.exceptions import ClientError
-
     try:
         dynamodb().update_item(
             TableName=get_settings().main_table,
@@ -159,8 +159,6 @@ def _update(
     names: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
 ) -> bool:
-    from botocore.exceptions import ClientError
-
     request: dict[str, Any] = {
         "TableName": get_settings().main_table,
         "Key": serialize(keys.handoff_key(record.profile_id, record.number)),
@@ -257,8 +255,6 @@ def publish(detail_type: str, source: str, detail: dict[str, Any]) -> str:
 
 def _call_once(call: Any) -> Any:
     """Make a call that must not be repeated blindly, telling a sure failure from an unknown outcome."""
-    from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
-
     try:
         return call()
     except ClientError as exc:  # the service answered: it did not do it

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from leadstream import clock, keys
+from leadstream.aws import dynamodb
 from leadstream.caches import TtlCache
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import get_item, query_index_first
@@ -54,8 +55,6 @@ def form_by_id(form_id: str) -> Form | None:
 
 def put_source(source: Source, *, table: str | None = None) -> None:
     """Create or replace a source (`table` defaults to the configured main table)."""
-    from leadstream.aws import dynamodb
-
     item = {
         **keys.source_key(source.source_id),
         **keys.write_key_index(source.write_key),
@@ -65,7 +64,5 @@ def put_source(source: Source, *, table: str | None = None) -> None:
 
 
 def put_form(form: Form, *, table: str | None = None) -> None:
-    from leadstream.aws import dynamodb
-
     item = {**keys.form_key(form.form_id), **form.model_dump(by_alias=True, mode="json")}
     dynamodb().put_item(TableName=table or get_settings().main_table, Item=_serialize(item))

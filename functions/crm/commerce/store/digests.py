@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from botocore.exceptions import ClientError
+
 from crm.commerce.digest import Email
 from leadstream import clock, keys
-from leadstream.aws import dynamodb
+from leadstream.aws import dynamodb, sesv2
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import serialize
 
@@ -22,8 +24,6 @@ class DynamoDigestOutbox:
         self.sender = sender
 
     def claim(self, owner_id: str, day: date) -> bool:
-        from botocore.exceptions import ClientError
-
         item = {
             **keys.digest_claim_key(owner_id, day.isoformat()),
             "ownerId": owner_id,
@@ -47,8 +47,6 @@ class DynamoDigestOutbox:
         dynamodb().delete_item(TableName=get_settings().main_table, Key=serialize(key))
 
     def send(self, to: str, email: Email) -> str:
-        from leadstream.aws import sesv2
-
         response = sesv2().send_email(
             FromEmailAddress=self.sender,
             Destination={"ToAddresses": [to]},

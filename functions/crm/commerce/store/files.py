@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from crm.commerce.attachments import DOWNLOAD_URL_SECONDS, UPLOAD_URL_SECONDS, Attachment, content_disposition
 from leadstream import clock
 from leadstream.aws import s3 as _s3
@@ -46,8 +48,6 @@ def download_link(bucket: str, attachment: Attachment) -> dict[str, Any]:
 
 
 def is_uploaded(bucket: str, attachment: Attachment) -> bool:
-    from botocore.exceptions import ClientError
-
     try:
         _s3().head_object(Bucket=bucket, Key=attachment.object_key)
     except ClientError as exc:

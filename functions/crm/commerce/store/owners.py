@@ -6,15 +6,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from crm.commerce.digest import Owner
+from leadstream.aws import cognito_idp
 
 OWNER_GROUPS = ("sales", "admin")
 
 
 def pool_owners(user_pool_id: str, client: Any = None) -> Iterator[Owner]:
     """Every enabled user of the owner groups, once each, with an email address to write to."""
-    import boto3
-
-    cognito = client or boto3.client("cognito-idp")
+    cognito = client or cognito_idp()
     seen: set[str] = set()
     for group in OWNER_GROUPS:
         pages = cognito.get_paginator("list_users_in_group").paginate(
