@@ -7,8 +7,10 @@ functions run concurrently.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
+import sys
 import threading
 import time
 import uuid
@@ -96,6 +98,10 @@ class LambdaFunction:
         if self._handler is None:
             # The stack puts the function's code directory (CodeUri) on sys.path, as Lambda does.
             module_name, _, attribute = self.spec.handler.rpartition(".")
-            module = importlib.import_module(module_name)
+            # A handler's logger binds to sys.stdout when its module is imported. That must be the
+            # process's own stream, never one a caller swapped in for a while (a test capturing output):
+            # once that one closes, every later log line of the function would fail.
+            with contextlib.redirect_stdout(sys.__stdout__ or sys.stdout):
+                module = importlib.import_module(module_name)
             self._handler = getattr(module, attribute)
         return self._handler
