@@ -32,7 +32,8 @@ EMULATED_TYPES = frozenset({
     "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup",
     "AWS::Events::EventBus", "AWS::Events::Archive", "AWS::SES::ConfigurationSet", "AWS::SES::EmailIdentity",
     "AWS::SES::ConfigurationSetEventDestination", "AWS::SecretsManager::Secret",
-    "AWS::Scheduler::ScheduleGroup", "AWS::IAM::Role", "AWS::Serverless::Function", "AWS::Serverless::HttpApi",
+    "AWS::Scheduler::ScheduleGroup", "AWS::IAM::Role",
+    "AWS::Serverless::Function", "AWS::Serverless::HttpApi",
 })  # fmt: skip
 # Types the local stack leaves out, and why. Nothing a function reads may refer to one of them.
 NOT_EMULATED = {
