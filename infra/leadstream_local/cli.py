@@ -109,6 +109,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="the local stack's AWS endpoint (default port 5787)",
     )
     clock.set_defaults(run=move_clock)
+
+    smoke = commands.add_parser(
+        "smoke",
+        help="check a deployed stack (or the local one) end to end over its API",
+        description="Send a tracking event with the write key, wait until its person's profile is scored, "
+        "read the CRM and the OpenAPI document with the token. Prints each check as passed or failed; exits "
+        "1 if any failed. Each run adds one person (a leadstreamSmoke trait, an address of SES's mailbox "
+        "simulator).",
+    )
+    smoke.add_argument(
+        "--api-url", required=True, help="the stack's ApiUrl output (the local stack: http://127.0.0.1:8787)"
+    )
+    smoke.add_argument("--write-key", required=True, help="write key of a source of the stack")
+    smoke.add_argument(
+        "--token", required=True, help="access token of a user in the marketing or admin group"
+    )
+    smoke.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for the profile to be scored (default 60)",
+    )
+    smoke.add_argument(
+        "--email", help="the smoke person's address (default: a new SES mailbox simulator address)"
+    )
+    smoke.set_defaults(run=run_smoke)
     admin.register(commands)
     return parser
 
@@ -137,6 +163,15 @@ def print_outbox(args: argparse.Namespace) -> int:
         for path in outbox.save_html(emails, Path(args.html)):
             print(f"wrote {path}", file=sys.stderr)
     return 0
+
+
+def run_smoke(args: argparse.Namespace) -> int:
+    from leadstream_local import smoke
+
+    checks = smoke.Smoke(
+        smoke.Api(args.api_url), args.write_key, args.token, timeout=args.timeout, email=args.email or ""
+    )
+    return smoke.run(checks)
 
 
 def _local_client(service: str, aws_url: str) -> Any:

@@ -24,6 +24,27 @@ DEFAULT_ROUTE = "$default"
 LOCAL_SECRET_VALUE = "leadstream-local-development-key-not-secret"
 PLACEHOLDER_API_URL = "http://127.0.0.1:8787"
 
+# What the local stack does with each resource type of template.yaml: created in moto, or made to resolve
+# (Ref, Fn::GetAtt), or played by the stack itself. A test fails for a type in neither this nor
+# NOT_EMULATED, so a new type gets a decision.
+EMULATED_TYPES = frozenset({
+    "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::S3::Bucket", "AWS::KMS::Key",
+    "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup",
+    "AWS::Events::EventBus", "AWS::Events::Archive", "AWS::SES::ConfigurationSet", "AWS::SES::EmailIdentity",
+    "AWS::SES::ConfigurationSetEventDestination", "AWS::SecretsManager::Secret",
+    "AWS::Scheduler::ScheduleGroup", "AWS::IAM::Role",
+    "AWS::Serverless::Function", "AWS::Serverless::HttpApi",
+})  # fmt: skip
+# Types the local stack leaves out, and why. Nothing a function reads may refer to one of them.
+NOT_EMULATED = {
+    "AWS::S3::BucketPolicy": "policies are not checked locally (docs/local-stack.md, IAM)",
+    "AWS::SNS::TopicPolicy": "policies are not checked locally (docs/local-stack.md, IAM)",
+    "AWS::SNS::Subscription": "the alarm e-mail; functions' SNS subscriptions come from their SNS events",
+    "AWS::CloudWatch::Alarm": "there are no CloudWatch metrics locally",
+    "AWS::CloudWatch::Dashboard": "there are no CloudWatch metrics locally",
+    "AWS::Logs::LogGroup": "the HTTP API's access log; locally everything logs to the terminal",
+}
+
 
 @dataclass(frozen=True)
 class HttpRoute:
@@ -388,7 +409,7 @@ class StackTemplate:
             name = str(props.get("TopicName", f"{STACK_NAME}-{logical}"))
             if props.get("FifoTopic") and not name.endswith(".fifo"):
                 name += ".fifo"
-            attributes = {key: str(props[key]) for key in ("DisplayName",) if key in props}
+            attributes = {key: str(props[key]) for key in ("DisplayName", "KmsMasterKeyId") if key in props}
             arn = client.create_topic(Name=name, Attributes=attributes)["TopicArn"]
             self.physical[logical] = {"Ref": arn, "TopicArn": arn, "TopicName": name}
 
@@ -426,14 +447,16 @@ class StackTemplate:
         return found
 
     def create_resources(self, client: Callable[[str], Any]) -> None:
-        """Everything the local stack keeps in moto: tables, queues, user pools, buckets, event buses and
-        email identities (`client(service)`)."""
+        """Everything the local stack keeps in moto: tables, queues, user pools, buckets, event buses,
+        email identities, keys, topics, secrets and schedule groups (`client(service)`); EMULATED_TYPES
+        and NOT_EMULATED say what happens to each type."""
         self.create_tables(client("dynamodb"))
         self.create_queues(client("sqs"))
         self.create_user_pools(client("cognito-idp"))
         self.create_buckets(client("s3"))
         self.create_event_buses(client("events"))
         self.create_email_identities(client("sesv2"))
+        self.create_keys(client("kms"))
         self.create_topics(client("sns"))
         self.create_secrets(client("secretsmanager"))
         self.create_schedule_groups(client("scheduler"))
@@ -442,6 +465,14 @@ class StackTemplate:
         # that a function whose environment names it (GetAtt HttpApi.ApiEndpoint) can be configured.
         if not any(logical in self.physical for logical in self.of_type("AWS::Serverless::HttpApi")):
             self.register_http_apis(PLACEHOLDER_API_URL)
+
+    def create_keys(self, client: Any) -> None:
+        """Create every AWS::KMS::Key in `client` (moto); Ref is its key id, as in CloudFormation."""
+        for logical, res in self.of_type("AWS::KMS::Key").items():
+            props = res.get("Properties", {})
+            description = str(self.resolve(props.get("Description", logical)))
+            key = client.create_key(Description=description)["KeyMetadata"]
+            self.physical[logical] = {"Ref": key["KeyId"], "Arn": key["Arn"], "KeyId": key["KeyId"]}
 
     def create_schedule_groups(self, client: Any) -> None:
         """Create every AWS::Scheduler::ScheduleGroup in `client` (moto); Ref is its name."""

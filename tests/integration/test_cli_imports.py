@@ -39,7 +39,14 @@ def _imported_by(*argv: str) -> set[str]:
 
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], ["local", "--help"], ["token", "--help"], ["form", "add", "--help"], ["clock", "--help"]],
+    [
+        ["--help"],
+        ["local", "--help"],
+        ["token", "--help"],
+        ["form", "add", "--help"],
+        ["clock", "--help"],
+        ["smoke", "--help"],
+    ],
 )
 def test_help_imports_nothing_heavy(argv: list[str]) -> None:
     assert _imported_by(*argv) & set(HEAVY) == set()
@@ -48,3 +55,9 @@ def test_help_imports_nothing_heavy(argv: list[str]) -> None:
 def test_the_outbox_needs_no_aws_sdk() -> None:
     # Nothing listens on port 9 (discard): the command fails to connect, after importing what it needs.
     assert _imported_by("outbox", "--aws-url", "http://127.0.0.1:9") & set(HEAVY) == set()
+
+
+def test_the_smoke_test_needs_no_aws_sdk() -> None:
+    # Nothing listens on port 9: every check fails at once, after importing what the command needs.
+    argv = ["smoke", "--api-url", "http://127.0.0.1:9", "--write-key", "k", "--token", "t", "--timeout", "0"]
+    assert _imported_by(*argv) & set(HEAVY) == set()
