@@ -127,9 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     smoke.add_argument(
         "--timeout",
-        type=float,
+        type=_wait_seconds,
         default=60.0,
-        help="seconds to wait for the profile to be scored (default 60)",
+        help="seconds to wait for the profile to be scored, 0 to 3600 (default 60)",
     )
     smoke.add_argument(
         "--email", help="the smoke person's address (default: a new SES mailbox simulator address)"
@@ -165,13 +165,28 @@ def print_outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _wait_seconds(text: str) -> float:
+    """A finite number of seconds up to an hour (`nan` or `inf` would make the wait endless)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= seconds <= 3600:  # also false for nan
+        raise argparse.ArgumentTypeError(f"must be between 0 and 3600 seconds, not {text}")
+    return seconds
+
+
 def run_smoke(args: argparse.Namespace) -> int:
     from leadstream_local import smoke
 
-    checks = smoke.Smoke(
-        smoke.Api(args.api_url), args.write_key, args.token, timeout=args.timeout, email=args.email or ""
+    try:
+        api = smoke.Api(args.api_url)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return smoke.run(
+        smoke.Smoke(api, args.write_key, args.token, timeout=args.timeout, email=args.email or "")
     )
-    return smoke.run(checks)
 
 
 def _local_client(service: str, aws_url: str) -> Any:

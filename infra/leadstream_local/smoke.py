@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -36,7 +36,7 @@ class Reply:
     def json(self) -> Any:
         try:
             return json.loads(self.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past what Python can parse
             return None
 
     def describe(self, what: str) -> str:
@@ -67,6 +67,12 @@ class Api:
 
     base_url: str
     timeout: float = REQUEST_TIMEOUT
+
+    def __post_init__(self) -> None:
+        # urllib would also open file: and ftp: URLs; the smoke test speaks to an HTTP API only.
+        parts = urllib.parse.urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"--api-url must be an http or https URL, not {self.base_url!r}")
 
     def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Reply:
         data = None if body is None else json.dumps(body).encode()
@@ -104,21 +110,14 @@ class Smoke:
     def _bearer(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
-    def checks(self) -> list[Callable[[], Check]]:
-        """In order; each one runs whatever the ones before it found."""
-        state: dict[str, bool] = {}
-
-        def event_in() -> Check:
-            check = self.event_in()
-            state["event"] = check.passed
-            return check
-
-        def profile_scored() -> Check:
-            if not state.get("event"):
-                return Check("profile scored", False, "not tried: no event was accepted")
-            return self.profile_scored()
-
-        return [event_in, profile_scored, self.crm_read, self.openapi]
+    def results(self) -> Iterator[Check]:
+        """Each check as it ends, in order; the profile is looked for only once an event was accepted."""
+        event = self.event_in()
+        yield event
+        not_tried = Check("profile scored", False, "not tried: no event was accepted")
+        yield self.profile_scored() if event.passed else not_tried
+        yield self.crm_read()
+        yield self.openapi()
 
     def event_in(self) -> Check:
         """An identify (who the smoke person is) and a page view, in one batch, with the write key."""
@@ -213,8 +212,7 @@ def run(smoke: Smoke, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     print(f"Smoke test of {smoke.api.base_url} (run {smoke.run})", file=out, flush=True)
     results: list[Check] = []
-    for check in smoke.checks():
-        result = check()
+    for result in smoke.results():
         results.append(result)
         print(
             f"  {'passed' if result.passed else 'FAILED'}  {result.name}: {result.detail}",

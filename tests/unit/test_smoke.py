@@ -8,6 +8,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
+from leadstream_local import cli
 from leadstream_local.smoke import Api, Reply, Smoke, run
 
 PROFILE = {"profileId": "p-1", "engagement": 5.0, "fit": 0, "stage": "subscriber"}
@@ -134,3 +137,35 @@ def test_no_answer_at_all_says_why() -> None:
     assert (
         reply.describe("GET /crm/accounts") == "GET /crm/accounts: no answer ([Errno 111] Connection refused)"
     )
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com", "http://", "example.com"])
+def test_only_an_http_api_url_is_accepted(url: str) -> None:
+    with pytest.raises(ValueError, match="http or https"):
+        Api(url)
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000, b"\xff\xfe not utf-8", b"<html>"])
+def test_a_reply_that_is_not_json_reads_as_none(body: bytes) -> None:
+    assert Reply(200, body).json() is None
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "-1", "3601", "soon"])
+def test_the_cli_refuses_an_endless_or_negative_wait(
+    timeout: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "smoke",
+        "--api-url",
+        "http://127.0.0.1:9",
+        "--write-key",
+        "k",
+        "--token",
+        "t",
+        "--timeout",
+        timeout,
+    ]
+    with pytest.raises(SystemExit) as exited:
+        cli.build_parser().parse_args(argv)
+    assert exited.value.code == 2
+    assert "--timeout" in capsys.readouterr().err
