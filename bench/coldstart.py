@@ -88,24 +88,27 @@ _FAKE_CREDENTIALS = {
 }
 
 
+BASELINE = "import boto3 (baseline)"
+FIRST_BASELINE = "import boto3 + one DynamoDB call (baseline)"
+Statement = tuple[str, dict[str, str]]  # the code a fresh interpreter runs, in its environment
+
+
 def _measure(runs: int, loopback: dict[str, str]) -> ColdStart:
     environments = _environments()
     plain = _with_bytecode({**os.environ, "AWS_DEFAULT_REGION": "us-east-1"})
-    imports: dict[str, tuple[str, dict[str, str]]] = {BASELINE: ("import boto3", plain)}
-    firsts: dict[str, tuple[str, dict[str, str]]] = {FIRST_BASELINE: (BARE_FIRST_CALL, plain | loopback)}
+    imports: dict[str, Statement] = {BASELINE: ("import boto3", plain)}
+    firsts: dict[str, Statement] = {FIRST_BASELINE: (BARE_FIRST_CALL, plain | loopback)}
     for name, module in handler_modules().items():
         env = _with_bytecode(environments[name])
         imports[f"{name} ({module})"] = (f"import {module}", env)
         firsts[f"{name} ({module})"] = (f"import {module}; {FIRST_CALL}", env | loopback)
-    medians = _interleaved_medians({**imports, **{f"first: {k}": v for k, v in firsts.items()}}, runs)
+    tables = {"imports": imports, "first requests": firsts}
+    rows = {(table, label): statement for table, rows in tables.items() for label, statement in rows.items()}
+    medians = _interleaved_medians(rows, runs)
     return ColdStart(
-        imports=_relative(imports, medians, BASELINE, prefix=""),
-        first_requests=_relative(firsts, medians, FIRST_BASELINE, prefix="first: "),
+        imports=_relative(medians, "imports", BASELINE),
+        first_requests=_relative(medians, "first requests", FIRST_BASELINE),
     )
-
-
-BASELINE = "import boto3 (baseline)"
-FIRST_BASELINE = "import boto3 + one DynamoDB call (baseline)"
 
 
 def _with_bytecode(env: dict[str, str]) -> dict[str, str]:
@@ -114,21 +117,23 @@ def _with_bytecode(env: dict[str, str]) -> dict[str, str]:
     return {key: value for key, value in env.items() if key != "PYTHONDONTWRITEBYTECODE"}
 
 
-def _interleaved_medians(statements: dict[str, tuple[str, dict[str, str]]], runs: int) -> dict[str, float]:
+def _interleaved_medians(
+    statements: dict[tuple[str, str], Statement], runs: int
+) -> dict[tuple[str, str], float]:
     for statement, env in statements.values():  # compile bytecode once so no run pays for it
         _fresh_import_seconds(statement, env)
-    samples: dict[str, list[float]] = {label: [] for label in statements}
+    samples: dict[tuple[str, str], list[float]] = {row: [] for row in statements}
     for _ in range(runs):  # interleaved, so a noisy moment hits every statement alike
-        for label, (statement, env) in statements.items():
-            samples[label].append(_fresh_import_seconds(statement, env))
-    return {label: statistics.median(values) for label, values in samples.items()}
+        for row, (statement, env) in statements.items():
+            samples[row].append(_fresh_import_seconds(statement, env))
+    return {row: statistics.median(values) for row, values in samples.items()}
 
 
-def _relative(
-    statements: dict[str, tuple[str, dict[str, str]]], medians: dict[str, float], baseline: str, prefix: str
-) -> list[ImportCost]:
-    base = medians[prefix + baseline]
+def _relative(medians: dict[tuple[str, str], float], table: str, baseline: str) -> list[ImportCost]:
+    """One table's rows, each against that table's baseline."""
+    base = medians[(table, baseline)]
     return [
-        ImportCost(label, medians[prefix + label] * 1000, medians[prefix + label] / base)
-        for label in statements
+        ImportCost(label, median * 1000, median / base)
+        for (of, label), median in medians.items()
+        if of == table
     ]
