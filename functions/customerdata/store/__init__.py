@@ -1,0 +1,1 @@
+"""customerdata's data access: the only code of customerdata that talks to AWS."""

@@ -1,0 +1,1 @@
+"""Integrations: the business event catalog, signed webhooks, and external identities."""

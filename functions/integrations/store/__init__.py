@@ -1,0 +1,1 @@
+"""integrations's data access: the only code of integrations that talks to AWS."""

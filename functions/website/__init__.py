@@ -1,0 +1,3 @@
+"""The website side: forms, landing pages, gated assets, dynamic content, pop-ups, page A/B tests, the
+snippet.
+"""

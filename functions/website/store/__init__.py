@@ -1,0 +1,1 @@
+"""website's data access: the only code of website that talks to AWS."""
