@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
+from closedloop.accounts import present_account
 from crm import conversion, forecast
 from crm.resources import (
     accounts,
@@ -41,8 +42,10 @@ app = create_resolver(allowed_origins=_origins, enable_validation=True)
 api = Api(app, cors_config(_origins))
 
 # Each module registers its routes; add new ones to these lists.
-CORE = (accounts, contacts, leads, conversion, pipelines, deals, forecast, activities, timeline)
+CORE = (contacts, leads, conversion, pipelines, deals, forecast, activities, timeline)
 COMMERCE = (products, quotes, orders, contracts, tickets, attachments)
+# An account's GET shows its people's engagement and its revenue, which the closed loop keeps.
+accounts.register(api, present=present_account)
 for module in (*CORE, *COMMERCE):
     module.register(api)
 openapi_document.serve(api, "/crm/openapi.json")

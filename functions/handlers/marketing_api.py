@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
+from closedloop.accounts import person_revenue
 from handlers import openapi_document
 from leadstream.api import Api
 from leadstream.http import cors_config, create_resolver
@@ -23,7 +24,7 @@ logger = Logger()
 _origins = get_settings().allowed_origins
 app = create_resolver(allowed_origins=_origins, enable_validation=True)
 api = Api(app, cors_config(_origins))
-profile_routes.register(api)
+profile_routes.register(api, revenue_of=person_revenue)  # the 360° view shows revenue
 scoring_routes.register(api)
 openapi_document.serve(api, "/marketing/openapi.json")
 

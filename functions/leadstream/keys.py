@@ -438,3 +438,46 @@ def segment_timer_key(profile_id: str) -> dict[str, str]:
     """When the person's one segment timer is set for (absent: none), next to the profile: the stream
     reads it with the memberships and calls the scheduler only when the time changes."""
     return {"pk": f"PROFILE#{profile_id}", "sk": "SEGMENT-TIMER"}
+
+
+# --- The closed loop (docs/closed-loop.md) -------------------------------------------------------------
+# Items the closed loop keeps beside profiles and accounts; none has sk PROFILE, so the profile stream's
+# consumers never see them.
+REVENUE_PREFIX = "REVENUE#"
+ACCOUNT_PERSON_PREFIX = "PERSON#"
+
+
+def loop_marker_key(change_id: str) -> dict[str, str]:
+    """A CRM or profile change the closed loop has applied (`<pk of the record>#<version>`): written in the
+    transaction of its effects, so a redelivered stream record finds it and changes nothing twice."""
+    return {"pk": f"CLOSEDLOOP#{change_id}", "sk": "APPLIED"}
+
+
+def open_deals_key(profile_id: str) -> dict[str, str]:
+    """The person's open deals (a string set) and a revision that every change of the set bumps."""
+    return {"pk": f"PROFILE#{profile_id}", "sk": "OPENDEALS"}
+
+
+def revenue_key(scope: str, owner_id: str, currency: str) -> dict[str, str]:
+    """Realized revenue of a person (`scope` PROFILE) or an account (ACCOUNT) in one currency."""
+    return {"pk": f"{scope}#{owner_id}", "sk": f"{REVENUE_PREFIX}{currency}"}
+
+
+def contact_link_key(profile_id: str) -> dict[str, str]:
+    """The CRM contact of a profile (the reverse of the contact's `profileId`)."""
+    return {"pk": f"PROFILE#{profile_id}", "sk": "CONTACT"}
+
+
+def account_person_key(account_id: str, profile_id: str) -> dict[str, str]:
+    """A person counted in an account's engagement, with why (`via`: contact:<id>, group:<groupId>)."""
+    return {"pk": f"ACCOUNT#{account_id}", "sk": f"{ACCOUNT_PERSON_PREFIX}{profile_id}"}
+
+
+def group_person_key(group_id: str, profile_id: str) -> dict[str, str]:
+    """A person seen in a Segment `group` call of `group_id`, whether or not an account claims it yet."""
+    return {"pk": f"GROUP#{group_id}", "sk": f"{ACCOUNT_PERSON_PREFIX}{profile_id}"}
+
+
+def group_link_key(group_id: str) -> dict[str, str]:
+    """The account that claims a Segment group id (its web domain, or customFields.groupId)."""
+    return {"pk": f"GROUPLINK#{group_id.strip().lower()}", "sk": "GROUPLINK"}

@@ -63,6 +63,9 @@ class ProfileDetail(ProfileSummary):
     half_life_days: float = Field(alias="halfLifeDays")
     handoffs: list[dict[str, Any]]
     merged_into: str | None = Field(alias="mergedInto")
+    revenue: dict[str, str] | None = Field(
+        default=None, description="realized revenue per currency (won deals, orders, renewals), if any"
+    )
 
     @classmethod
     def full(cls, profile: Profile, handoffs: list[HandoffRecord], now: datetime) -> ProfileDetail:

@@ -6,6 +6,7 @@ the answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -40,7 +41,10 @@ class ProfileQuery(ListParams):
     )
 
 
-def register(api: Api) -> None:
+def register(api: Api, *, revenue_of: Callable[[str], dict[str, str]] | None = None) -> None:
+    """The profile routes; `revenue_of(profileId)` (given by the handler, from the closed loop) adds the
+    person's realized revenue to the 360° view."""
+
     @api.route(
         "GET", "/marketing/profiles", policy=MARKETING, summary="List profiles", tag=TAG, problems=[400]
     )
@@ -72,7 +76,9 @@ def register(api: Api) -> None:
         profile = load_profile(profile_id)
         if profile is None:
             raise NotFound(f"There is no profile {profile_id}.")
-        return ProfileDetail.full(profile, handoffs_of(profile_id), clock.now())
+        detail = ProfileDetail.full(profile, handoffs_of(profile_id), clock.now())
+        revenue = revenue_of(profile_id) if revenue_of else None
+        return detail.model_copy(update={"revenue": revenue}) if revenue else detail
 
     @api.route(
         "GET",

@@ -31,6 +31,8 @@ from scoring.attribution import touch_of
 # one, derives the same id for the same person instead of creating a twin.
 PROFILE_NAMESPACE = uuid.UUID("6f1c1f8e-3f0a-5c4e-9a55-2b7f3c1d9e10")
 MAX_ATTEMPTS = 5
+# The trait that holds the group id of a person's latest Segment `group` call.
+GROUP_TRAIT = "groupId"
 
 
 def new_profile_id(founder: IdentityRef) -> str:
@@ -105,6 +107,10 @@ class BatchResolution:
         if event.email and self._owner(IdentityRef(kind="email", value=event.email)) == target.profile_id:
             target.set_email(event.email, stamp)
         target.observe(stamp, event.timestamp, event.all_traits, touch_of(event))
+        if event.type == "group" and event.group_id:
+            # The account the person acts for (Segment `group`): kept as a trait, newest wins, so the
+            # closed loop can roll the person up to that account (docs/closed-loop.md).
+            target.observe(stamp, event.timestamp, {GROUP_TRAIT: event.group_id})
         self.attributed[(event.source_id, event.message_id)] = target.profile_id
         if self._on_event is not None:
             self._on_event(target, event)  # scoring: the profile as it stands right after this event

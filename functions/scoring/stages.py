@@ -47,6 +47,30 @@ def change_stage(
     raise Conflict("The profile kept changing while the stage was being set; try again.")
 
 
+# Stages a recycle takes back to nurture: handed over, but sales found no deal to make (yet).
+RECYCLED_FROM = frozenset({Stage.MQL, Stage.SQL, Stage.OPPORTUNITY})
+
+
+def move_forward(profile: Profile, stage: Stage, *, at: str, by: str, reason: str) -> bool:
+    """An automatic move (a deal opened or won): forward in the funnel only, never from or to `other`.
+    Changes `profile` in place; False when the move is not allowed or not needed."""
+    if not stage.is_after(profile.stage):
+        return False
+    profile.move_to(stage, at=at, by=by, reason=reason)
+    return True
+
+
+def recycle(profile: Profile, *, at: str, by: str, reason: str) -> bool:
+    """Back to nurture as a rejected lead goes (stage `lead`, engagement reset, so the person must qualify
+    afresh), from marketing-qualified, sales-qualified or opportunity only: a customer stays a customer,
+    `other` stays outside the funnel. Changes `profile` in place; False when nothing changed."""
+    if profile.stage not in RECYCLED_FROM:
+        return False
+    profile.move_to(Stage.LEAD, at=at, by=by, reason=reason)
+    profile.score.reset_engagement()
+    return True
+
+
 def _is_backward(current: Stage | None, wanted: Stage) -> bool:
     """Back in the funnel; moving to or from `other` (outside the funnel) is neither way."""
     if current is None or Stage.OTHER in (current, wanted):

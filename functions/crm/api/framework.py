@@ -108,6 +108,9 @@ class Resource:
     rewrite_patch: Callable[[Any, dict[str, Any]], dict[str, Any]] | None = None
     # Runs before the list and get routes: what must exist before anyone reads (the standard pipeline).
     ensure: Callable[[], None] | None = None
+    # What the GET of one record shows beside the stored record (an account's engagement and revenue,
+    # which the closed loop keeps): given by the handler that combines domains; never stored.
+    present: Callable[[Any], Any] | None = None
     page_model: type[BaseModel] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -276,7 +279,8 @@ class _StandardRoutes:
         if self.resource.ensure:
             self.resource.ensure()
         record = self.resource.get(record_id, self.api.principal())
-        return versioned_response(record, self.kind.version(record))
+        shown = self.resource.present(record) if self.resource.present else record
+        return versioned_response(shown, self.kind.version(record))
 
     def patch(self, record_id: str, body: Any, if_match: Any = None) -> Any:
         principal = self.api.principal()

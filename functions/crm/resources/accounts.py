@@ -3,6 +3,8 @@ each company tracks beyond the standard fields (up to 200, no schema change)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from enum import StrEnum
 
@@ -70,10 +72,36 @@ class AccountFields(CrmInput):
     custom_fields: CustomFields = Field(default_factory=dict, alias="customFields")
 
 
+class TopPerson(Model):
+    model_config = ConfigDict(populate_by_name=True)
+
+    profile_id: str = Field(alias="profileId")
+    name: str | None = None
+    engagement: float
+
+
+class AccountEngagement(Model):
+    """The engagement of the account's people (its contacts' profiles and the people whose Segment `group`
+    calls name the account), decayed to the moment of the read. Read-only: kept by the closed loop."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    people: int = Field(description="people counted")
+    summed: float = Field(description="the sum of their current engagement scores")
+    top: list[TopPerson] = Field(default_factory=list, description="the most engaged, best first")
+
+
 class Account(AccountFields, CrmRecord):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
     account_id: RecordId = Field(alias="accountId")
+    engagement: AccountEngagement | None = Field(
+        default=None, description="read-only, on GET of one account: its people's engagement"
+    )
+    revenue: dict[str, str] | None = Field(
+        default=None,
+        description='read-only, on GET of one account: realized revenue per currency ({"EUR": "1200.00"})',
+    )
 
 
 class AccountChanges(CrmInput):
@@ -171,5 +199,6 @@ ACCOUNTS = Resource(
 )
 
 
-def register(api: Api) -> None:
-    register_resource(api, ACCOUNTS)
+def register(api: Api, *, present: Callable[[Account], Account] | None = None) -> None:
+    """The account routes; `present` adds what the GET of one account shows beside the record."""
+    register_resource(api, replace(ACCOUNTS, present=present) if present else ACCOUNTS)

@@ -88,7 +88,10 @@ def prepare(contact: Contact, before: Contact | None, principal: Principal) -> C
     if contact.account_id and (before is None or before.account_id != contact.account_id):
         referenced({"accountId": (ACCOUNT, contact.account_id)})
     if contact.email and (before is None or before.email != contact.email):
-        contact = contact.model_copy(update={"profile_id": profile_of_email(contact.email)})
+        # A new address of a linked person keeps the link (the closed loop re-keys the person to it);
+        # an address another person is known by links to that person.
+        linked = profile_of_email(contact.email) or (before.profile_id if before else None)
+        contact = contact.model_copy(update={"profile_id": linked})
     return contact
 
 
