@@ -286,3 +286,79 @@ def test_an_account_sums_its_peoples_engagement_from_contacts_and_group_calls(
     assert set(deserialize(item)["via"]) == {
         f"contact:{crm.ok(crm.get('/crm/contacts', query='email=' + EMAIL))['items'][0]['contactId']}"
     }
+
+
+def test_orders_and_renewals_are_revenue_too_and_an_order_of_a_deal_is_not_counted_twice(
+    aws: Any, crm: Crm, token_for: Callable[..., str], call_api: Call, loop: MainStream
+) -> None:
+    from closedloop.store.loop import revenue_of
+
+    admin = Crm(call_api, token_for("admin", user="ann"))
+    product = admin.created("/crm/products", {"sku": "SEAT", "name": "Seat", "prices": {"EUR": "19.99"}})
+    ada = person(aws, EMAIL, user_id="u-ada")
+    account = crm.created("/crm/accounts", {"name": "Fabrikam"})
+    contact = crm.created(
+        "/crm/contacts", {"lastName": "Lovelace", "email": EMAIL, "accountId": account["accountId"]}
+    )
+    line = {
+        "productId": product["productId"],
+        "quantity": "3",
+        "discountPercent": "10",
+        "taxRatePercent": "19",
+    }
+
+    def order(**extra: Any) -> dict[str, Any]:
+        body = {"name": "Seats", "accountId": account["accountId"], "contactId": contact["contactId"],
+                "currency": "EUR", "validUntil": "2099-01-01", "lines": [line], **extra}  # fmt: skip
+        quote = crm.created("/crm/quotes", body)
+        path = f"/crm/quotes/{quote['quoteId']}/status"
+        crm.ok(crm.request("POST", path, {"status": "sent"}))
+        accepted = crm.ok(crm.request("POST", path, {"status": "accepted"}))
+        return crm.ok(crm.get(f"/crm/orders/{accepted['orderId']}"))  # type: ignore[no-any-return]
+
+    first = order()
+    assert first["totals"]["net"] == "53.97"
+    loop.drain()
+    assert stage_of(ada.profile_id) == "customer"  # an order makes a customer, deal or not
+    assert crm.ok(crm.get(f"/crm/accounts/{account['accountId']}"))["revenue"] == {"EUR": "53.97"}
+
+    # The order of a won deal realizes that deal: the deal's amount counts, the order adds nothing.
+    deal = crm.created("/crm/deals", {"name": "Expansion", "contactId": contact["contactId"],
+                                      "accountId": account["accountId"], "amount": "100", "currency": "EUR"})  # fmt: skip
+    patch(crm, f"/crm/deals/{deal['dealId']}", {"stageId": "won"})
+    order(dealId=deal["dealId"])
+    # A renewal deal won is renewal revenue.
+    renewal = crm.created("/crm/deals", {"name": "Renewal", "contactId": contact["contactId"], "amount": "40",
+                                         "currency": "EUR", "customFields": {"renewalOf": "c-1"}})  # fmt: skip
+    patch(crm, f"/crm/deals/{renewal['dealId']}", {"stageId": "won"})
+    # A cancelled order takes its revenue back.
+    cancelled = crm.request(
+        "POST", f"/crm/orders/{first['orderId']}/status", {"status": "cancelled", "reason": "x"}
+    )
+    assert cancelled.status == 200, cancelled.body
+    loop.drain()
+    assert revenue_of("PROFILE", ada.profile_id)["EUR"] == {
+        "total": 140,
+        "deals": 100,
+        "renewals": 40,
+        "orders": 0,
+    }
+    assert (
+        revenue_of("ACCOUNT", account["accountId"])["EUR"]["total"] == 100
+    )  # the renewal deal has no account
+
+
+def test_a_stream_record_the_loop_cannot_read_is_reported_and_the_batch_resumes_from_it(aws: Any) -> None:
+    from handlers.closedloop_stream import lambda_handler
+    from scoring_support import LambdaContext
+
+    broken = {"eventName": "INSERT", "dynamodb": {"SequenceNumber": "7", "Keys": {"pk": {"S": "DEAL#x"}, "sk": {"S": "DEAL"}},
+              "NewImage": {"pk": {"S": "DEAL#x"}, "sk": {"S": "DEAL"}, "version": {"N": "1"}}}}  # fmt: skip
+    other = {
+        "eventName": "INSERT",
+        "dynamodb": {"SequenceNumber": "6", "Keys": {"pk": {"S": "SOURCE#s"}, "sk": {"S": "SOURCE"}}},
+    }
+    assert lambda_handler({"Records": [other, broken]}, LambdaContext()) == {
+        "batchItemFailures": [{"itemIdentifier": "7"}]
+    }
+    assert lambda_handler({"Records": [other]}, LambdaContext()) == {"batchItemFailures": []}
