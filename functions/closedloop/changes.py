@@ -23,12 +23,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from closedloop import accounts, outcomes, sync
+from closedloop.store import loop as store
 from leadstream.store.dynamo import deserialize
 
 logger = logging.getLogger(__name__)
 
 # Sort keys of the items the loop reads from the stream (the event source's filter names the same).
 KINDS = {"DEAL": "deal", "ORDER": "order", "CONTACT": "contact", "ACCOUNT": "account", "PROFILE": "profile"}
+# Kinds whose every effect is committed with the change's marker: a marked change is skipped whole. (A
+# contact change also sets the contact's profileId after its transaction, so it always runs; its own
+# transaction finds the marker.)
+MARKED = frozenset({"deal", "order"})
 
 
 @dataclass(frozen=True)
@@ -75,9 +80,12 @@ def parse(record: Mapping[str, Any]) -> Change | None:
 def apply(records: Sequence[Mapping[str, Any]]) -> list[str]:
     """Apply a batch of stream records in order; the sequence numbers of the records to retry (the first
     that failed: the stream resumes from it, the records before it are done)."""
-    for record in records:
-        change = parse(record)
-        if change is None:
+    parsed = [change for change in map(parse, records) if change is not None]
+    # A redelivered batch: the changes applied before are known by their markers (one read per batch).
+    marked = [change.change_id for change in parsed if change.kind in MARKED]
+    done = store.applied(marked) if marked else set()
+    for change in parsed:
+        if change.change_id in done:
             continue
         try:
             handle(change)

@@ -323,13 +323,13 @@ def test_orders_and_renewals_are_revenue_too_and_an_order_of_a_deal_is_not_count
     assert crm.ok(crm.get(f"/crm/accounts/{account['accountId']}"))["revenue"] == {"EUR": "53.97"}
 
     # The order of a won deal realizes that deal: the deal's amount counts, the order adds nothing.
-    deal = crm.created("/crm/deals", {"name": "Expansion", "contactId": contact["contactId"],
-                                      "accountId": account["accountId"], "amount": "100", "currency": "EUR"})  # fmt: skip
+    deal_body = {"name": "Expansion", "contactId": contact["contactId"], "accountId": account["accountId"]}
+    deal = crm.created("/crm/deals", {**deal_body, "amount": "100", "currency": "EUR"})
     patch(crm, f"/crm/deals/{deal['dealId']}", {"stageId": "won"})
     order(dealId=deal["dealId"])
     # A renewal deal won is renewal revenue.
-    renewal = crm.created("/crm/deals", {"name": "Renewal", "contactId": contact["contactId"], "amount": "40",
-                                         "currency": "EUR", "customFields": {"renewalOf": "c-1"}})  # fmt: skip
+    renewal_body = {"name": "Renewal", "contactId": contact["contactId"], "amount": "40", "currency": "EUR"}
+    renewal = crm.created("/crm/deals", {**renewal_body, "customFields": {"renewalOf": "c-1"}})
     patch(crm, f"/crm/deals/{renewal['dealId']}", {"stageId": "won"})
     # A cancelled order takes its revenue back.
     cancelled = crm.request(
@@ -343,17 +343,20 @@ def test_orders_and_renewals_are_revenue_too_and_an_order_of_a_deal_is_not_count
         "renewals": 40,
         "orders": 0,
     }
-    assert (
-        revenue_of("ACCOUNT", account["accountId"])["EUR"]["total"] == 100
-    )  # the renewal deal has no account
+    # The renewal deal names no account: the account has the won deal only.
+    assert revenue_of("ACCOUNT", account["accountId"])["EUR"]["total"] == 100
 
 
 def test_a_stream_record_the_loop_cannot_read_is_reported_and_the_batch_resumes_from_it(aws: Any) -> None:
-    from handlers.closedloop_stream import lambda_handler
     from scoring_support import LambdaContext
 
-    broken = {"eventName": "INSERT", "dynamodb": {"SequenceNumber": "7", "Keys": {"pk": {"S": "DEAL#x"}, "sk": {"S": "DEAL"}},
-              "NewImage": {"pk": {"S": "DEAL#x"}, "sk": {"S": "DEAL"}, "version": {"N": "1"}}}}  # fmt: skip
+    from handlers.closedloop_stream import lambda_handler
+
+    key = {"pk": {"S": "DEAL#x"}, "sk": {"S": "DEAL"}}
+    broken = {
+        "eventName": "INSERT",
+        "dynamodb": {"SequenceNumber": "7", "Keys": key, "NewImage": {**key, "version": {"N": "1"}}},
+    }
     other = {
         "eventName": "INSERT",
         "dynamodb": {"SequenceNumber": "6", "Keys": {"pk": {"S": "SOURCE#s"}, "sk": {"S": "SOURCE"}}},

@@ -70,8 +70,10 @@ def commit(change_id: str, items: Sequence[TransactWriteItemTypeDef]) -> bool:
     return True
 
 
-def is_applied(change_id: str) -> bool:
-    return get_item(_table(), keys.loop_marker_key(change_id), consistent=True) is not None
+def applied(change_ids: Iterable[str]) -> set[str]:
+    """The changes among `change_ids` that were applied before (one consistent BatchGetItem per 100)."""
+    items = batch_get(_table(), [keys.loop_marker_key(change_id) for change_id in change_ids])
+    return {str(item["pk"]).removeprefix("CLOSEDLOOP#") for item in items}
 
 
 # --- items of a transaction ---------------------------------------------------------------------------
