@@ -115,7 +115,11 @@ def engagement(account_id: str, now: datetime | None = None) -> AccountEngagemen
     """Summed and top engagement of the account's people, decayed to `now` (one Query and one
     BatchGetItem per 100 people)."""
     moment = now or clock.now()
-    people = [p for p in store.profiles(store.account_people(account_id)).values() if p.merged_into is None]
+    found = store.profiles(store.account_people(account_id))
+    # A person counted under a profile that was merged since counts as the profile it was merged into.
+    survivors = {p.merged_into for p in found.values() if p.merged_into and p.merged_into not in found}
+    found |= store.profiles(sorted(survivors))
+    people = [p for p in found.values() if p.merged_into is None]
     scored = sorted(
         ((round(p.score.engagement_at(moment), 1), p) for p in people),
         key=lambda pair: (-pair[0], pair[1].profile_id),
