@@ -24,6 +24,7 @@ from crm.commerce.money import MINOR_UNITS
 from crm.resources.accounts import Account, AccountEngagement, TopPerson
 from crm.sync_records import get_account
 from leadstream import clock
+from leadstream.events import JUNK_IDS, MAX_ID_BYTES
 from leadstream.profiles import Profile
 from scoring.identity import GROUP_TRAIT
 
@@ -71,11 +72,16 @@ def on_profile(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> 
 
 
 def _group(profile: Mapping[str, Any] | None) -> str | None:
+    """The person's group id, if it is one a key can hold: scoring keeps a `group` call's id, but an
+    identify may send any trait of that name (a map, junk, a huge text), which is then ignored."""
     traits = (profile or {}).get("traits")
     value = traits.get(GROUP_TRAIT) if isinstance(traits, dict) else None
-    return (
-        str(value) if isinstance(value, str | int) and not isinstance(value, bool) and value != "" else None
-    )
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        return None
+    text = str(value).strip()
+    if text.lower() in JUNK_IDS or len(text.encode("utf-8", "surrogatepass")) > MAX_ID_BYTES:
+        return None
+    return text
 
 
 def account_of_group(group_id: str) -> str | None:

@@ -61,7 +61,7 @@ class Deal:
         source = "renewals" if custom.get("renewalOf") else "deals"
         amount, currency = _decimal(image.get("amount")), image.get("currency")
         won = outcome == "won" and amount is not None and isinstance(currency, str)
-        reason = next((str(custom[name]) for name in LOSS_REASON_FIELDS if custom.get(name)), None)
+        reason = next((str(custom[name])[:200] for name in LOSS_REASON_FIELDS if custom.get(name)), None)
         return cls(
             deal_id=str(image["dealId"]),
             name=str(image.get("name", "")),

@@ -195,3 +195,24 @@ def test_a_mapped_field_owned_by_marketing_flows_from_the_crm_only_into_an_empty
     after = _profile_fields(contact(), [("customFields.region", Owner.MARKETING, "EMEA", "t")])
     assert after is not None
     assert after.custom_fields == {"region": "EMEA"}
+
+
+@pytest.mark.parametrize(
+    ("value", "group"),
+    [
+        ("fabrikam.io", "fabrikam.io"),
+        (42, "42"),
+        ("", None),
+        ("undefined", None),
+        ("x" * 5000, None),
+        ({"id": "g"}, None),
+        (True, None),
+        (["g"], None),
+    ],
+)
+def test_only_a_usable_group_id_rolls_a_person_up(value: Any, group: str | None) -> None:
+    from closedloop.accounts import _group
+
+    assert _group({"traits": {"groupId": value}}) == group
+    assert _group({"traits": "not a map"}) is None
+    assert _group(None) is None
