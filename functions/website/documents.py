@@ -29,13 +29,13 @@ from website.models import (
     Page,
     PageContent,
     PageCreate,
+    PageTestReport,
     Popup,
     PopupContent,
     PopupCreate,
     Slot,
     SlotContent,
     SlotCreate,
-    TestReport,
     WebForm,
     dump,
 )
@@ -210,7 +210,7 @@ def page_version(slug: str, version: int) -> Page:
     return Page.model_validate(item)
 
 
-def test_report(slug: str) -> TestReport:
+def test_report(slug: str) -> PageTestReport:
     page: Page = get("page", slug)
     stored = store.get_document("page", slug) or {}
     published = stored.get("published")

@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from campaigns.abtest import BUCKETS, Arm, bucket, decide, pick_by_weight
-from website.models import PageTest, TestReport, Variant, VariantReport
+from website.models import PageTest, PageTestReport, PageVariant, PageVariantReport
 
 
 def test_key(slug: str) -> str:
     return f"page:{slug}"
 
 
-def assign(slug: str, test: PageTest, anonymous_id: str) -> Variant:
+def assign(slug: str, test: PageTest, anonymous_id: str) -> PageVariant:
     place = bucket(test_key(slug), anonymous_id) / BUCKETS
     return test.variants[pick_by_weight(place, [variant.weight for variant in test.variants])]
 
@@ -31,7 +31,7 @@ def conversion_metric(variant: str) -> str:
     return f"conversions:{variant}"
 
 
-def report(slug: str, test: PageTest, counts: Mapping[str, int]) -> TestReport:
+def report(slug: str, test: PageTest, counts: Mapping[str, int]) -> PageTestReport:
     arms = [
         Arm(
             variant.name,
@@ -43,13 +43,13 @@ def report(slug: str, test: PageTest, counts: Mapping[str, int]) -> TestReport:
         for variant in test.variants
     ]
     decision = decide(arms, level=test.confidence, min_sample=test.min_sample)
-    return TestReport(
+    return PageTestReport(
         slug=slug,
         conversion=test.conversion.value
         if test.conversion.value != "event"
         else f"event:{test.conversion_event}",
         variants=[
-            VariantReport(
+            PageVariantReport(
                 variant=arm.variant, views=arm.trials, conversions=arm.successes, rate=round(arm.rate, 6)
             )
             for arm in arms

@@ -192,7 +192,7 @@ class Block(_Body):
         return self
 
 
-class Variant(_Body):
+class PageVariant(_Body):
     """One arm of a page A/B test: its own title and blocks (the page's template is shared)."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
@@ -208,7 +208,7 @@ class ConversionKind(StrEnum):
 
 
 class PageTest(_Body):
-    variants: list[Variant] = Field(min_length=2, max_length=MAX_VARIANTS)
+    variants: list[PageVariant] = Field(min_length=2, max_length=MAX_VARIANTS)
     conversion: ConversionKind = ConversionKind.FORM
     conversion_event: str | None = Field(default=None, alias="conversionEvent", max_length=200)
     confidence: float = Field(default=0.95, ge=0.5, le=0.999)
@@ -433,17 +433,17 @@ class Counts(_Stored):
     counts: dict[str, int] = Field(default_factory=dict)
 
 
-class VariantReport(_Stored):
+class PageVariantReport(_Stored):
     variant: str
     views: int
     conversions: int
     rate: float
 
 
-class TestReport(_Stored):
+class PageTestReport(_Stored):
     slug: str
     conversion: str
-    variants: list[VariantReport]
+    variants: list[PageVariantReport]
     winner: str | None
     confidence: float | None
     reason: str

@@ -48,13 +48,13 @@ from website.models import (
     Page,
     PageContent,
     PageCreate,
+    PageTestReport,
     Popup,
     PopupContent,
     PopupCreate,
     Slot,
     SlotContent,
     SlotCreate,
-    TestReport,
     WebForm,
 )
 
@@ -67,7 +67,7 @@ SlotPage = page_model(Slot, "SlotPage", "dynamic slots")
 PopupPage = page_model(Popup, "PopupPage", "pop-ups")
 
 
-class Upload(Model):
+class AssetUploadForm(Model):
     """A presigned POST: send the file as the `file` field of a multipart form with these fields."""
 
     model_config = ConfigDict(defer_build=True, populate_by_name=True)
@@ -87,7 +87,7 @@ class AssetUpload(Model):
     model_config = ConfigDict(defer_build=True, populate_by_name=True)
 
     asset: AssetDocument
-    upload: Upload
+    upload: AssetUploadForm
 
 
 class PopupReport(Model):
@@ -251,7 +251,7 @@ def _page_actions(api: Api) -> None:
         "GET", f"{one}/test", policy=MARKETING, tag=TAG, problems=[404],
         summary="The page's A/B test: views, conversions and rate per variant, and the winner if any",
     )  # fmt: skip
-    def page_test_report(slug: IdPath) -> TestReport:
+    def page_test_report(slug: IdPath) -> PageTestReport:
         return documents.test_report(slug)
 
 
@@ -270,7 +270,7 @@ def _assets(api: Api) -> None:
     )  # fmt: skip
     def create_asset(body: AssetCreate) -> Response[AssetUpload]:
         asset, upload = documents.create_asset(body, _user(api))
-        answer = AssetUpload(asset=_asset_document(asset), upload=Upload.model_validate(upload))
+        answer = AssetUpload(asset=_asset_document(asset), upload=AssetUploadForm.model_validate(upload))
         return versioned_response(answer, asset.version, status=201, location=f"{base}/{asset.asset_id}")
 
     @api.route(
@@ -297,7 +297,7 @@ def _assets(api: Api) -> None:
     )  # fmt: skip
     def add_asset_file(asset_id: IdPath, body: FileInput) -> Response[AssetUpload]:
         asset, upload = documents.add_file(asset_id, body, _user(api))
-        answer = AssetUpload(asset=_asset_document(asset), upload=Upload.model_validate(upload))
+        answer = AssetUpload(asset=_asset_document(asset), upload=AssetUploadForm.model_validate(upload))
         return versioned_response(answer, asset.version, status=201)
 
     for action, state in (("publish", AssetState.PUBLISHED), ("archive", AssetState.ARCHIVED),
