@@ -85,6 +85,7 @@ def document(
     og_image: str | None,
     body: str,
     snippet_url: str | None = None,
+    head: str = "",
 ) -> str:
     """The whole page: head with title, description and Open Graph tags; `body` is already safe HTML."""
     meta = [
@@ -100,13 +101,18 @@ def document(
         meta.append(f'<meta property="og:description" content="{html.escape(description, quote=True)}">')
     if og_image:
         meta.append(f'<meta property="og:image" content="{html.escape(og_image, quote=True)}">')
-    meta.append(f"<style>{STYLE}</style>")
+    meta.append(f"<style>{STYLE}</style>{head}")
     script = f'<script src="{html.escape(snippet_url, quote=True)}" defer></script>' if snippet_url else ""
     return f'<!doctype html><html lang="en"><head>{"".join(meta)}</head><body>{body}{script}</body></html>'
 
 
-def message_page(title: str, message: str, *, status_note: str | None = None) -> str:
-    """A plain page (a thank-you, a page that is not there): escaped text only."""
-    note = f"<p>{html.escape(status_note)}</p>" if status_note else ""
-    body = f'<main class="ls-page"><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>{note}</main>'
-    return document(title=title, description=None, url="", og_image=None, body=body)
+def message_page(title: str, message: str, *, link: tuple[str, str] | None = None) -> str:
+    """A plain page (a thank-you, a page that is not there): escaped text only; `link` (a path on this
+    site and its label) is offered as a button and followed at once (a download)."""
+    extra, head = "", ""
+    if link:
+        href = html.escape(link[0], quote=True)
+        extra = f'<p><a class="ls-asset" href="{href}">{html.escape(link[1])}</a></p>'
+        head = f'<meta http-equiv="refresh" content="0;url={href}">'
+    body = f'<main class="ls-page"><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>{extra}</main>'
+    return document(title=title, description=None, url="", og_image=None, body=body, head=head)

@@ -209,8 +209,9 @@ def _block(block: Block, scene: _Scene) -> Markup:
         redirect_origins.append(origin)
     state = form_state if form_state and form_state.form_id == form.form_id else None
     hidden = _captured_fields(visit)
-    if visit.query.get("asset"):
-        hidden[web_forms.ASSET_FIELD] = visit.query["asset"][:100]
+    requested = form_state.values.get(web_forms.ASSET_FIELD) if form_state else visit.query.get("asset")
+    if isinstance(requested, str) and requested:
+        hidden[web_forms.ASSET_FIELD] = requested[:100]
     hidden[web_forms.ANONYMOUS_ID_FIELD] = visitor.anonymous_id
     return Markup(
         web_forms.render(
@@ -308,12 +309,14 @@ def submit_page(slug: str, visit: Visit) -> Answer:
     if shown.variant and content.test is not None and content.test.conversion == ConversionKind.FORM:
         _convert(slug, shown.variant, visitor.anonymous_id)
     requested = posted.get(web_forms.ASSET_FIELD)
-    target = next((f"/a/{quote(a.asset_id)}" for a in assets if a.asset_id == requested), None)
-    target = outcome.redirect or target
-    if target:
-        answer = Answer(303, "", {"Location": target, "Cache-Control": "no-store"})
+    download = next((a for a in assets if a.asset_id == requested), None)
+    if outcome.redirect:
+        answer = Answer(303, "", {"Location": outcome.redirect, "Cache-Control": "no-store"})
     else:
-        body = pages.message_page(shown.title, form.thank_you_message)
+        # The file is offered by a link (and a refresh), not a redirect: browsers check the redirects
+        # that follow a form post against the page's form-action, and the file is on the bucket's host.
+        link = (f"/a/{quote(download.asset_id)}", download.title) if download else None
+        body = pages.message_page(shown.title, form.thank_you_message, link=link)
         answer = Answer(200, body, pages.headers())
     _remember(answer, visitor, visit)
     return answer
