@@ -7,13 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from website import experiments
+from website.models import PageTest
 
 from leadstream.profiles import IdentityRef, Profile
 from leadstream.store.profiles import put_profile
 from leadstream_local.inprocess import Call, Reply
 from scoring.identity import new_profile_id
-from website import experiments
-from website.models import PageTest
 
 FORM = {
     "formId": "news",
@@ -157,8 +157,8 @@ def test_a_page_ab_test_is_sticky_and_reports_per_variant(
         seen[visitor] = variant
         if number % 3 == 0:
             body = f"_form=news&email=v{number}%40example.com&anonymousId={visitor}".encode()
-            posted = call_api("POST", "/p/launch", body=body,
-                              headers=[("content-type", "application/x-www-form-urlencoded"), cookie])  # fmt: skip
+            form = ("content-type", "application/x-www-form-urlencoded")
+            posted = call_api("POST", "/p/launch", body=body, headers=[form, cookie])
             assert posted.status == 200, posted.body
             assert "Welcome aboard" in posted.body.decode()
     report = _ok(marketer("GET", "/marketing/pages/launch/test"))
@@ -215,10 +215,9 @@ def test_asset_lifecycle_expiry_and_review(marketer: Callable[..., Reply], call_
     assert published["needsReview"] is True
     assert published["servable"] is False  # expired
     assert call_api("GET", "/a/guide").status == 404
-    second = _ok(marketer("POST", "/marketing/assets/guide/files",
-                          {"fileName": "guide-2.pdf", "contentType": "application/pdf", "size": 4}), 201)  # fmt: skip
+    pdf = {"fileName": "guide-2.pdf", "contentType": "application/pdf", "size": 4}
+    second = _ok(marketer("POST", "/marketing/assets/guide/files", pdf), 201)
     assert second["upload"]["fields"]["key"] == "assets/guide/2"
     assert [f["number"] for f in second["asset"]["files"]] == [1, 2]
     _ok(marketer("POST", "/marketing/assets/guide/archive"))
-    assert marketer("POST", "/marketing/assets/guide/files",
-                    {"fileName": "g.pdf", "contentType": "application/pdf", "size": 4}).status == 409  # fmt: skip
+    assert marketer("POST", "/marketing/assets/guide/files", pdf).status == 409
