@@ -56,5 +56,5 @@ def report(slug: str, test: PageTest, counts: Mapping[str, int]) -> PageTestRepo
         ],
         winner=decision.winner,
         confidence=decision.confidence,
-        reason=decision.reason,
+        reason=decision.reason.replace("too few delivered", "too few views"),
     )
