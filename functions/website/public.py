@@ -18,11 +18,14 @@ from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.shared.cookies import Cookie
 from markupsafe import Markup
 
 from leadstream import clock
 from leadstream.errors import InvalidInput, NotFound
+from scoring.handoff import email_owner
+from scoring.handoffs import SendFailed
 from tracking import forms as tracking_forms
 from tracking import logic as tracking
 from tracking.sources import Form
@@ -42,6 +45,7 @@ from website.models import (
     WebForm,
 )
 
+logger = Logger(child=True)
 ASSET_DOWNLOADED = "Asset Downloaded"
 SNIPPET_PATH = "/js/v1/leadstream.js"
 
@@ -366,12 +370,37 @@ def _submit(
         headers["referer"] = referer
     request = tracking.HttpRequest(headers=headers, body=json.dumps(values).encode(), cookies=())
     tracking.submit_form(form.form_id, request, tracking.dynamo_store())
+    if form.notify_email:
+        _notify_owner(form, values, referer)
     redirect = None
     if form.redirect_url:
         source = tracking.source_of(form.source_id)
         if web_forms.redirect_allowed(form.redirect_url, source.allowed_origins if source else ()):
             redirect = form.redirect_url
     return Submitted(ok=True, redirect=redirect, message=form.thank_you_message)
+
+
+def _notify_owner(form: WebForm, values: Mapping[str, Any], page_url: str | None) -> None:
+    """Tell the form's owner of a submission, at most once per submission (the same visitor sending the
+    same values to the same form on the same day is one submission, as for its event): a claim is
+    written before SES is called; a send SES refused is logged, never the visitor's problem."""
+    basis = json.dumps([form.form_id, values, clock.today().isoformat()], sort_keys=True, default=str)
+    claim = "notify:" + hashlib.sha256(basis.encode()).hexdigest()[:32]
+    if not form.notify_email or not store.count_once("form", form.form_id, ["notifications"], claim=claim):
+        return
+    shown = {name: value for name, value in values.items() if name != web_forms.ANONYMOUS_ID_FIELD}
+    rows = "".join(
+        f"<tr><th align=left>{html.escape(str(name))}</th><td>{html.escape(str(value))}</td></tr>"
+        for name, value in shown.items()
+    )
+    text = "\n".join(f"{name}: {value}" for name, value in shown.items())
+    subject = f"New submission: {form.name}"
+    where = f"<p>From {html.escape(page_url)}</p>" if page_url else ""
+    try:
+        body = f"<h1>{html.escape(subject)}</h1>{where}<table>{rows}</table>"
+        email_owner(form.notify_email, subject, f"{subject}\n\n{text}\n", body)
+    except SendFailed as exc:
+        logger.warning("Form notification not sent", form_id=form.form_id, error=str(exc)[:300])
 
 
 def _tracking_form(form: WebForm) -> Form:

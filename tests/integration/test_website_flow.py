@@ -247,3 +247,17 @@ def test_redirects_go_to_allowed_origins_only(marketer: Callable[..., Reply]) ->
     assert reply.json()["errors"][0]["field"] == "redirectUrl"
     ours = {**FORM, "formId": "ours", "redirectUrl": "/p/thanks"}
     assert marketer("POST", "/marketing/forms", ours).status == 201
+
+
+def test_the_owner_is_told_of_a_submission_once(marketer: Callable[..., Reply], call_api: Call) -> None:
+    from scoring_support import sent_emails
+
+    form = {**FORM, "formId": "told", "notifyEmail": "owner@example.com"}
+    _ok(marketer("POST", "/marketing/forms", form), 201)
+    body = {"email": "lin@example.com", "firstName": "<Lin>", "consent": "on", "anonymousId": "a-9"}
+    for _ in range(2):  # a double click: the same submission
+        assert call_api("POST", "/w/forms/told", body=body).status == 200
+    (sent,) = sent_emails()
+    assert sent.destinations["ToAddresses"] == ["owner@example.com"]
+    assert sent.subject == "New submission: E-book download"
+    assert "&lt;Lin&gt;" in sent.body
