@@ -591,7 +591,7 @@ def popup_event(popup_id: str, visit: Visit) -> dict[str, Any]:
     body = tracking_forms.read_fields(visit.body, visit.header("content-type") or "application/json")
     kind, event_id, given = body.get("type"), body.get("eventId"), body.get("anonymousId")
     problems = []
-    if kind not in POPUP_EVENTS:
+    if not isinstance(kind, str) or kind not in POPUP_EVENTS:
         problems.append({"field": "type", "message": "impression or click"})
     if not isinstance(event_id, str) or not 8 <= len(event_id) <= 100:
         problems.append({"field": "eventId", "message": "a unique id of 8 to 100 characters (a UUID)"})

@@ -231,6 +231,27 @@ def test_hostile_form_posts_get_4xx_never_5xx(
         assert 400 <= reply.status < 500, (path, reply.status, reply.body[:300])
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"type": ["impression"], "eventId": "e" * 10},
+        {"type": {"a": 1}, "eventId": ["x"], "anonymousId": 7},
+        {"type": "impression", "eventId": "e" * 10, "anonymousId": "a" * 300},
+        [1, 2],
+        "text",
+    ],
+)
+def test_hostile_popup_events_and_conversions_get_4xx(
+    marketer: Callable[..., Reply], call_api: Call, body: Any
+) -> None:
+    _publish_all(marketer)
+    popup = {"popupId": "p1", "name": "P", "kind": "notice", "html": "<p>hi</p>", "trigger": {"kind": "url"}}
+    _ok(marketer("POST", "/marketing/popups", popup), 201)
+    for path in ("/w/popups/p1/events", "/w/pages/ebook/conversions"):
+        reply = call_api("POST", path, body=body)
+        assert 400 <= reply.status < 500, (path, reply.status, reply.body[:300])
+
+
 def test_the_existing_form_endpoint_takes_a_website_form(
     marketer: Callable[..., Reply], call_api: Call, stored_events: StoredEvents
 ) -> None:
