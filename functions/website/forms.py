@@ -161,7 +161,7 @@ def render(
     errors = errors or {}
     parts = [
         f'<form class="ls-form" method="post" action="{_attr(action)}" '
-        f'data-leadstream-form="{_attr(form_id)}" accept-charset="utf-8" novalidate>'
+        f'data-form-id="{_attr(form_id)}" accept-charset="utf-8" novalidate>'
     ]
     if errors:
         parts.append('<p class="ls-form-error" role="alert">Please correct the fields marked below.</p>')

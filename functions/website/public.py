@@ -430,6 +430,19 @@ def submit_form(form_id: str, visit: Visit) -> dict[str, Any]:
     return {"success": True, "message": outcome.message, "redirectUrl": outcome.redirect}
 
 
+def form_html(form_id: str, visit: Visit) -> dict[str, Any]:
+    """GET /w/forms/{formId}?anonymousId=: the form as HTML for this visitor (progressive profiling
+    applied), for the snippet to place in a `[data-leadstream-form]` element."""
+    form = cached_form(form_id)
+    if form is None:
+        raise NotFound(f"There is no form {form_id!r}.")
+    anonymous_id, new = visitors.visitor_id(visit.cookies, _given_id(visit))
+    visitor = visitors.resolve(anonymous_id, new=new)
+    fields = web_forms.visible_fields(form, visitor.traits)
+    action = f"/w/forms/{quote(form.form_id)}"
+    return {"formId": form.form_id, "html": web_forms.render(form, form.form_id, action=action, fields=fields)}
+
+
 def _convert(slug: str, variant: str, anonymous_id: str) -> None:
     metric = experiments.conversion_metric(variant)
     store.count_once("page", slug, [metric], claim=f"{metric}:{anonymous_id}")

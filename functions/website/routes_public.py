@@ -106,6 +106,11 @@ def popup_event(popup_id: str) -> dict[str, Any]:
     return public.popup_event(popup_id, _visit())
 
 
+@router.get("/w/forms/<form_id>")
+def form_html(form_id: str) -> dict[str, Any]:
+    return public.form_html(form_id, _visit())
+
+
 @router.post("/w/forms/<form_id>")
 def submit_form(form_id: str) -> dict[str, Any]:
     return public.submit_form(form_id, _visit())

@@ -225,3 +225,37 @@ def test_the_snippet_sends_nothing_when_the_page_says_tracking_was_declined(
     page.wait_for_timeout(1000)
     assert sent == [f"{local_stack.url}/js/v1/leadstream.js"]  # the script itself, nothing else
     assert "ajs_anonymous_id" not in {cookie["name"] for cookie in context.cookies()}
+
+
+def test_the_snippet_renders_a_form_on_another_site_and_shows_its_errors(
+    context: BrowserContext, site_origin: str, local_stack: LocalStack
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    marketing = StackClient(local_stack, role="marketing")
+    marketing.ok("POST", "/marketing/forms", {
+        "formId": f"news-{run}", "name": "Newsletter", "sourceId": "src-demo",
+        "fields": [{"name": "email", "label": "Email", "kind": "email", "required": True},
+                   {"name": "consent", "label": "Yes, send it", "kind": "consent", "required": True}],
+        "thankYouMessage": "Welcome aboard",
+    })  # fmt: skip
+    page = context.new_page()
+    page.goto(f"{site_origin}/site.html")
+    page.evaluate(
+        "([key, api, form]) => loadSite(key, api, 'none', form)",
+        [local_stack.write_key, local_stack.url, f"news-{run}"],
+    )
+    page.wait_for_selector("#embed form", timeout=WAIT_MS)
+    page.fill("#embed input[name=email]", "not an email")
+    page.click("#embed button[type=submit]")
+    page.wait_for_selector("#embed .ls-field-error", timeout=WAIT_MS)
+    errors = page.locator("#embed .ls-field-error").all_inner_texts()
+    assert errors == ["enter an email address like name@example.com", "your consent is needed"]
+    page.fill("#embed input[name=email]", f"reader-{run}@example.com")
+    page.check("#embed input[name=consent]")
+    page.click("#embed button[type=submit]")
+    page.wait_for_selector("#embed .ls-thanks", timeout=WAIT_MS)
+    assert page.inner_text("#embed .ls-thanks") == "Welcome aboard"
+    assert local_stack.wait_idle(timeout=30)
+    (profile,) = marketing.ok("GET", f"/marketing/profiles?email=reader-{run}%40example.com")["items"]
+    identities = detail_identities(marketing, profile["profileId"])
+    assert ("anon", page.evaluate("leadstream.anonymousId()")) in identities

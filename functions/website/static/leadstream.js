@@ -89,6 +89,20 @@
     });
   }
 
+  function fillForms() {
+    var holders = d.querySelectorAll("[data-leadstream-form]:not([data-filled])");
+    Array.prototype.forEach.call(holders, function (el) {
+      var id = encodeURIComponent(el.getAttribute("data-leadstream-form"));
+      get("/w/forms/" + id + "?anonymousId=" + encodeURIComponent(anonymousId())).then(function (reply) {
+        if (!reply) return;
+        el.innerHTML = reply.html;
+        el.setAttribute("data-filled", "snippet");
+        var form = el.querySelector("form");
+        form.addEventListener("submit", function (event) { event.preventDefault(); submitForm(form, el); });
+      });
+    });
+  }
+
   function popupEvent(popup, type) {
     return send("/w/popups/" + encodeURIComponent(popup.popupId) + "/events",
       { type: type, eventId: uuid(), anonymousId: anonymousId() }, true);
@@ -131,7 +145,8 @@
       if (el.type === "checkbox") { if (el.checked) values[el.name] = "on"; } else values[el.name] = el.value;
     });
     Array.prototype.forEach.call(form.querySelectorAll(".ls-field-error"), function (e) { e.remove(); });
-    fetch(form.action, { method: "POST", credentials: "omit", headers: { "Content-Type": "application/json" },
+    var action = form.getAttribute("action") || "";
+    fetch(action.charAt(0) === "/" ? api + action : action, { method: "POST", credentials: "omit", headers: { "Content-Type": "application/json" },
       body: JSON.stringify(values) }).then(function (r) {
       return r.json().then(function (body) { return { status: r.status, body: body }; });
     }).then(function (reply) {
@@ -194,6 +209,7 @@
       if (declined()) return;
       if (attr("data-page-view") !== "off") leadstream.page(d.title);
       fillSlots();
+      fillForms();
       loadPopups();
     }
   };
