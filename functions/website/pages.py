@@ -18,6 +18,7 @@ from mail.template_models import TemplateContent
 from website.models import MAX_TEMPLATE_CHARS
 
 HTML_TYPE = "text/html; charset=utf-8"
+SNIPPET_PATH = "/js/v1/leadstream.js"
 STYLE = (
     "body{font-family:system-ui,Arial,sans-serif;margin:0;color:#1d1d1f;background:#fafafa}"
     ".ls-page{max-width:42rem;margin:0 auto;padding:2rem 1rem}"
@@ -84,10 +85,11 @@ def document(
     url: str,
     og_image: str | None,
     body: str,
-    snippet_url: str | None = None,
+    snippet_key: str | None = None,
     head: str = "",
 ) -> str:
-    """The whole page: head with title, description and Open Graph tags; `body` is already safe HTML."""
+    """The whole page: head with title, description and Open Graph tags; `body` is already safe HTML;
+    with `snippet_key` (the source's write key) the snippet is loaded too."""
     meta = [
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -102,7 +104,13 @@ def document(
     if og_image:
         meta.append(f'<meta property="og:image" content="{html.escape(og_image, quote=True)}">')
     meta.append(f"<style>{STYLE}</style>{head}")
-    script = f'<script src="{html.escape(snippet_url, quote=True)}" defer></script>' if snippet_url else ""
+    # The snippet, for pop-ups and `leadstream.track` on the page (the view itself is already counted).
+    script = (
+        f'<script src="{SNIPPET_PATH}" data-write-key="{html.escape(snippet_key, quote=True)}" '
+        'data-page-view="off" defer></script>'
+        if snippet_key
+        else ""
+    )
     return f'<!doctype html><html lang="en"><head>{"".join(meta)}</head><body>{body}{script}</body></html>'
 
 

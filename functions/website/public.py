@@ -47,7 +47,6 @@ from website.models import (
 
 logger = Logger(child=True)
 ASSET_DOWNLOADED = "Asset Downloaded"
-SNIPPET_PATH = "/js/v1/leadstream.js"
 
 
 @dataclass(frozen=True)
@@ -172,6 +171,7 @@ def _render(
         url=f"{visit.base_url}/p/{slug}",
         og_image=content.og_image,
         body=str(body),
+        snippet_key=source.write_key if (source := tracking.source_of(content.source_id)) else None,
     )
     answer = Answer(status, document, pages.headers(redirect_origins))
     _remember(answer, visitor, visit)
@@ -440,7 +440,8 @@ def form_html(form_id: str, visit: Visit) -> dict[str, Any]:
     visitor = visitors.resolve(anonymous_id, new=new)
     fields = web_forms.visible_fields(form, visitor.traits)
     action = f"/w/forms/{quote(form.form_id)}"
-    return {"formId": form.form_id, "html": web_forms.render(form, form.form_id, action=action, fields=fields)}
+    rendered = web_forms.render(form, form.form_id, action=action, fields=fields)
+    return {"formId": form.form_id, "html": rendered}
 
 
 def _convert(slug: str, variant: str, anonymous_id: str) -> None:

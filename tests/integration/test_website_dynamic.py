@@ -221,3 +221,32 @@ def test_asset_lifecycle_expiry_and_review(marketer: Callable[..., Reply], call_
     assert [f["number"] for f in second["asset"]["files"]] == [1, 2]
     _ok(marketer("POST", "/marketing/assets/guide/archive"))
     assert marketer("POST", "/marketing/assets/guide/files", pdf).status == 409
+
+
+def test_a_named_event_converts_the_variant_the_visitor_saw(
+    marketer: Callable[..., Reply], call_api: Call
+) -> None:
+    test = {
+        "variants": [{"name": "A", "blocks": [{"kind": "text", "html": "a"}]},
+                     {"name": "B", "blocks": [{"kind": "text", "html": "b"}]}],
+        "conversion": "event", "conversionEvent": "Demo Booked",
+    }  # fmt: skip
+    _ok(
+        marketer(
+            "POST", "/marketing/pages", {"slug": "ev", "title": "Ev", "sourceId": "src-test", "test": test}
+        ),
+        201,
+    )
+    _ok(marketer("POST", "/marketing/pages/ev/publish"))
+    visitor = "event-visitor"
+    call_api("GET", "/p/ev", headers=[("cookie", f"ajs_anonymous_id={visitor}")])
+    other = {"event": "Clicked Logo", "anonymousId": visitor}
+    assert _ok(call_api("POST", "/w/pages/ev/conversions", body=other))["counted"] is False
+    booked = {"event": "Demo Booked", "anonymousId": visitor}
+    assert _ok(call_api("POST", "/w/pages/ev/conversions", body=booked))["counted"] is True
+    assert (
+        _ok(call_api("POST", "/w/pages/ev/conversions", body=booked))["counted"] is False
+    )  # once per visitor
+    seen = experiments.assign("ev", PageTest.model_validate(test), visitor).name
+    rows = {row["variant"]: row for row in _ok(marketer("GET", "/marketing/pages/ev/test"))["variants"]}
+    assert (rows[seen]["views"], rows[seen]["conversions"]) == (1, 1)

@@ -117,6 +117,9 @@ def test_a_visitor_lands_fixes_the_form_and_downloads_the_gated_ebook(
     assert "default-src 'none'" in landing.headers["content-security-policy"]
     assert landing.headers["cache-control"].startswith("private")
     assert 'name="utm_source" value="news"' in page
+    assert (
+        '<script src="/js/v1/leadstream.js" data-write-key="test-write-key-0001" data-page-view="off"' in page
+    )
     cookie = _cookie(landing)
     anonymous_id = cookie.split("=", 1)[1]
 
