@@ -259,3 +259,34 @@ def test_the_snippet_renders_a_form_on_another_site_and_shows_its_errors(
     (profile,) = marketing.ok("GET", f"/marketing/profiles?email=reader-{run}%40example.com")["items"]
     identities = detail_identities(marketing, profile["profileId"])
     assert ("anon", page.evaluate("leadstream.anonymousId()")) in identities
+
+
+@pytest.mark.parametrize("trigger", ["url", "scroll", "exit"])
+def test_popup_triggers_url_scroll_and_exit_intent(
+    context: BrowserContext, site_origin: str, local_stack: LocalStack, trigger: str
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    marketing = StackClient(local_stack, role="marketing")
+    extra = {"scroll": {"percent": 60}}.get(trigger, {})
+    marketing.ok("POST", "/marketing/popups", {
+        "popupId": f"{trigger}-{run}", "name": trigger, "kind": "link", "html": f"<p>{trigger} pop-up</p>",
+        "linkUrl": "/p/pricing", "linkLabel": "See pricing", "trigger": {"kind": trigger, **extra},
+        "urlPattern": f"*site.html?{run}*",
+    })  # fmt: skip
+    page = context.new_page()
+    page.goto(f"{site_origin}/site.html?{run}")
+    page.evaluate("document.body.insertAdjacentHTML('beforeend', '<div style=\"height:4000px\"></div>')")
+    page.evaluate("([key, api]) => loadSite(key, api, 'none')", [local_stack.write_key, local_stack.url])
+    if trigger != "url":
+        page.wait_for_timeout(1500)
+        assert page.locator(".ls-popup").count() == 0  # not before its trigger
+        if trigger == "scroll":
+            page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+        else:
+            page.evaluate("document.dispatchEvent(new MouseEvent('mouseout', {clientY: -1, bubbles: true}))")
+    page.wait_for_selector(".ls-popup", timeout=WAIT_MS)
+    assert f"{trigger} pop-up" in page.inner_text(".ls-popup")
+    page.click(".ls-popup a")  # a click is reported
+    assert local_stack.wait_idle(timeout=30)
+    report = marketing.ok("GET", f"/marketing/popups/{trigger}-{run}/report")
+    assert (report["impressions"], report["clicks"]) == (1, 1)

@@ -56,6 +56,7 @@ PAGE = {
     "ogImage": "https://cdn.example.com/cover.png",
     "blocks": [
         {"kind": "text", "html": "<h1>Hi {{ first_name | default('there') }}</h1>"},
+        {"kind": "image", "url": "https://cdn.example.com/cover.png", "alt": 'The "cover"'},
         {"kind": "form", "formId": "ebook-form"},
         {"kind": "asset", "assetId": "ebook", "label": "Download"},
     ],
@@ -113,6 +114,7 @@ def test_a_visitor_lands_fixes_the_form_and_downloads_the_gated_ebook(
     assert landing.status == 200
     page = landing.body.decode()
     assert "Hi there" in page
+    assert '<img class="ls-image" src="https://cdn.example.com/cover.png" alt="The &#34;cover&#34;">' in page
     assert '<meta property="og:image" content="https://cdn.example.com/cover.png">' in page
     assert "default-src 'none'" in landing.headers["content-security-policy"]
     assert landing.headers["cache-control"].startswith("private")

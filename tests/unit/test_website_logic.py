@@ -7,6 +7,8 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 from website import experiments, pages, snippet, visitors
 from website import forms as web_forms
@@ -224,3 +226,21 @@ def test_the_snippet_is_small_and_hand_written() -> None:
     assert "ajs_anonymous_id" in source
     assert "declined" in source
     assert "import " not in source  # no modules, no build step
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=50),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=10,
+)
+
+
+@given(st.dictionaries(st.sampled_from([f.name for f in FORM.fields] + ["other"]), JSON_VALUES))
+def test_any_posted_values_give_errors_or_clean_text_never_a_crash(posted: dict[str, Any]) -> None:
+    checked = web_forms.check(FORM.fields, posted)
+    for name, value in checked.values.items():
+        assert isinstance(value, str | bool), (name, value)
+    html = web_forms.render(
+        FORM, "demo", action="/p/x", fields=FORM.fields, values=posted, errors=checked.errors
+    )
+    assert "<script" not in html
