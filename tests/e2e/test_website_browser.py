@@ -290,3 +290,36 @@ def test_popup_triggers_url_scroll_and_exit_intent(
     assert local_stack.wait_idle(timeout=30)
     report = marketing.ok("GET", f"/marketing/popups/{trigger}-{run}/report")
     assert (report["impressions"], report["clicks"]) == (1, 1)
+
+
+def test_a_form_popup_shows_its_errors_and_converts(
+    context: BrowserContext, site_origin: str, local_stack: LocalStack
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    marketing = StackClient(local_stack, role="marketing")
+    marketing.ok("POST", "/marketing/forms", {
+        "formId": f"popup-form-{run}", "name": "Pop-up", "sourceId": "src-demo",
+        "fields": [{"name": "email", "label": "Email", "kind": "email", "required": True}],
+        "thankYouMessage": "You are in",
+    })  # fmt: skip
+    marketing.ok("POST", "/marketing/popups", {
+        "popupId": f"form-{run}", "name": "Join", "kind": "form", "formId": f"popup-form-{run}",
+        "html": "<h2>Join us</h2>", "trigger": {"kind": "url"}, "urlPattern": f"*site.html?{run}*",
+        "audience": {"anonymousOnly": True},
+    })  # fmt: skip
+    page = context.new_page()
+    page.goto(f"{site_origin}/site.html?{run}")
+    page.evaluate("([key, api]) => loadSite(key, api, 'none')", [local_stack.write_key, local_stack.url])
+    page.wait_for_selector(".ls-popup form", timeout=WAIT_MS)
+    page.fill(".ls-popup input[name=email]", "nope")
+    page.click(".ls-popup button[type=submit]")
+    page.wait_for_selector(".ls-popup .ls-field-error", timeout=WAIT_MS)
+    assert page.inner_text(".ls-popup .ls-field-error") == "enter an email address like name@example.com"
+    page.fill(".ls-popup input[name=email]", f"joiner-{run}@example.com")
+    page.click(".ls-popup button[type=submit]")
+    page.wait_for_selector(".ls-popup .ls-thanks", timeout=WAIT_MS)
+    assert local_stack.wait_idle(timeout=30)
+    report = marketing.ok("GET", f"/marketing/popups/form-{run}/report")
+    assert (report["impressions"], report["conversions"]) == (1, 1)
+    (profile,) = marketing.ok("GET", f"/marketing/profiles?email=joiner-{run}%40example.com")["items"]
+    assert profile["email"] == f"joiner-{run}@example.com"

@@ -194,6 +194,27 @@ def test_a_known_visitor_is_not_asked_again_and_sees_escaped_traits(
     assert call_api("GET", "/a/ebook", headers=[("cookie", f"ajs_anonymous_id={anonymous_id}")]).status == 302
 
 
+@pytest.mark.parametrize(
+    "cookie", ["ajs_anonymous_id=" + "x" * 5000, "ajs_anonymous_id=null", "=;;=;ajs_anonymous_id"]
+)
+def test_unusable_cookies_get_a_new_visitor_id(
+    marketer: Callable[..., Reply], call_api: Call, cookie: str
+) -> None:
+    _publish_all(marketer)
+    reply = call_api("GET", "/p/ebook", headers=[("cookie", cookie)])
+    assert reply.status == 200
+    assert re.search(r"ajs_anonymous_id=[0-9a-f-]{36};", reply.headers["set-cookie"])
+
+
+def test_an_odd_cookie_id_is_kept_and_escaped(marketer: Callable[..., Reply], call_api: Call) -> None:
+    _publish_all(marketer)
+    reply = call_api("GET", "/p/ebook", headers=[("cookie", 'ajs_anonymous_id=%ZZ%22"><b>')])
+    assert reply.status == 200
+    page = reply.body.decode()
+    assert 'name="anonymousId" value="%ZZ&quot;&quot;&gt;&lt;b&gt;"' in page
+    assert "<b>" not in page
+
+
 HOSTILE_PATHS = [
     ("GET", "/p/%00%ff", ""),
     ("GET", "/p/" + "a" * 5000, ""),
