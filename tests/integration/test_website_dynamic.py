@@ -250,3 +250,20 @@ def test_a_named_event_converts_the_variant_the_visitor_saw(
     seen = experiments.assign("ev", PageTest.model_validate(test), visitor).name
     rows = {row["variant"]: row for row in _ok(marketer("GET", "/marketing/pages/ev/test"))["variants"]}
     assert (rows[seen]["views"], rows[seen]["conversions"]) == (1, 1)
+
+
+def test_creates_take_an_idempotency_key(marketer: Callable[..., Reply]) -> None:
+    first = marketer("POST", "/marketing/slots", SLOT, **{"Idempotency-Key": "slot-create-1"})
+    again = marketer("POST", "/marketing/slots", SLOT, **{"Idempotency-Key": "slot-create-1"})
+    assert (first.status, again.status) == (201, 201)
+    assert first.json() == again.json()
+    changed = marketer(
+        "POST", "/marketing/slots", {**SLOT, "name": "Other"}, **{"Idempotency-Key": "slot-create-1"}
+    )
+    assert changed.status == 422
+    assert marketer("POST", "/marketing/slots", SLOT).status == 409  # the id is taken
+    _ok(marketer("POST", "/marketing/slots", {**SLOT, "slotId": "side"}), 201)
+    first_page = _ok(marketer("GET", "/marketing/slots?limit=1"))
+    second_page = _ok(marketer("GET", f"/marketing/slots?limit=1&cursor={first_page['nextCursor']}"))
+    assert [s["slotId"] for s in first_page["items"] + second_page["items"]] == ["hero", "side"]
+    assert marketer("GET", "/marketing/slots?cursor=not-ours").status == 400
