@@ -3,6 +3,7 @@ through the marketing API; a visitor lands, gets their form errors shown, submit
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +11,8 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leadstream.events import TrackedEvent
 from leadstream.profiles import IdentityRef, Profile
@@ -308,3 +311,64 @@ def test_the_owner_is_told_of_a_submission_once(marketer: Callable[..., Reply], 
     assert sent.destinations["ToAddresses"] == ["owner@example.com"]
     assert sent.subject == "New submission: E-book download"
     assert "&lt;Lin&gt;" in sent.body
+
+
+PUBLIC_ROUTES = [
+    ("GET", "/p/ebook"),
+    ("POST", "/p/ebook"),
+    ("GET", "/a/ebook"),
+    ("GET", "/w/slots/hero"),
+    ("GET", "/w/popups"),
+    ("GET", "/w/forms/ebook-form"),
+    ("POST", "/w/forms/ebook-form"),
+    ("POST", "/w/popups/p1/events"),
+    ("POST", "/w/pages/ebook/conversions"),
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    route=st.sampled_from(PUBLIC_ROUTES),
+    query=st.dictionaries(
+        st.sampled_from(["url", "anonymousId", "asset", "utm_source", "x"]), st.text(), max_size=3
+    ),
+    body=st.binary(max_size=300)
+    | st.builds(
+        lambda d: json.dumps(d).encode(),
+        st.dictionaries(
+            st.sampled_from(
+                ["email", "type", "eventId", "anonymousId", "_form", "_asset", "_popup", "event", "consent"]
+            ),
+            st.none() | st.booleans() | st.integers() | st.text(max_size=30) | st.lists(st.text(max_size=5)),
+        ),
+    ),
+    content_type=st.sampled_from(
+        ["application/json", URLENCODED, "multipart/form-data; boundary=x", "text/plain"]
+    ),
+    cookie=st.text(max_size=60),
+)
+def test_generated_public_requests_never_get_a_5xx(
+    published: Call,
+    route: tuple[str, str],
+    query: dict[str, str],
+    body: bytes,
+    content_type: str,
+    cookie: str,
+) -> None:
+    method, path = route
+    headers = [("content-type", content_type), ("cookie", cookie.encode("ascii", "ignore").decode())]
+    reply = published(
+        method, path, query=urlencode(query), body=body if method == "POST" else b"", headers=headers
+    )
+    assert reply.status < 500, (method, path, query, body[:100], reply.status, reply.body[:300])
+
+
+@pytest.fixture
+def published(marketer: Callable[..., Reply], call_api: Call) -> Call:
+    _publish_all(marketer)
+    _ok(
+        marketer("POST", "/marketing/slots", {"slotId": "hero", "name": "H", "defaultHtml": "<p>hi</p>"}), 201
+    )
+    popup = {"popupId": "p1", "name": "P", "kind": "notice", "html": "<p>hi</p>", "trigger": {"kind": "url"}}
+    _ok(marketer("POST", "/marketing/popups", popup), 201)
+    return call_api
