@@ -58,7 +58,7 @@ $(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
 	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund && touch $(CURDIR)/$@
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(ONLY)
 
 # The CRM API's OpenAPI document, generated from the code (a test fails when the committed copy is stale).
 openapi: $(STAMP)

@@ -1,62 +1,32 @@
-"""`make bench`: run every benchmark and rewrite docs/benchmarks.md with the numbers."""
+"""`make bench`: run the benchmarks and write their numbers into docs/benchmarks.md.
+
+`make bench` runs every section and rewrites the file; `make bench ONLY="website lake"` runs just the
+named sections and replaces only their part of the file (each part starts with a `<!-- bench: name -->`
+marker and says when it was measured), so one domain's numbers can be refreshed without the others.
+"""
 
 from __future__ import annotations
 
 import os
 import platform
+import re
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bench import closedloop, coldstart, crm, fanout, ingestion, scoring, segments
+from bench import closedloop, coldstart, crm, fanout, ingestion, scoring, segments, website
 from leadstream_local.template import REPO_ROOT
 
 COMMAND = "make bench"
+DOCUMENT = REPO_ROOT / "docs" / "benchmarks.md"
+MARKER = "<!-- bench: {name} -->"
+MARKER_PATTERN = re.compile(r"^<!-- bench: ([a-z_-]+) -->$", re.MULTILINE)
 
 
-def main() -> int:
-    print("cold start ...", flush=True)
-    cold = coldstart.measure()
-    print("ingestion ...", flush=True)
+def ingestion_section() -> list[str]:
     ingest = ingestion.measure()
-    print("crm api ...", flush=True)
-    crm_results = crm.measure()
-    print("scoring ...", flush=True)
-    scores = scoring.measure()
-    print("segments ...", flush=True)
-    segment_costs = segments.measure()
-    print("campaign fan-out ...", flush=True)
-    fanout_costs = fanout.measure()
-    print("closed loop ...", flush=True)
-    loop_costs = closedloop.measure()
-    report = (
-        render(cold, ingest)
-        + "\n"
-        + "\n".join(crm.render(crm_results))
-        + "\n"
-        + "\n".join(scoring.render(scores))
-        + "\n"
-        + "\n".join(segments.render(segment_costs))
-        + "\n"
-        + "\n".join(fanout.render(fanout_costs))
-        + "\n"
-        + "\n".join(closedloop.render(loop_costs))
-        + "\n"
-    )
-    (REPO_ROOT / "docs" / "benchmarks.md").write_text(report)
-    print(report)
-    return 0
-
-
-def render(cold: coldstart.ColdStart, ingest: ingestion.IngestionResult) -> str:
-    machine = f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}"
     ours, bare = ingest.ours_events_per_second, ingest.bare_events_per_second
-    lines = [
-        "# Benchmarks",
-        "",
-        f"Produced by `{COMMAND}` on {datetime.now(UTC):%Y-%m-%d} ({machine}).",
-        "Machines are shared and noisy: compare the ratios (both sides measured in the same run) and the",
-        "counts, not the absolute times.",
-        "",
+    return [
         "## Ingestion: `POST /v1/batch`, 100 events per request, local stack",
         "",
         f"Command: `{COMMAND}` (bench/ingestion.py). {ingest.events:,} events over keep-alive HTTP, in",
@@ -73,7 +43,12 @@ def render(cold: coldstart.ColdStart, ingest: ingestion.IngestionResult) -> str:
         "",
         f"DynamoDB calls per ingested event: **{ingest.dynamodb_calls_per_event:.3f}** (target ≤ 0.05): four",
         "BatchWriteItem calls of 25 items per 100-event request; the source lookup is cached per container.",
-        "",
+    ]
+
+
+def coldstart_section() -> list[str]:
+    cold = coldstart.measure()
+    lines = [
         "## Cold start: importing each handler module in a fresh interpreter",
         "",
         f"Command: `{COMMAND}` (bench/coldstart.py). Median of {coldstart.RUNS} fresh `python -c 'import …'`",
@@ -98,9 +73,70 @@ def render(cold: coldstart.ColdStart, ingest: ingestion.IngestionResult) -> str:
         "| --- | --- | --- |",
     ]
     lines += [f"| {cost.label} | {cost.median_ms:.0f} | {cost.ratio:.2f}x |" for cost in cold.first_requests]
-    lines.append("")
-    return "\n".join(lines)
+    return lines
+
+
+# Every section in the order of the document: its name (for ONLY=) and what measures and renders it.
+SECTIONS: dict[str, Callable[[], list[str]]] = {
+    "ingestion": ingestion_section,
+    "coldstart": coldstart_section,
+    "crm": lambda: crm.render(crm.measure()),
+    "scoring": lambda: scoring.render(scoring.measure()),
+    "segments": lambda: segments.render(segments.measure()),
+    "fanout": lambda: fanout.render(fanout.measure()),
+    "closedloop": lambda: closedloop.render(closedloop.measure()),
+    "website": lambda: website.render(website.measure()),
+}
+
+
+def header() -> list[str]:
+    return [
+        "# Benchmarks",
+        "",
+        f'Produced by `{COMMAND}` (every section) or `{COMMAND} ONLY="name …"` (the named sections; their',
+        "markers below give the names). Each section says when and on what machine it was measured.",
+        "Machines are shared and noisy: compare the ratios (both sides measured in the same run) and the",
+        "counts, not the absolute times.",
+        "",
+    ]
+
+
+def measured_section(name: str) -> str:
+    """One section: its marker, its heading, when and where it ran, then the rest of its lines."""
+    print(f"{name} ...", flush=True)
+    lines = SECTIONS[name]()
+    machine = f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}"
+    stamp = f"_Measured {datetime.now(UTC):%Y-%m-%d} ({machine})._"
+    return "\n".join([MARKER.format(name=name), lines[0], "", stamp, *lines[1:]]).rstrip("\n") + "\n"
+
+
+def existing_sections(text: str) -> dict[str, str]:
+    """The sections of the current document by name, each from its marker up to the next marker."""
+    marks = list(MARKER_PATTERN.finditer(text))
+    ends = [mark.start() for mark in marks[1:]] + [len(text)]
+    return {
+        mark.group(1): text[mark.start() : end].rstrip("\n") + "\n"
+        for mark, end in zip(marks, ends, strict=True)
+    }
+
+
+def main(names: list[str]) -> int:
+    unknown = [name for name in names if name not in SECTIONS]
+    if unknown:
+        print(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}", file=sys.stderr)
+        return 2
+    sections = existing_sections(DOCUMENT.read_text()) if names and DOCUMENT.exists() else {}
+    for name in names or list(SECTIONS):
+        sections[name] = measured_section(name)
+    missing = [name for name in SECTIONS if name not in sections]
+    if missing:
+        print(f"docs/benchmarks.md has no section {', '.join(missing)} yet: run `{COMMAND}`", file=sys.stderr)
+        return 2
+    report = "\n".join(header()) + "\n" + "\n".join(sections[name] for name in SECTIONS)
+    DOCUMENT.write_text(report)
+    print(report)
+    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

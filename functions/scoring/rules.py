@@ -327,6 +327,10 @@ DEFAULT_ENGAGEMENT_RULES = (
         event_name="Content Downloaded", points=40, daily_cap=2, add_tags=["engaged:content"],
     ),
     EngagementRule(
+        rule_id="asset-download", name="Asset downloaded (website)", event_type="track",
+        event_name="Asset Downloaded", points=40, daily_cap=2, add_tags=["engaged:content"],
+    ),
+    EngagementRule(
         rule_id="form-submit", name="Form submitted", event_type="track", event_name="Form Submitted",
         points=30, daily_cap=3, stage=Stage.LEAD,
     ),

@@ -277,6 +277,17 @@ def store_events(events: Sequence[TrackedEvent]) -> None:
     dynamo_store().store_events(events)
 
 
+def register_form(form: Form) -> None:
+    """Create or replace a form (the website domain registers the forms it defines, so that their posts
+    take the same path as any other form's)."""
+    sources.put_form(form)
+
+
+def source_of(source_id: str) -> Source | None:
+    """The source with this id, if there is one (cached per container like every source read)."""
+    return dynamo_store().source_by_id(source_id)
+
+
 def profile_timeline(
     identities: Sequence[IdentityRef], *, limit: int, cursor: str | None = None
 ) -> tuple[list[TrackedEvent], str | None]:

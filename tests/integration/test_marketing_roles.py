@@ -64,6 +64,27 @@ ROUTES: dict[str, frozenset[str]] = {
     "POST /marketing/journeys/{journey_id}/pause": MARKETERS,
     "GET /marketing/journeys/{journey_id}/runs": MARKETERS,
     "GET /marketing/journeys/{journey_id}/report": MARKETERS,
+    # the website API: forms, pages, assets, slots, pop-ups
+    **{
+        f"{method} {path}": MARKETERS
+        for base, one in (
+            ("/marketing/forms", "/marketing/forms/{form_id}"),
+            ("/marketing/pages", "/marketing/pages/{slug}"),
+            ("/marketing/assets", "/marketing/assets/{asset_id}"),
+            ("/marketing/slots", "/marketing/slots/{slot_id}"),
+            ("/marketing/popups", "/marketing/popups/{popup_id}"),
+        )
+        for method, path in (("GET", base), ("POST", base), ("GET", one), ("PUT", one))
+    },
+    "GET /marketing/pages/{slug}/versions/{version}": MARKETERS,
+    "POST /marketing/pages/{slug}/publish": MARKETERS,
+    "POST /marketing/pages/{slug}/unpublish": MARKETERS,
+    "GET /marketing/pages/{slug}/test": MARKETERS,
+    "POST /marketing/assets/{asset_id}/files": MARKETERS,
+    "POST /marketing/assets/{asset_id}/publish": MARKETERS,
+    "POST /marketing/assets/{asset_id}/archive": MARKETERS,
+    "POST /marketing/assets/{asset_id}/draft": MARKETERS,
+    "GET /marketing/popups/{popup_id}/report": MARKETERS,
 }
 
 
@@ -71,11 +92,12 @@ def _served_routes() -> set[str]:
     """Every /marketing route, from the OpenAPI document of the functions that serve them."""
     from handlers.email_api import app as email_app
     from handlers.marketing_api import app as marketing_app
+    from handlers.website_api import app as website_app
     from leadstream.openapi import document
 
     return {
         f"{method.upper()} {path}"
-        for path, operations in document([marketing_app, email_app])["paths"].items()
+        for path, operations in document([marketing_app, email_app, website_app])["paths"].items()
         if path.startswith("/marketing/")
         for method in operations
     }
