@@ -302,7 +302,7 @@ def fan_out(events: Sequence[BusEvent]) -> int:
     subscriptions = store.all_subscriptions()
     now = _iso(clock.now())
     queued: list[dict[str, str]] = []
-    for event in events:
+    for event in {event.id: event for event in events}.values():  # the same event twice: once
         for subscription in subscriptions:
             if not wants(subscription, event.type):
                 continue

@@ -157,7 +157,17 @@ def update_delivery(
 ) -> bool:
     """Set `changes` on a delivery if each attribute in `condition` still has the given value."""
     names = {f"#c{i}": name for i, name in enumerate(changes)}
-    values = {f":c{i}": value for i, value in enumerate(changes.values())}
+    values = {f":c{i}": value for i, value in enumerate(changes.values()) if value is not None}
+    sets = [f"#c{i} = :c{i}" for i, value in enumerate(changes.values()) if value is not None]
+    removes = [f"#c{i}" for i, value in enumerate(changes.values()) if value is None]
+    expression = " ".join(
+        part
+        for part in (
+            "SET " + ", ".join(sets) if sets else "",
+            "REMOVE " + ", ".join(removes) if removes else "",
+        )
+        if part
+    )
     checks = []
     for j, (name, value) in enumerate(condition.items()):
         names[f"#k{j}"] = name
@@ -167,7 +177,7 @@ def update_delivery(
         dynamodb().update_item(
             TableName=_table(),
             Key=serialize(delivery_key(subscription_id, event_id)),
-            UpdateExpression="SET " + ", ".join(f"#c{i} = :c{i}" for i in range(len(changes))),
+            UpdateExpression=expression,
             ConditionExpression=" AND ".join(["attribute_exists(pk)", *checks]),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=serialize(values),
