@@ -1,0 +1,110 @@
+"""Where a visitor is, from their IP address, at ingest: country, region, city and time zone.
+
+The lookup is offline: a MaxMind DB format file that ships as a Python package (`maxminddb-geolite2`:
+MaxMind's GeoLite2 City, CC BY-SA 4.0, its 2018 edition: the last one published under a licence that allows
+shipping it in a package; 57 MB) read with the `maxminddb` C extension (Apache 2.0). `GEOIP_DATABASE` may
+name another file in the same format (a fresher GeoLite2 or DB-IP City Lite, in a layer). Nothing goes
+over the network. The reader is opened on the first lookup and kept for the container (memory-mapped:
+opening costs microseconds, importing the reader a few milliseconds; docs/benchmarks.md).
+
+What is stored on the event, in `context.geo`: `{country, region, city, timeZone}` (ISO 3166 codes for
+country and region, an IANA zone), and in `context.ip` the address truncated as analytics tools do (the
+last octet of IPv4 zeroed: /24; IPv6 cut to its /48), never the full address. The address is the event's
+own `context.ip` when it holds a valid one (a server-side source forwarding a browser's), else the
+address the request came from.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import MutableMapping
+from typing import Any
+
+from pydantic import Field
+
+from leadstream.caches import container_cache
+from leadstream.models import Model
+from leadstream.settings import load
+
+
+class GeoSettings(Model, frozen=True):
+    database: str | None = Field(alias="GEOIP_DATABASE", default=None, min_length=1)
+
+
+def truncate(address: str) -> str | None:
+    """The address with its host part removed (/24 for IPv4, /48 for IPv6); None if not an address."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except (ValueError, AttributeError):
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
+
+
+@container_cache
+def _reader(path: str | None) -> Any:
+    """The database, opened once per container (memory-mapped by the C extension)."""
+    import maxminddb  # imported on first use: the ingest of an event without an address never pays it
+
+    if path is None:
+        from _maxminddb_geolite2 import geolite2_database  # type: ignore[import-untyped]
+
+        path = geolite2_database()
+    return maxminddb.open_database(path, maxminddb.MODE_AUTO)
+
+
+def locate(address: str) -> dict[str, str] | None:
+    """Country, region, city and time zone of an address (those the database knows); None for private,
+    reserved or unknown addresses."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except (ValueError, AttributeError):
+        return None
+    if not ip.is_global:
+        return None
+    record = _reader(load(GeoSettings).database).get(str(ip))
+    if not isinstance(record, dict):
+        return None
+    found: dict[str, str] = {}
+    country = (record.get("country") or record.get("registered_country") or {}).get("iso_code")
+    if country:
+        found["country"] = str(country)
+    subdivisions = record.get("subdivisions") or []
+    if subdivisions and subdivisions[0].get("iso_code"):
+        found["region"] = str(subdivisions[0]["iso_code"])
+    city = (record.get("city") or {}).get("names", {}).get("en")
+    if city:
+        found["city"] = str(city)
+    zone = (record.get("location") or {}).get("time_zone")
+    if zone:
+        found["timeZone"] = str(zone)
+    return found or None
+
+
+def enrich(raw: Any, client_ip: str | None) -> None:
+    """Put the location of a raw event's address in `context.geo` and truncate `context.ip` (in place).
+    Anything that is not an event object is left for validation to refuse."""
+    if not isinstance(raw, MutableMapping):
+        return
+    context = raw.get("context")
+    if context is None:
+        context = raw["context"] = {}
+    if not isinstance(context, MutableMapping):
+        return
+    context = raw["context"] = dict(context)  # a batch's items may share one context object
+    given = context.get("ip")
+    address = given if isinstance(given, str) and truncate(given) else client_ip
+    context.pop("ip", None)
+    if not address:
+        return
+    truncated = truncate(address)
+    if truncated is None:
+        return
+    context["ip"] = truncated
+    located = locate(address)
+    if located:
+        context["geo"] = located
+    else:
+        context.pop("geo", None)  # only ours: a client cannot claim a location for us
