@@ -69,9 +69,12 @@ def _is_loopback_name(host: str) -> bool:
 
 def check_address(address: IpAddress, *, allow_loopback: bool) -> None:
     """Refuse an address that is not public (loopback only where allowed)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        check_address(address.ipv4_mapped, allow_loopback=allow_loopback)
-        return
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:  # an IPv4 address reached through IPv6: judge the IPv4 one
+            check_address(embedded, allow_loopback=allow_loopback)
+            if address.ipv4_mapped is not None:
+                return
     if address.is_loopback:
         if allow_loopback:
             return
@@ -80,6 +83,22 @@ def check_address(address: IpAddress, *, allow_loopback: bool) -> None:
         raise AddressRefused(f"{address} is a link-local address (such as the instance metadata service)")
     if not address.is_global or address.is_multicast:
         raise AddressRefused(f"{address} is a private or reserved address, not a public one")
+
+
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address inside an IPv4-mapped, NAT64, 6to4 or Teredo IPv6 address."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    return None
 
 
 def resolve(target: Target, *, allow_loopback: bool) -> list[IpAddress]:
