@@ -37,6 +37,7 @@ from integrations.store import webhooks as store
 from leadstream import clock
 from leadstream.errors import Conflict, InvalidInput, NotFound
 from leadstream.models import Model
+from leadstream.profiles import iso_utc
 
 # The Standard Webhooks schedule (seconds after the previous attempt): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
 # 10 h ... The attempts go on until RETRY_WINDOW has passed since the first one (the 8th attempt comes
@@ -46,6 +47,9 @@ RETRY_WINDOW = timedelta(hours=24)
 MAX_PARALLEL = 10
 MAX_RESPONSE_BYTES = 1024  # what of a receiver's answer is kept (for the admin to read)
 WILDCARD = "*"
+# An attempt holds its delivery for two timeouts and this long: a copy of its message waits meanwhile, and
+# if the attempt dies, the delivery is due again when the lease ends.
+LEASE_MARGIN_SECONDS = 30
 
 
 class SubscriptionStatus(StrEnum):
@@ -151,7 +155,8 @@ class Delivery(Model):
 
 
 def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+    """Fixed width (microseconds always): the strings compare as the moments do (`nextAttemptAt <= now`)."""
+    return iso_utc(moment)
 
 
 def _refused(exc: addresses.AddressRefused) -> InvalidInput:
@@ -366,43 +371,28 @@ def _attempt_safely(message: QueueMessage, post: Any) -> Outcome:
         return "retry"
 
 
-def attempt(message: QueueMessage, post: Any) -> Outcome:  # noqa: PLR0911 - one return per outcome
-    """One attempt of one delivery (the message names it)."""
+def attempt(message: QueueMessage, post: Any) -> Outcome:
+    """One attempt of one delivery (the message names it): claim it, POST, record the outcome."""
     subscription_id = str(message.body.get("subscriptionId", ""))
     delivery_id = str(message.body.get("deliveryId", ""))
-    item = store.get_delivery(subscription_id, delivery_id)
-    if item is None or item.get("status") not in (DeliveryStatus.PENDING, DeliveryStatus.RETRYING):
-        return "skipped"  # delivered, dead, paused or gone: nothing to do
     now = clock.now()
-    due = datetime.fromisoformat(str(item.get("nextAttemptAt") or _iso(now)).replace("Z", "+00:00"))
-    if due > now:  # early (a copy of the message, or a clock moved back): wait for the rest
-        store.hide_for(message.receipt_handle, int((due - now).total_seconds()) + 1)
-        return "retry"
-    attempts = int(item.get("attempts", 0))
-    first = str(item.get("firstAttemptAt") or _iso(now))
-    claim = {"attempts": attempts + 1, "lastAttemptAt": _iso(now), "firstAttemptAt": first}
-    if not store.update_delivery(subscription_id, delivery_id, claim, condition={"attempts": attempts}):
-        return "skipped"  # another copy of the message took this attempt
+    lease = now + timedelta(seconds=integration_settings().timeout_seconds * 2 + LEASE_MARGIN_SECONDS)
+    item = store.claim_attempt(subscription_id, delivery_id, _iso(now), _iso(lease))
+    if item is None:
+        return _not_claimed(message, subscription_id, delivery_id, now)
+    attempts = int(item["attempts"])
     subscription = store.get_subscription(subscription_id)
     if subscription is None:
         _finish(
-            subscription_id,
-            delivery_id,
-            attempts + 1,
-            DeliveryStatus.DEAD,
-            error="the subscription was deleted",
+            subscription_id, delivery_id, attempts, DeliveryStatus.DEAD, error="the subscription was deleted"
         )
         return "done"
     if subscription.get("status") != SubscriptionStatus.ACTIVE:
         _finish(
-            subscription_id,
-            delivery_id,
-            attempts + 1,
-            DeliveryStatus.PAUSED,
-            error="the subscription is paused",
+            subscription_id, delivery_id, attempts, DeliveryStatus.PAUSED, error="the subscription is paused"
         )
         return "done"
-    response = _send(subscription, delivery_id, str(item["payload"]), now, post)
+    response = _send(subscription, delivery_id, str(item["payload"]), post)
     if response.status is not None and 200 <= response.status < 300:
         changes = {
             "status": "delivered",
@@ -410,22 +400,36 @@ def attempt(message: QueueMessage, post: Any) -> Outcome:  # noqa: PLR0911 - one
             "responseCode": response.status,
             "error": None,
         }
-        store.update_delivery(subscription_id, delivery_id, changes, condition={"attempts": attempts + 1})
+        changes["nextAttemptAt"] = None
+        store.update_delivery(subscription_id, delivery_id, changes, condition={"attempts": attempts})
         return "done"
-    started = datetime.fromisoformat(first.replace("Z", "+00:00"))
-    if now - started >= RETRY_WINDOW:
-        _finish(subscription_id, delivery_id, attempts + 1, DeliveryStatus.DEAD, response=response)
+    first = datetime.fromisoformat(str(item["firstAttemptAt"]).replace("Z", "+00:00"))
+    if now - first >= RETRY_WINDOW:
+        _finish(subscription_id, delivery_id, attempts, DeliveryStatus.DEAD, response=response)
         store.dead_letter({**_message(subscription_id, delivery_id), "eventType": item.get("eventType")})
         return "done"
-    delay = backoff(attempts + 1)
+    delay = backoff(attempts)
     changes = {
         "status": DeliveryStatus.RETRYING.value,
         "nextAttemptAt": _iso(now + timedelta(seconds=delay)),
         "responseCode": response.status,
         "error": response.error,
     }
-    store.update_delivery(subscription_id, delivery_id, changes, condition={"attempts": attempts + 1})
+    store.update_delivery(subscription_id, delivery_id, changes, condition={"attempts": attempts})
     store.hide_for(message.receipt_handle, delay)
+    return "retry"
+
+
+def _not_claimed(message: QueueMessage, subscription_id: str, delivery_id: str, now: datetime) -> Outcome:
+    """Why the claim failed: done (or gone), or not due yet (a copy of the message, an attempt under way,
+    a clock moved back): then the message sleeps until it is due."""
+    item = store.get_delivery(subscription_id, delivery_id)
+    if item is None or item.get("status") not in (DeliveryStatus.PENDING, DeliveryStatus.RETRYING):
+        return "skipped"
+    due = datetime.fromisoformat(str(item.get("nextAttemptAt") or _iso(now)).replace("Z", "+00:00"))
+    if due <= now:
+        return "skipped"  # claimed and finished between the two reads: nothing left for this copy
+    store.hide_for(message.receipt_handle, int((due - now).total_seconds()) + 1)
     return "retry"
 
 
@@ -451,7 +455,7 @@ def _finish(
     store.update_delivery(subscription_id, delivery_id, changes, condition={"attempts": attempts})
 
 
-def _send(subscription: Mapping[str, Any], delivery_id: str, body: str, now: datetime, post: Any) -> Response:
+def _send(subscription: Mapping[str, Any], delivery_id: str, body: str, post: Any) -> Response:
     settings = integration_settings()
     try:
         target, resolved = addresses.checked(str(subscription["url"]), allow_loopback=settings.allow_loopback)

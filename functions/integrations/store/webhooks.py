@@ -189,6 +189,41 @@ def update_delivery(
     return True
 
 
+def claim_attempt(subscription_id: str, event_id: str, now: str, lease_until: str) -> dict[str, Any] | None:
+    """Take the next attempt of a delivery that is due (pending or retrying, `nextAttemptAt <= now`): one
+    UpdateItem that counts the attempt and moves `nextAttemptAt` to the end of a lease, so another copy of
+    the message finds it not due. Returns the delivery as it now is, or None when it is not due or done."""
+    try:
+        response = dynamodb().update_item(
+            TableName=_table(),
+            Key=serialize(delivery_key(subscription_id, event_id)),
+            UpdateExpression=(
+                "SET attempts = attempts + :one, lastAttemptAt = :now, nextAttemptAt = :lease, "
+                "firstAttemptAt = if_not_exists(firstAttemptAt, :now)"
+            ),
+            ConditionExpression=(
+                "attribute_exists(pk) AND #status IN (:pending, :retrying) AND "
+                "(attribute_not_exists(nextAttemptAt) OR nextAttemptAt <= :now)"
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=serialize(
+                {
+                    ":one": 1,
+                    ":now": now,
+                    ":lease": lease_until,
+                    ":pending": "pending",
+                    ":retrying": "retrying",
+                }
+            ),
+            ReturnValues="ALL_NEW",
+        )
+    except ClientError as exc:
+        if _conditional_failed(exc):
+            return None
+        raise
+    return deserialize(response["Attributes"])
+
+
 # --- the queue ----------------------------------------------------------------------------------------
 def enqueue(messages: Sequence[Mapping[str, Any]], *, delay_seconds: int = 0) -> None:
     """Send delivery messages to the webhook queue, 10 per SendMessageBatch."""
