@@ -22,9 +22,15 @@ from typing import Any
 
 from pydantic import Field
 
-from leadstream.caches import container_cache
+from leadstream import clock
+from leadstream.caches import TtlCache, container_cache
 from leadstream.models import Model
 from leadstream.settings import load
+
+# Recent answers per (database, address): a visitor's events come from one address, a batch from one
+# browser holds many of them. Bounded (oldest out first); an answer never changes for one database file.
+_recent: TtlCache[tuple[str | None, str], dict[str, str] | None] = TtlCache(now=clock.now, max_entries=4096)
+KEEP_SECONDS = 24 * 3600.0
 
 
 class GeoSettings(Model, frozen=True):
@@ -64,7 +70,13 @@ def locate(address: str) -> dict[str, str] | None:
         return None
     if not ip.is_global:
         return None
-    record = _reader(load(GeoSettings).database).get(str(ip))
+    database = load(GeoSettings).database
+    found = _recent.get((database, str(ip)), lambda: _lookup(database, str(ip)), max_age=KEEP_SECONDS)
+    return dict(found) if found else None  # a copy: the event that gets it may be changed later
+
+
+def _lookup(database: str | None, address: str) -> dict[str, str] | None:
+    record = _reader(database).get(address)
     if not isinstance(record, dict):
         return None
     found: dict[str, str] = {}
