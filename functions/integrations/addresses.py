@@ -54,6 +54,8 @@ def parse(url: str, *, allow_loopback: bool) -> Target:
         raise AddressRefused("the URL may not hold a user name or password; authenticate with the signature")
     if scheme == "http" and not (allow_loopback and _is_loopback_name(host)):
         raise AddressRefused("the URL must use https (plain http is allowed only for a local receiver)")
+    if port == 0:
+        raise AddressRefused("the URL's port must be between 1 and 65535")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(scheme, host, port or (443 if scheme == "https" else 80), path)
 

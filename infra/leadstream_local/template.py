@@ -30,7 +30,8 @@ PLACEHOLDER_API_URL = "http://127.0.0.1:8787"
 EMULATED_TYPES = frozenset({
     "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::S3::Bucket", "AWS::KMS::Key",
     "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup",
-    "AWS::Events::EventBus", "AWS::Events::Archive", "AWS::Events::Rule", "AWS::SES::ConfigurationSet", "AWS::SES::EmailIdentity",
+    "AWS::Events::EventBus", "AWS::Events::Archive", "AWS::Events::Rule", "AWS::SES::ConfigurationSet",
+    "AWS::SES::EmailIdentity",
     "AWS::SES::ConfigurationSetEventDestination", "AWS::SecretsManager::Secret",
     "AWS::Scheduler::ScheduleGroup", "AWS::IAM::Role",
     "AWS::Serverless::Function", "AWS::Serverless::HttpApi",

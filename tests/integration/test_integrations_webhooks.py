@@ -332,3 +332,28 @@ def test_copies_of_a_message_never_post_twice(
         assert len(hook.received) == 1
         [delivery] = admin("GET", f"{BASE}/{created['subscriptionId']}/deliveries")["items"]
         assert (delivery["status"], delivery["attempts"]) == ("delivered", 2)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"url": "https://bücher.invalid/x", "eventTypes": ["*"]},
+        {"url": "https://" + "a" * 70 + ".example/x", "eventTypes": ["*"]},
+        {"url": "https://example.com:0/x", "eventTypes": ["*"]},
+        {"url": "https://[::1]/x", "eventTypes": ["*"]},
+        {"url": "https://example.com/x", "eventTypes": ["*"] * 100},
+        {"url": "https://example.com/x", "eventTypes": ["*"], "description": "x" * 501},
+        {"url": "https://example.com/x", "eventTypes": ["*"], "status": "deleted"},
+        {"url": 12, "eventTypes": ["*"]},
+        {"url": "https://example.com/x", "eventTypes": "*"},
+        {"url": "https://example.com/x", "eventTypes": [{"nested": [[[[[]]]]]}]},
+        [],
+        "text",
+    ],
+)
+def test_hostile_subscriptions_get_a_422_never_a_5xx(
+    aws: StackTemplate, call_api: Call, token_for: Callable[..., str], body: Any
+) -> None:
+    reply = call_api("POST", BASE, body=body, token=token_for("admin"))
+    assert reply.status == 422, reply.body
+    assert reply.headers["content-type"] == "application/problem+json"
