@@ -8,10 +8,10 @@ over the network. The reader is opened on the first lookup and kept for the cont
 opening costs microseconds, importing the reader a few milliseconds; docs/benchmarks.md).
 
 What is stored on the event, in `context.geo`: `{country, region, city, timeZone}` (ISO 3166 codes for
-country and region, an IANA zone), and in `context.ip` the address truncated as analytics tools do (the
-last octet of IPv4 zeroed: /24; IPv6 cut to its /48), never the full address. The address is the event's
-own `context.ip` when it holds a valid one (a server-side source forwarding a browser's), else the
-address the request came from.
+country and region, an IANA zone), when the address is located. The address is the event's own
+`context.ip` when it holds a valid one (a server-side source forwarding a browser's), stored truncated as
+analytics tools do (the last octet of IPv4 zeroed: /24; IPv6 cut to its /48), never whole; else the
+address the request came from, which is used for the lookup and not stored at all.
 """
 
 from __future__ import annotations
@@ -96,27 +96,22 @@ def _lookup(database: str | None, address: str) -> dict[str, str] | None:
 
 
 def enrich(raw: Any, client_ip: str | None) -> None:
-    """Put the location of a raw event's address in `context.geo` and truncate `context.ip` (in place).
-    Anything that is not an event object is left for validation to refuse."""
+    """Put the location of a raw event's address in `context.geo` and truncate a `context.ip` it sent (in
+    place). The request's own address is used for the lookup only, never stored. Anything that is not an
+    event object is left for validation to refuse; a `context.ip` that is not an address is kept as sent."""
     if not isinstance(raw, MutableMapping):
         return
     context = raw.get("context")
-    if context is None:
-        context = raw["context"] = {}
-    if not isinstance(context, MutableMapping):
+    if context is not None and not isinstance(context, MutableMapping):
         return
-    context = raw["context"] = dict(context)  # a batch's items may share one context object
-    given = context.get("ip")
-    address = given if isinstance(given, str) and truncate(given) else client_ip
-    context.pop("ip", None)
-    if not address:
-        return
-    truncated = truncate(address)
-    if truncated is None:
-        return
-    context["ip"] = truncated
-    located = locate(address)
-    if located:
+    given = context.get("ip") if context is not None else None
+    truncated = truncate(given) if isinstance(given, str) else None
+    address = given if truncated is not None else client_ip
+    located = locate(address) if isinstance(address, str) and address else None
+    if truncated is None and located is None:
+        return  # nothing to change: the event is stored as sent
+    context = raw["context"] = dict(context or {})  # a batch's items may share one context object
+    if truncated is not None:
+        context["ip"] = truncated
+    if located is not None:
         context["geo"] = located
-    else:
-        context.pop("geo", None)  # only ours: a client cannot claim a location for us

@@ -64,19 +64,27 @@ def test_the_events_own_address_wins_and_is_stored_truncated() -> None:
     assert raw["context"]["locale"] == "en-GB"
 
 
-def test_without_one_the_request_address_is_used() -> None:
+def test_without_one_the_request_address_is_looked_up_and_not_stored() -> None:
     raw: dict[str, Any] = {"type": "page"}
     geo.enrich(raw, "89.160.20.112")
-    assert raw["context"] == {"ip": "89.160.20.0", "geo": geo.locate("89.160.20.112")}
+    assert raw["context"] == {"geo": geo.locate("89.160.20.112")}
+    assert "89.160.20" not in repr(raw)
 
 
-def test_a_bad_address_is_dropped_and_a_claimed_location_is_not_kept() -> None:
-    raw: dict[str, Any] = {"context": {"ip": "<script>", "geo": {"country": "XX"}}}
-    geo.enrich(raw, "127.0.0.1")
-    assert raw["context"] == {"ip": "127.0.0.0"}
-    nothing: dict[str, Any] = {"context": {"ip": 12345}}
-    geo.enrich(nothing, None)
-    assert nothing["context"] == {}
+def test_an_event_that_cannot_be_located_is_stored_as_sent() -> None:
+    for context in ({"ip": "<script>", "geo": {"country": "XX"}}, {"ip": 12345}, {}):
+        raw: dict[str, Any] = {"context": dict(context)}
+        geo.enrich(raw, "127.0.0.1")
+        assert raw["context"] == context
+    bare: dict[str, Any] = {"type": "page"}
+    geo.enrich(bare, None)
+    assert bare == {"type": "page"}
+
+
+def test_our_location_replaces_one_a_client_claimed() -> None:
+    raw: dict[str, Any] = {"context": {"geo": {"country": "XX"}}}
+    geo.enrich(raw, "89.160.20.112")
+    assert raw["context"]["geo"]["country"] == "SE"
 
 
 @pytest.mark.parametrize("raw", [None, 7, "text", [1, 2], {"context": "not an object"}])
