@@ -63,16 +63,20 @@ def _reader(path: str | None) -> Any:
 
 def locate(address: str) -> dict[str, str] | None:
     """Country, region, city and time zone of an address (those the database knows); None for private,
-    reserved or unknown addresses."""
-    try:
-        ip = ipaddress.ip_address(address.strip())
-    except (ValueError, AttributeError):
-        return None
-    if not ip.is_global:
+    reserved, invalid or unknown addresses."""
+    if not isinstance(address, str):
         return None
     database = load(GeoSettings).database
-    found = _recent.get((database, str(ip)), lambda: _lookup(database, str(ip)), max_age=KEEP_SECONDS)
+    found = _recent.get((database, address), lambda: _located(database, address), max_age=KEEP_SECONDS)
     return dict(found) if found else None  # a copy: the event that gets it may be changed later
+
+
+def _located(database: str | None, address: str) -> dict[str, str] | None:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return None
+    return _lookup(database, str(ip)) if ip.is_global else None
 
 
 def _lookup(database: str | None, address: str) -> dict[str, str] | None:
