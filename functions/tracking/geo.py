@@ -1,11 +1,11 @@
 """Where a visitor is, from their IP address, at ingest: country, region, city and time zone.
 
 The lookup is offline: a MaxMind DB format file that ships as a Python package (`maxminddb-geolite2`:
-MaxMind's GeoLite2 City, CC BY-SA 4.0, its 2018 edition: the last one published under a licence that allows
-shipping it in a package; 57 MB) read with the `maxminddb` C extension (Apache 2.0). `GEOIP_DATABASE` may
-name another file in the same format (a fresher GeoLite2 or DB-IP City Lite, in a layer). Nothing goes
-over the network. The reader is opened on the first lookup and kept for the container (memory-mapped:
-opening costs microseconds, importing the reader a few milliseconds; docs/benchmarks.md).
+MaxMind's GeoLite2 City of July 2018, under CC BY-SA 4.0, GeoLite2's licence until the end of 2019;
+57 MB) read with the `maxminddb` C extension (Apache 2.0). `GEOIP_DATABASE` may name another file in
+the same format (a fresher GeoLite2 or DB-IP City Lite, in a layer). Nothing goes over the network. The
+reader is opened on the first lookup and kept for the container (memory-mapped: opening costs
+microseconds, importing the reader about 15 ms; docs/benchmarks.md).
 
 What is stored on the event, in `context.geo`: `{country, region, city, timeZone}` (ISO 3166 codes for
 country and region, an IANA zone), when the address is located. The address is the event's own
