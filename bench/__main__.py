@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bench import closedloop, coldstart, crm, fanout, ingestion, scoring, segments, website
+from bench import closedloop, coldstart, crm, fanout, ingestion, integrations, scoring, segments, website
 from leadstream_local.template import REPO_ROOT
 
 COMMAND = "make bench"
@@ -86,6 +86,7 @@ SECTIONS: dict[str, Callable[[], list[str]]] = {
     "fanout": lambda: fanout.render(fanout.measure()),
     "closedloop": lambda: closedloop.render(closedloop.measure()),
     "website": lambda: website.render(website.measure()),
+    "integrations": lambda: integrations.render(integrations.measure()),
 }
 
 

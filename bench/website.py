@@ -53,12 +53,12 @@ class WebsiteResult:
 
 def measure() -> WebsiteResult:
     import boto3
-    from website import snippet
 
     from leadstream.aws import dynamodb
     from leadstream_local.auth import issue_token
     from leadstream_local.stack import LocalStack
     from leadstream_local.template import REGION
+    from website import snippet
 
     with LocalStack(port=0, aws_port=0, triggers=False) as stack:
         cognito = boto3.client("cognito-idp", endpoint_url=stack.aws_url, region_name=REGION)

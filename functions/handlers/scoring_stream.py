@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
     DynamoDBRecordEventName,
 )
 
+from integrations.changes import publish_form_submissions
 from leadstream.events import TrackedEvent
 from leadstream.store.profiles import DynamoProfileStore
 from scoring.engagement import Scorer
@@ -70,11 +71,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     config = scoring_config()
     outcome = resolve_events(events, DynamoProfileStore(), Scorer(config))
     failed_handoffs = complete_handoffs(outcome, parsed, config)
+    failed_forms = publish_forms(parsed)
     response["batchItemFailures"] = sorted(
-        [*response["batchItemFailures"], *failed_handoffs],
+        [*response["batchItemFailures"], *failed_handoffs, *failed_forms],
         key=lambda failure: int(str(failure["itemIdentifier"])),
     )
-    _report(outcome, len(events), len(response["batchItemFailures"]) - len(failed_handoffs))
+    _report(
+        outcome, len(events), len(response["batchItemFailures"]) - len(failed_handoffs) - len(failed_forms)
+    )
     return response
 
 
@@ -135,6 +139,28 @@ def _first_record_of(
 def _recent_activity(profile: Profile, limit: int) -> list[TrackedEvent]:
     events, _ = profile_events(profile.identities, limit=limit)
     return events
+
+
+def publish_forms(parsed: list[tuple[dict[str, Any], TrackedEvent]]) -> list[PartialItemFailures]:
+    """`form.submitted` on the bus for the batch's form submissions (the event catalog, docs/events.md),
+    each once by its stable id; a record whose event the bus refused is reported for a retry."""
+    by_message = {event.message_id: record for record, event in parsed}
+    outcome = publish_form_submissions([
+        {
+            "event": event.event,
+            "properties": event.properties,
+            "messageId": event.message_id,
+            "sourceId": event.source_id,
+            "anonymousId": event.anonymous_id,
+            "receivedAt": event.received_at.isoformat().replace("+00:00", "Z"),
+        }
+        for _, event in parsed
+    ])  # fmt: skip
+    return [
+        {"itemIdentifier": str(by_message[message_id]["dynamodb"]["SequenceNumber"])}
+        for message_id in outcome.failed_records
+        if message_id in by_message
+    ]
 
 
 def _describe(error: BaseException | None) -> str:

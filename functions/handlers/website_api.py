@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
-from website import routes
 
 from leadstream.api import Api
 from leadstream.http import cors_config, create_resolver
 from leadstream.settings import get_settings
+from website import routes
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
-from website import routes_public
 
 from leadstream.http import create_resolver
 from leadstream.settings import get_settings
+from website import routes_public
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -220,7 +220,10 @@ class Engine:
         window = go.version.definition.window
         assert window is not None
         profile = go.profile(run.profile_id)
-        return person_zone(window, profile.traits if profile else {})
+        if profile is None:
+            return person_zone(window, {})
+        located = profile.location.time_zone if profile.location else None
+        return person_zone(window, profile.traits, located)
 
     def _send(self, run: Run, step: SendEmailStep, go: _Go, now: datetime) -> Decision:
         opening = self._window_opening(run, go, now)

@@ -1,7 +1,8 @@
 """Sending windows: when, in a person's own time zone, a journey may email them.
 
 A window is a set of weekdays and a daily span (`09:00`-`17:00`, end excluded) in the person's time zone
-(the trait `timezone`, when it is a valid IANA name) or else the journey's. Times are computed with
+(the trait `timezone`, when it is a valid IANA name; else the zone of where they were last seen, from
+their IP address: the profile's `location`, tracking.geo) or else the journey's. Times are computed with
 zoneinfo on local calendar days, so a window opens at 09:00 local time on both sides of a daylight
 saving change; an opening that falls in a spring-forward gap (02:30 on the night clocks jump from 02:00
 to 03:00) happens at the first real moment after it.
@@ -19,9 +20,10 @@ from journeys.models import SendingWindow, zone_or_none
 TIMEZONE_TRAIT = "timezone"
 
 
-def person_zone(window: SendingWindow, traits: Mapping[str, Any]) -> ZoneInfo:
-    """The person's own zone when their `timezone` trait names one, else the window's."""
-    return zone_or_none(traits.get(TIMEZONE_TRAIT)) or ZoneInfo(window.timezone)
+def person_zone(window: SendingWindow, traits: Mapping[str, Any], located: str | None = None) -> ZoneInfo:
+    """The person's own zone when their `timezone` trait names one, else the zone they were last seen in
+    (`located`, from their IP address), else the window's."""
+    return zone_or_none(traits.get(TIMEZONE_TRAIT)) or zone_or_none(located) or ZoneInfo(window.timezone)
 
 
 def is_open(window: SendingWindow, zone: ZoneInfo, at: datetime) -> bool:

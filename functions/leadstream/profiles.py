@@ -24,9 +24,10 @@ from leadstream.models import Model
 from leadstream.numbers import as_decimal, to_dynamo, unstorable
 from leadstream.scores import ScoreState, Stage, StageChange
 
-IdentityKind = Literal["user", "anon", "email"]
+# `ext`: an account in another system, `<type>:<id>` (scoring.external_ids: Salesforce, HubSpot, LinkedIn...).
+IdentityKind = Literal["user", "anon", "email", "ext"]
 # Kinds that name a person rather than a browser: a profile with one of these is known.
-KNOWN_KINDS: frozenset[str] = frozenset({"user", "email"})
+KNOWN_KINDS: frozenset[str] = frozenset({"user", "email", "ext"})
 
 
 def iso_utc(moment: datetime) -> str:
@@ -44,7 +45,7 @@ def event_stamp(event: TrackedEvent) -> str:
 
 
 class IdentityRef(Model):
-    """One identity: a user id, an anonymous id, or an email address (lower-cased)."""
+    """One identity: a user id, an anonymous id, an email address (lower-cased), or an external account."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -76,6 +77,31 @@ class Touch(Model):
     stamp: str  # event_stamp of its event: touches compare exactly as events do
 
 
+class Location(Model):
+    """Where a person was last seen, from the IP address of their newest event that had one (tracking.geo)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+    time_zone: str | None = Field(default=None, alias="timeZone")
+    stamp: str  # event_stamp of its event: newest wins
+
+
+def location_of(context: Mapping[str, Any], stamp: str) -> Location | None:
+    """The location tracking put on an event (`context.geo`), if any."""
+    geo = context.get("geo")
+    if not isinstance(geo, Mapping):
+        return None
+    fields = {
+        name: value[:100]
+        for name in ("country", "region", "city", "timeZone")
+        if isinstance(value := geo.get(name), str) and value
+    }
+    return Location.model_validate({**fields, "stamp": stamp}) if fields else None
+
+
 class Profile(Model):
     """A person. Stored as one item; `version` is bumped by every write (optimistic concurrency)."""
 
@@ -102,6 +128,9 @@ class Profile(Model):
     stage: Stage | None = None
     stage_history: list[StageChange] = Field(default_factory=list, alias="stageHistory")
     score: ScoreState = Field(default_factory=ScoreState)
+    # Where the person was last seen (newest event with an address wins); its time zone serves journeys'
+    # sending windows when the person has no `timezone` trait.
+    location: Location | None = None
     # Behaviour counts per activity key and UTC day, kept by the Scorer (leadstream/activity.py).
     activity: dict[str, dict[str, int]] = Field(default_factory=dict)
 
@@ -138,6 +167,8 @@ class Profile(Model):
 
     def absorb(self, other: Profile) -> None:
         """Take everything `other` knows; the same rules as observe, so the result is order-independent."""
+        if other.location is not None:
+            self.locate(other.location)
         for key, stamp in other.trait_stamps.items():
             self._set_trait(key, other.traits.get(key), stamp)
         if other.first_seen is not None and other.last_seen is not None:
@@ -156,6 +187,11 @@ class Profile(Model):
         self.tags = sorted({*self.tags, *other.tags})
         if other.stage is not None and other.stage.is_after(self.stage):
             self.move_to(other.stage, at=other.stage_changed_at or "", by="merge")
+
+    def locate(self, location: Location | None) -> None:
+        """Newest wins: keep the location of the newest event that had one."""
+        if location is not None and (self.location is None or location.stamp > self.location.stamp):
+            self.location = location
 
     def move_to(self, stage: Stage, *, at: str, by: str, reason: str | None = None) -> None:
         """Set the lifecycle stage and record the change (callers decide whether the move is allowed)."""

@@ -66,6 +66,12 @@ class ProfileDetail(ProfileSummary):
     revenue: dict[str, str] | None = Field(
         default=None, description="realized revenue per currency (won deals, orders, renewals), if any"
     )
+    location: dict[str, str] | None = Field(
+        default=None, description="country, region, city, timeZone where last seen (from the IP address)"
+    )
+    external_ids: list[dict[str, str]] = Field(
+        default_factory=list, alias="externalIds", description="accounts in other systems: {type, id}"
+    )
 
     @classmethod
     def full(cls, profile: Profile, handoffs: list[HandoffRecord], now: datetime) -> ProfileDetail:
@@ -81,6 +87,16 @@ class ProfileDetail(ProfileSummary):
             half_life_days=profile.score.half_life_days,
             handoffs=[_handoff_view(record) for record in handoffs],
             merged_into=profile.merged_into,
+            location=(
+                profile.location.model_dump(by_alias=True, exclude_none=True, exclude={"stamp"})
+                if profile.location
+                else None
+            ),
+            external_ids=[
+                {"type": ref.value.split(":", 1)[0], "id": ref.value.split(":", 1)[1]}
+                for ref in profile.identities
+                if ref.kind == "ext" and ":" in ref.value
+            ],
         )
 
 

@@ -24,8 +24,10 @@ from leadstream.profiles import (
     Profile,
     ProfileWrite,
     event_stamp,
+    location_of,
 )
 from scoring.attribution import touch_of
+from scoring.external_ids import external_identities
 
 # Profile ids are uuid5 of the identity that founded the profile: a retry, or a second batch racing this
 # one, derives the same id for the same person instead of creating a twin.
@@ -46,12 +48,19 @@ def event_identities(event: TrackedEvent) -> list[IdentityRef]:
         refs.append(IdentityRef(kind="user", value=event.user_id))
     if event.email:
         refs.append(IdentityRef(kind="email", value=event.email))
+    refs.extend(externals_of(event))
     if event.anonymous_id:
         refs.append(IdentityRef(kind="anon", value=event.anonymous_id))
     if event.previous_id:
         refs.append(IdentityRef(kind="user", value=event.previous_id))
         refs.append(IdentityRef(kind="anon", value=event.previous_id))
     return refs
+
+
+def externals_of(event: TrackedEvent) -> list[IdentityRef]:
+    """The event's accounts in other systems (`context.externalIds`, CRM and social traits): known
+    identities, resolved like an email (scoring.external_ids)."""
+    return external_identities(event.context, event.all_traits)
 
 
 def batch_identities(events: Iterable[TrackedEvent]) -> set[IdentityRef]:
@@ -111,6 +120,7 @@ class BatchResolution:
             # The account the person acts for (Segment `group`): kept as a trait, newest wins, so the
             # closed loop can roll the person up to that account (docs/closed-loop.md).
             target.observe(stamp, event.timestamp, {GROUP_TRAIT: event.group_id})
+        target.locate(location_of(event.context, stamp))
         self.attributed[(event.source_id, event.message_id)] = target.profile_id
         if self._on_event is not None:
             self._on_event(target, event)  # scoring: the profile as it stands right after this event
@@ -128,7 +138,8 @@ class BatchResolution:
         weak = [ref for ref in (self._previous(event), self._anonymous(event)) if ref is not None]
         if user is not None and (owner := self._owner(user)) is not None:
             return self._profile(owner)
-        others = [ref for ref in (email, *weak) if ref is not None]
+        externals = externals_of(event)
+        others = [ref for ref in (email, *externals, *weak) if ref is not None]
         candidate = next((owner for ref in others if (owner := self._owner(ref)) is not None), None)
         if candidate is not None:
             profile = self._profile(candidate)
@@ -137,7 +148,7 @@ class BatchResolution:
             return self._create(user)
         # Nothing known yet: found the profile on the anonymous id if there is one, so that the profile an
         # anonymous visitor started keeps its id once they identify, whichever batch each event was in.
-        founder = next(iter([*weak, *(ref for ref in (user, email) if ref is not None)]))
+        founder = next(iter([*weak, *(ref for ref in (user, email) if ref is not None), *externals]))
         return self._create(founder)
 
     def _link(self, event: TrackedEvent, target: Profile) -> None:
@@ -147,6 +158,7 @@ class BatchResolution:
             for ref in (
                 IdentityRef(kind="user", value=event.user_id) if event.user_id else None,
                 IdentityRef(kind="email", value=event.email) if event.email else None,
+                *externals_of(event),
                 self._previous(event),
                 self._anonymous(event),
             )

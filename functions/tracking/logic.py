@@ -28,7 +28,7 @@ from leadstream.errors import (
 )
 from leadstream.events import MAX_EVENT_BYTES, SegmentMessage, TrackedEvent, event_size
 from leadstream.http import validation_errors
-from tracking import forms, parsing, pixel
+from tracking import forms, geo, parsing, pixel
 from tracking.store import events, sources
 from tracking.store.timeline import profile_events
 
@@ -67,6 +67,8 @@ class HttpRequest:
     cookies: Sequence[str] = ()
     # The query as sent, percent-escapes and all: `query` holds it decoded by the gateway.
     raw_query: str = ""
+    # The address the request came from (API Gateway's sourceIp): located, then truncated (tracking.geo).
+    source_ip: str | None = None
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
@@ -113,6 +115,8 @@ def track(path_segment: str, request: HttpRequest, store: Store) -> Outcome:
     raws = parsing.expand(payload, kind)
     # One receivedAt for the whole request, on our clock: it is what corrects a device's bad clock.
     received_at = clock.now()
+    for raw in raws:
+        geo.enrich(raw, request.source_ip)
     if kind != parsing.BATCH:
         return ingest([accept(raws[0], source.source_id, received_at)], [], store)
     events, rejected = accept_all(raws, source.source_id, received_at)
@@ -227,6 +231,7 @@ def track_pixel(path_segment: str, request: HttpRequest, store: Store) -> Outcom
         raise Unauthorized("No write key: add `writeKey` to the pixel URL's query.")
     source = authorize(key.strip(), request.header("origin"), store)
     raw = pixel.pixel_event(kind, request.query, user_agent=request.header("user-agent"))
+    geo.enrich(raw, request.source_ip)
     return ingest([accept(raw, source.source_id, clock.now())], [], store)
 
 
@@ -263,6 +268,7 @@ def submit_form(form_id: str, request: HttpRequest, store: Store) -> Outcome:
         idempotency_key=request.header("idempotency-key"),
         day=clock.today(),
     )
+    geo.enrich(raw, request.source_ip)
     outcome = ingest([accept(raw, source.source_id, clock.now())], [], store)
     return Outcome(accepted=outcome.accepted, redirect_to=redirect_to)
 

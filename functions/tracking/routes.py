@@ -58,6 +58,7 @@ def _request() -> logic.HttpRequest:
         query=event.query_string_parameters or {},
         cookies=tuple(event.cookies),
         raw_query=event.raw_query_string,
+        source_ip=event.request_context.http.source_ip,
     )
 
 

@@ -104,7 +104,8 @@ class LocalStack:
         self._timers: OneTimeSchedules | None = None
         self._werkzeug_level: int | None = None
         self._holds_lock = False
-        self.template = StackTemplate.load(template_path, region=region)
+        # Webhooks may go to a receiver on this machine (docs/integrations.md); never so in AWS.
+        self.template = StackTemplate.load(template_path, region=region, WebhookAllowLoopback="true")
         self.functions: dict[str, LambdaFunction] = {}
         self.demo_results: list[Sent] = []
         self.aws_url = ""

@@ -30,7 +30,8 @@ PLACEHOLDER_API_URL = "http://127.0.0.1:8787"
 EMULATED_TYPES = frozenset({
     "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::S3::Bucket", "AWS::KMS::Key",
     "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup",
-    "AWS::Events::EventBus", "AWS::Events::Archive", "AWS::SES::ConfigurationSet", "AWS::SES::EmailIdentity",
+    "AWS::Events::EventBus", "AWS::Events::Archive", "AWS::Events::Rule", "AWS::SES::ConfigurationSet",
+    "AWS::SES::EmailIdentity",
     "AWS::SES::ConfigurationSetEventDestination", "AWS::SecretsManager::Secret",
     "AWS::Scheduler::ScheduleGroup", "AWS::IAM::Role",
     "AWS::Serverless::Function", "AWS::Serverless::HttpApi",
@@ -39,6 +40,7 @@ EMULATED_TYPES = frozenset({
 NOT_EMULATED = {
     "AWS::S3::BucketPolicy": "policies are not checked locally (docs/local-stack.md, IAM)",
     "AWS::SNS::TopicPolicy": "policies are not checked locally (docs/local-stack.md, IAM)",
+    "AWS::SQS::QueuePolicy": "policies are not checked locally (docs/local-stack.md, IAM)",
     "AWS::SNS::Subscription": "the alarm e-mail; functions' SNS subscriptions come from their SNS events",
     "AWS::CloudWatch::Alarm": "there are no CloudWatch metrics locally",
     "AWS::CloudWatch::Dashboard": "there are no CloudWatch metrics locally",
@@ -389,6 +391,32 @@ class StackTemplate:
                 optional["EventPattern"] = json.dumps(props["EventPattern"])
             arn = client.create_archive(ArchiveName=name, EventSourceArn=props["SourceArn"], **optional)
             self.physical[logical] = {"Ref": name, "Arn": arn["ArchiveArn"]}
+        self.create_event_rules(client)
+
+    def create_event_rules(self, client: Any) -> None:
+        """Create every EventBridge rule with an event pattern and its targets (queues: moto delivers the
+        bus's matching events to them); Ref is the rule's name, GetAtt Arn its ARN."""
+        for logical, res in self.of_type("AWS::Events::Rule").items():
+            raw = res.get("Properties", {})
+            props = self.resolve({key: value for key, value in raw.items() if key != "Targets"})
+            name = str(props.get("Name", f"{STACK_NAME}-{logical}"))
+            bus = str(props.get("EventBusName", "default"))
+            arn = client.put_rule(
+                Name=name,
+                EventBusName=bus,
+                EventPattern=json.dumps(props["EventPattern"]),
+                State=str(props.get("State", "ENABLED")),
+            )["RuleArn"]
+            self.physical[logical] = {"Ref": name, "Arn": arn}
+        # Targets name queues and functions, which exist by now except functions (not created locally).
+        for logical, res in self.of_type("AWS::Events::Rule").items():
+            targets = [
+                {"Id": str(target["Id"]), "Arn": str(self.resolve(target["Arn"]))}
+                for target in res.get("Properties", {}).get("Targets", [])
+            ]
+            if targets:
+                bus = str(self.resolve(res.get("Properties", {}).get("EventBusName", "default")))
+                client.put_targets(Rule=self.physical[logical]["Ref"], EventBusName=bus, Targets=targets)
 
     def create_email_identities(self, client: Any) -> None:
         """Create every SES (v2) configuration set and email identity in `client` (moto)."""

@@ -23,10 +23,10 @@ import requests
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from stack_client import StackClient
 from test_browser_sdk import BROWSER_DIR, CHROMIUM, CHROMIUM_FLAGS, SDK_BUNDLE, _QuietFiles
-from website import experiments
-from website.models import PageTest
 
 from leadstream_local.stack import LocalStack
+from website import experiments
+from website.models import PageTest
 
 pytestmark = pytest.mark.e2e
 WAIT_MS = 15_000

@@ -22,6 +22,7 @@ SALES, MARKETING, ADMIN = "sales", "marketing", "admin"
 ROLES = (SALES, MARKETING, ADMIN)
 MARKETERS = frozenset({MARKETING, ADMIN})  # leadstream.auth.MARKETING
 EVERYONE = frozenset(ROLES)
+ADMINS = frozenset({ADMIN})  # leadstream.auth.ADMIN_ONLY
 
 
 def _crud(base: str, one: str) -> dict[str, frozenset[str]]:
@@ -85,6 +86,15 @@ ROUTES: dict[str, frozenset[str]] = {
     "POST /marketing/assets/{asset_id}/archive": MARKETERS,
     "POST /marketing/assets/{asset_id}/draft": MARKETERS,
     "GET /marketing/popups/{popup_id}/report": MARKETERS,
+    # webhooks (integrations): admins only
+    "GET /marketing/webhooks": ADMINS,
+    "POST /marketing/webhooks": ADMINS,
+    "GET /marketing/webhooks/{subscription_id}": ADMINS,
+    "PATCH /marketing/webhooks/{subscription_id}": ADMINS,
+    "DELETE /marketing/webhooks/{subscription_id}": ADMINS,
+    "GET /marketing/webhooks/{subscription_id}/deliveries": ADMINS,
+    "POST /marketing/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver": ADMINS,
+    "GET /marketing/webhooks-catalog": ADMINS,
 }
 
 
@@ -106,7 +116,7 @@ def _served_routes() -> set[str]:
 def _call(call_api: Call, route: str, token: str | None) -> int:
     method, template = route.split(" ", 1)
     path = re.sub(r"\{(\w+)\}", "x-1", template)
-    body: Any = {} if method in {"POST", "PUT"} else b""
+    body: Any = {} if method in {"POST", "PUT", "PATCH"} else b""
     return call_api(method, path, body=body, token=token).status
 
 

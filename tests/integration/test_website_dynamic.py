@@ -7,13 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from website import experiments
-from website.models import PageTest
 
 from leadstream.profiles import IdentityRef, Profile
 from leadstream.store.profiles import put_profile
 from leadstream_local.inprocess import Call, Reply
 from scoring.identity import new_profile_id
+from website import experiments
+from website.models import PageTest
 
 FORM = {
     "formId": "news",

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
-from website import experiments, pages, snippet, visitors
-from website import forms as web_forms
-from website.models import Audience, FormContent, PageTest, SlotVariant
 
 from leadstream.errors import InvalidInput
 from leadstream.profiles import IdentityRef, Profile
+from website import experiments, pages, snippet, visitors
+from website import forms as web_forms
+from website.models import Audience, FormContent, PageTest, SlotVariant
 
 FORM = FormContent.model_validate({
     "name": "Demo",
