@@ -438,3 +438,22 @@ def segment_timer_key(profile_id: str) -> dict[str, str]:
     """When the person's one segment timer is set for (absent: none), next to the profile: the stream
     reads it with the memberships and calls the scheduler only when the time changes."""
     return {"pk": f"PROFILE#{profile_id}", "sk": "SEGMENT-TIMER"}
+
+
+# --- lake: marketing spend and report runs (docs/lake.md) ---------------------------------------------
+SPEND_LIST = "SPEND"
+
+
+def spend_key(month: str, channel: str) -> dict[str, str]:
+    """What marketing spent on one channel in one month (yyyy-mm)."""
+    return {"pk": f"SPEND#{month}", "sk": f"CHANNEL#{channel}"}
+
+
+def spend_list_index(month: str, channel: str) -> dict[str, str]:
+    """GSI1 entry of a spend: all spends, by month then channel (a range of months is one Query)."""
+    return {"gsi1pk": SPEND_LIST, "gsi1sk": f"{month}#{channel}"}
+
+
+def report_run_key(run_id: str) -> dict[str, str]:
+    """A report's latest run for one set of parameters (its Athena query), reused while fresh."""
+    return {"pk": f"REPORTRUN#{run_id}", "sk": "REPORTRUN"}

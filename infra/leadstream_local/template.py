@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leadstream_local.firehose import DeliveryStreamSpec, partition_fields
 from leadstream_local.regions import DEFAULT_REGION
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +35,10 @@ EMULATED_TYPES = frozenset({
     "AWS::SES::ConfigurationSetEventDestination", "AWS::SecretsManager::Secret",
     "AWS::Scheduler::ScheduleGroup", "AWS::IAM::Role",
     "AWS::Serverless::Function", "AWS::Serverless::HttpApi",
+    # The lake: Firehose delivery streams are created in moto and finished by leadstream_local.firehose;
+    # the Glue catalog and the Athena workgroup only resolve (reports run on DuckDB locally, docs/lake.md).
+    "AWS::KinesisFirehose::DeliveryStream", "AWS::Glue::Database", "AWS::Glue::Table",
+    "AWS::Athena::WorkGroup",
 })  # fmt: skip
 # Types the local stack leaves out, and why. Nothing a function reads may refer to one of them.
 NOT_EMULATED = {
@@ -461,6 +466,8 @@ class StackTemplate:
         self.create_secrets(client("secretsmanager"))
         self.create_schedule_groups(client("scheduler"))
         self.register_roles()
+        self.register_lake_catalog()
+        self.create_delivery_streams(client("firehose"))
         # Until the local stack binds its API and registers the real URL, the API has a placeholder one, so
         # that a function whose environment names it (GetAtt HttpApi.ApiEndpoint) can be configured.
         if not any(logical in self.physical for logical in self.of_type("AWS::Serverless::HttpApi")):
@@ -486,6 +493,60 @@ class StackTemplate:
         for logical in self.of_type("AWS::IAM::Role"):
             name = f"{STACK_NAME}-{logical}"
             self.physical[logical] = {"Ref": name, "Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"}
+
+    def register_lake_catalog(self) -> None:
+        """Let Ref of the Glue database and tables and of the Athena workgroup resolve to their names."""
+        for logical, res in self.of_type("AWS::Glue::Database").items():
+            name = str(self.resolve(res["Properties"]["DatabaseInput"]["Name"]))
+            self.physical[logical] = {"Ref": name}
+        for logical, res in self.of_type("AWS::Athena::WorkGroup").items():
+            self.physical[logical] = {"Ref": str(self.resolve(res["Properties"]["Name"]))}
+        for logical, res in self.of_type("AWS::Glue::Table").items():
+            self.physical[logical] = {"Ref": str(res["Properties"]["TableInput"]["Name"])}
+
+    def delivery_streams(self) -> list[DeliveryStreamSpec]:
+        """Every Firehose delivery stream to S3, with its partitioning and its Glue table's columns."""
+        specs = []
+        for logical, res in self.of_type("AWS::KinesisFirehose::DeliveryStream").items():
+            props = res.get("Properties", {})
+            dest = props["ExtendedS3DestinationConfiguration"]
+            schema = dest["DataFormatConversionConfiguration"]["SchemaConfiguration"]
+            table_logical = schema["TableName"]["Ref"]
+            table = self.resources[table_logical]["Properties"]["TableInput"]
+            columns = tuple((str(c["Name"]), str(c["Type"])) for c in table["StorageDescriptor"]["Columns"])
+            query = "{}"
+            for processor in dest.get("ProcessingConfiguration", {}).get("Processors", []):
+                for parameter in processor.get("Parameters", []):
+                    if parameter["ParameterName"] == "MetadataExtractionQuery":
+                        query = str(parameter["ParameterValue"])
+            bucket = str(self.resolve(dest["BucketARN"])).rsplit(":", 1)[-1]
+            specs.append(
+                DeliveryStreamSpec(
+                    logical_id=logical,
+                    name=str(props.get("DeliveryStreamName", f"{STACK_NAME}-{logical}")),
+                    bucket=bucket,
+                    prefix=str(dest.get("Prefix", "")),
+                    error_prefix=str(dest.get("ErrorOutputPrefix", "errors/")),
+                    partition_keys=partition_fields(query),
+                    columns=columns,
+                )
+            )
+        return specs
+
+    def create_delivery_streams(self, client: Any) -> None:
+        """Create every delivery stream in moto, delivering to its bucket's staging prefix (moto writes
+        what it gets there as is; leadstream_local.firehose converts it to the real destination)."""
+        for spec in self.delivery_streams():
+            arn = client.create_delivery_stream(
+                DeliveryStreamName=spec.name,
+                DeliveryStreamType="DirectPut",
+                ExtendedS3DestinationConfiguration={
+                    "BucketARN": f"arn:aws:s3:::{spec.bucket}",
+                    "RoleARN": f"arn:aws:iam::{ACCOUNT_ID}:role/{STACK_NAME}-firehose",
+                    "Prefix": spec.staging_prefix,
+                },
+            )["DeliveryStreamARN"]
+            self.physical[spec.logical_id] = {"Ref": spec.name, "Arn": arn}
 
     def register_functions(self) -> None:
         """Let Ref and GetAtt Arn of every function resolve (functions run in-process, nothing is created)."""
