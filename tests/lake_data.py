@@ -237,7 +237,20 @@ def main_table_writes() -> list[tuple[dict[str, Any] | None, dict[str, Any]]]:
         "campaignId": "c1",
         "sentAt": iso(at("2026-03-04", 8)),
     }
+    l1 = record(
+        "lead",
+        "l1",
+        2,
+        at("2026-03-07"),
+        leadId="l1",
+        profileId="p1",
+        status="accepted",
+        email="jane@example.com",
+        firstName="Jane",
+        lastName="Doe",
+    )
     return [
+        (None, l1),
         (None, p1),
         (p1, p1b),
         (None, p2),

@@ -63,6 +63,23 @@ SOCIAL_HOSTS = (
     "pinterest.",
     "mastodon.",
 )
+SOCIAL_SOURCES = frozenset(
+    {
+        "facebook",
+        "fb",
+        "instagram",
+        "linkedin",
+        "twitter",
+        "x",
+        "reddit",
+        "youtube",
+        "tiktok",
+        "pinterest",
+        "mastodon",
+        "threads",
+        "bluesky",
+    }
+)
 SEARCH_HOSTS = ("google.", "bing.", "duckduckgo.", "yahoo.", "baidu.", "yandex.", "ecosia.", "qwant.")
 
 
@@ -136,7 +153,7 @@ def channel_of(  # noqa: PLR0911  # one return per channel reads best
         return "email"
     if med in PAID_MEDIA:
         return "paid"
-    if med in SOCIAL_MEDIA or any(src.startswith(host) or f".{host}" in f".{src}" for host in SOCIAL_HOSTS):
+    if med in SOCIAL_MEDIA or src.removeprefix("www.").split(".")[0] in SOCIAL_SOURCES:
         return "social"
     if med in {"organic", "seo"}:
         return "search"
