@@ -36,7 +36,7 @@ EMULATED_TYPES = frozenset({
     "AWS::Scheduler::ScheduleGroup", "AWS::IAM::Role",
     "AWS::Serverless::Function", "AWS::Serverless::HttpApi",
     # The lake: Firehose delivery streams are created in moto and finished by leadstream_local.firehose;
-    # the Glue catalog and the Athena workgroup only resolve (reports run on DuckDB locally, docs/lake.md).
+    # the Glue catalog and the Athena workgroup are created in moto (reports run on DuckDB locally).
     "AWS::KinesisFirehose::DeliveryStream", "AWS::Glue::Database", "AWS::Glue::Table",
     "AWS::Athena::WorkGroup",
 })  # fmt: skip
@@ -466,7 +466,7 @@ class StackTemplate:
         self.create_secrets(client("secretsmanager"))
         self.create_schedule_groups(client("scheduler"))
         self.register_roles()
-        self.register_lake_catalog()
+        self.create_lake_catalog(client("glue"), client("athena"))
         self.create_delivery_streams(client("firehose"))
         # Until the local stack binds its API and registers the real URL, the API has a placeholder one, so
         # that a function whose environment names it (GetAtt HttpApi.ApiEndpoint) can be configured.
@@ -494,15 +494,26 @@ class StackTemplate:
             name = f"{STACK_NAME}-{logical}"
             self.physical[logical] = {"Ref": name, "Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"}
 
-    def register_lake_catalog(self) -> None:
-        """Let Ref of the Glue database and tables and of the Athena workgroup resolve to their names."""
+    def create_lake_catalog(self, glue: Any, athena: Any) -> None:
+        """Create the Glue databases and tables and the Athena workgroups in moto (the local reports run on
+        DuckDB, but the names resolve and code that asks Athena finds its workgroup)."""
         for logical, res in self.of_type("AWS::Glue::Database").items():
-            name = str(self.resolve(res["Properties"]["DatabaseInput"]["Name"]))
-            self.physical[logical] = {"Ref": name}
-        for logical, res in self.of_type("AWS::Athena::WorkGroup").items():
-            self.physical[logical] = {"Ref": str(self.resolve(res["Properties"]["Name"]))}
+            database = self.resolve(res["Properties"]["DatabaseInput"])
+            glue.create_database(DatabaseInput=database)
+            self.physical[logical] = {"Ref": str(database["Name"])}
         for logical, res in self.of_type("AWS::Glue::Table").items():
-            self.physical[logical] = {"Ref": str(res["Properties"]["TableInput"]["Name"])}
+            props = self.resolve(res["Properties"])
+            glue.create_table(DatabaseName=props["DatabaseName"], TableInput=props["TableInput"])
+            self.physical[logical] = {"Ref": str(props["TableInput"]["Name"])}
+        for logical, res in self.of_type("AWS::Athena::WorkGroup").items():
+            props = self.resolve(res["Properties"])
+            config = props.get("WorkGroupConfiguration", {})
+            athena.create_work_group(
+                Name=props["Name"],
+                Configuration={"ResultConfiguration": config.get("ResultConfiguration", {})},
+                Description=str(props.get("Description", "")),
+            )
+            self.physical[logical] = {"Ref": str(props["Name"])}
 
     def delivery_streams(self) -> list[DeliveryStreamSpec]:
         """Every Firehose delivery stream to S3, with its partitioning and its Glue table's columns."""

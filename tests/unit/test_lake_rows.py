@@ -6,12 +6,12 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from lake_data import at, lake_rows_by_table, main_table_writes, page, record
-from leadstream_local.template import StackTemplate
-
 from lake import rows as lake_rows
 from lake.schema import CHANGE_KINDS, CHANGES, EVENTS, PARTITION, TABLES
+from lake_data import at, lake_rows_by_table, main_table_writes, page, record
+
 from leadstream.events import TrackedEvent
+from leadstream_local.template import StackTemplate
 
 PERSONAL = ("jane@example.com", "sam@example.com", "x@example.net", "Jane", "Doe", "555", "203.0.113", "%40")
 
@@ -32,7 +32,9 @@ def test_every_event_kind_becomes_one_row_of_ids(kind: str) -> None:
     extra = {"event": "Signed Up"} if kind == "track" else {"previous_id": "old"} if kind == "alias" else {}
     row = lake_rows.event_row(_event(kind, **extra))
     assert set(row) == {*EVENTS.column_names, PARTITION}
-    assert row["type"] == kind and row["identity"] == "user:u9" and row[PARTITION] == "2026-03-01"
+    assert row["type"] == kind
+    assert row["identity"] == "user:u9"
+    assert row[PARTITION] == "2026-03-01"
     text = json.dumps(row)
     for personal in PERSONAL:
         assert personal not in text, (kind, personal)
@@ -46,7 +48,8 @@ def test_every_change_kind_has_rows_and_no_personal_data() -> None:
     merge_rows = lake_rows.change_rows(
         merged, {**merged, "mergedInto": None, "version": 1}, merged, at("2026-03-02")
     )
-    assert [r["kind"] for r in merge_rows] == ["merge"] and merge_rows[0]["merged_into"] == "p1"
+    assert [r["kind"] for r in merge_rows] == ["merge"]
+    assert merge_rows[0]["merged_into"] == "p1"
     for table in TABLES:
         for row in rows[table.name]:
             assert set(row) == {*table.column_names, PARTITION}
@@ -66,7 +69,7 @@ def test_the_same_fact_always_gets_the_same_id() -> None:
     assert [r["change_id"] for r in first["changes"]] == [r["change_id"] for r in again["changes"]]
     assert len({r["change_id"] for r in first["changes"]}) == len(first["changes"])
     # A profile written again with the same history gives no new stage rows.
-    (old, new) = main_table_writes()[1]
+    (_old, new) = main_table_writes()[1]
     rows = lake_rows.change_rows({"pk": new["pk"], "sk": new["sk"]}, new, new, at("2026-03-07"))
     assert rows == []
 

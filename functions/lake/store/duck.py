@@ -76,10 +76,13 @@ def _in_range(key: str, prefix: str, first_day: str | None, last_day: str | None
 
 
 def _local_copy(bucket: str, key: str, etag: str) -> str:
+    """The object, copied once to the local cache under the same `<table>/day=<d>/` folders (DuckDB reads
+    the partition from the path), named by the digest of its key and ETag."""
     digest = hashlib.sha256(f"{bucket}/{key}/{etag}".encode()).hexdigest()[:40]
-    target = CACHE_DIR / f"{digest}.parquet"
+    folder = CACHE_DIR / hashlib.sha256(bucket.encode()).hexdigest()[:16] / key.rsplit("/", 1)[0]
+    target = folder / f"{digest}.parquet"
     if not target.exists():
-        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         body = aws.s3().get_object(Bucket=bucket, Key=key)["Body"].read()
         scratch = target.with_suffix(f".{os.getpid()}.part")
         scratch.write_bytes(body)
