@@ -1,26 +1,31 @@
 -- People reaching each lifecycle stage in the period, the share of them who moved further down the
 -- funnel (by :end_at) and the median days until they did, by first-touch month (cohort) or source.
 reached AS (
+  -- Every stage each person reached by :end_at, with the first time they reached any later one.
   SELECT
-    s.person,
-    s.stage,
-    s.rank,
-    s.at,
+    person,
+    stage,
+    rank,
+    at,
+    min(at) OVER (PARTITION BY person ORDER BY rank DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS next_at
+  FROM stages
+  WHERE rank >= 0 AND at < CAST(:end_at AS TIMESTAMP)
+),
+moved AS (
+  SELECT
+    r.person,
+    r.stage,
+    r.rank,
+    r.at,
+    CASE WHEN r.next_at < r.at THEN r.at ELSE r.next_at END AS next_at,
     CASE
       WHEN :group_by = 'cohort' THEN coalesce(strftime(f.first_at, '%Y-%m'), '(no touch)')
       WHEN :group_by = 'source' THEN coalesce(f.first_source, '(direct)')
       ELSE 'all'
     END AS grp
-  FROM stages AS s
-  LEFT JOIN first_touches AS f ON f.person = s.person
-  WHERE s.rank >= 0 AND s.at >= CAST(:start_at AS TIMESTAMP) AND s.at < CAST(:end_at AS TIMESTAMP)
-),
-moved AS (
-  SELECT r.grp, r.stage, r.rank, r.person, min(n.at) AS next_at, min(r.at) AS at
   FROM reached AS r
-  LEFT JOIN stages AS n
-    ON n.person = r.person AND n.rank > r.rank AND n.at >= r.at AND n.at < CAST(:end_at AS TIMESTAMP)
-  GROUP BY r.grp, r.stage, r.rank, r.person
+  LEFT JOIN first_touches AS f ON f.person = r.person
+  WHERE r.at >= CAST(:start_at AS TIMESTAMP)
 ),
 durations AS (
   SELECT
