@@ -68,20 +68,33 @@ stages AS (
   WHERE person IS NOT NULL AND at IS NOT NULL
   GROUP BY person, stage
 ),
+event_touches AS (
+  -- One row per event id (a row delivered twice has the same values: max() picks them).
+  SELECT
+    event_id,
+    max(identity) AS identity,
+    max(occurred_at) AS at,
+    max(channel) AS channel,
+    max(utm_source) AS utm_source,
+    max(utm_medium) AS utm_medium,
+    max(utm_campaign) AS utm_campaign
+  FROM lake_events
+  WHERE touch AND day BETWEEN :touch_from_day AND :to_day
+  GROUP BY event_id
+),
 touches AS (
-  SELECT DISTINCT
+  SELECT
     e.event_id AS touch_id,
     coalesce(p.person, e.identity) AS person,
-    e.occurred_at AS at,
+    e.at,
     e.channel,
     e.utm_source,
     e.utm_medium,
     e.utm_campaign,
     CAST(NULL AS VARCHAR) AS email_campaign,
     CAST(NULL AS VARCHAR) AS journey
-  FROM lake_events AS e
+  FROM event_touches AS e
   LEFT JOIN person_of AS p ON p.identity = e.identity
-  WHERE e.touch AND e.day BETWEEN :touch_from_day AND :to_day
   UNION ALL
   SELECT DISTINCT
     c.change_id AS touch_id,

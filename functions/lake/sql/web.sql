@@ -1,10 +1,18 @@
 -- Top pages, referrers and UTM sources of the period, and how many of its visitors became known,
 -- marketing-qualified and customers (by :end_at).
 views AS (
-  SELECT DISTINCT event_id, identity, page_path, page_host, referrer_host, utm_source
+  -- One row per event id (a row delivered twice has the same values: max() picks them).
+  SELECT
+    event_id,
+    max(identity) AS identity,
+    max(page_path) AS page_path,
+    max(page_host) AS page_host,
+    max(referrer_host) AS referrer_host,
+    max(utm_source) AS utm_source
   FROM lake_events
   WHERE type = 'page' AND day BETWEEN :from_day AND :to_day
     AND occurred_at >= CAST(:start_at AS TIMESTAMP) AND occurred_at < CAST(:end_at AS TIMESTAMP)
+  GROUP BY event_id
 ),
 ranked AS (
   SELECT section, value, views, visitors,
@@ -22,7 +30,7 @@ ranked AS (
 ),
 visitors AS (
   SELECT DISTINCT coalesce(p.person, v.identity) AS person
-  FROM views AS v
+  FROM (SELECT DISTINCT identity FROM views) AS v
   LEFT JOIN person_of AS p ON p.identity = v.identity
 ),
 known AS (
