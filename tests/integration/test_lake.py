@@ -261,3 +261,81 @@ def test_reports_on_athena_start_a_query_once_and_read_its_results(
     )
     assert again.status == 200
     assert len(backend.executions) == 1  # the cached run answered: no second query, no second scan
+
+
+def test_a_report_athena_has_not_finished_is_202_with_a_status_url(
+    aws: StackTemplate, call_api: Call, token_for: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto's Athena moves a query from QUEUED to RUNNING to SUCCEEDED one status read at a time."""
+    from moto.moto_api import state_manager
+
+    monkeypatch.setenv("LAKE_REPORT_WAIT_SECONDS", "0")
+    state_manager.set_transition("athena::execution", {"progression": "manual", "times": 1})
+    try:
+        token = token_for("marketing")
+        query = urlencode({**PERIOD, "model": "first"})
+        first = call_api("GET", "/marketing/reports/attribution", query=query, token=token)
+        assert first.status == 202, first.body
+        location = first.headers["location"]
+        assert first.json()["statusUrl"] == location
+        assert location.startswith("/marketing/reports/runs/")
+        answers = [call_api("GET", location, token=token) for _ in range(3)]
+        assert [a.status for a in answers][-1] == 200
+        assert answers[-1].json()["report"] == "attribution"
+        assert answers[-1].json()["parameters"]["model"] == "first"
+        assert call_api("GET", "/marketing/reports/runs/" + "0" * 32, token=token).status == 404
+        assert call_api("GET", "/marketing/reports/runs/not-a-run", token=token).status == 422
+    finally:
+        state_manager.unset_transition("athena::execution")
+
+
+class _Throttling:
+    """Firehose answering `FailedPutCount` for some records (throttling), as it does under load."""
+
+    def __init__(self, real: Any, refuse: Callable[[bytes, int], bool]) -> None:
+        self.real, self.refuse, self.calls = real, refuse, 0
+
+    def put_record_batch(self, DeliveryStreamName: str, Records: list[dict[str, bytes]]) -> dict[str, Any]:
+        self.calls += 1
+        accepted = [r for r in Records if not self.refuse(r["Data"], self.calls)]
+        if accepted:
+            self.real.put_record_batch(DeliveryStreamName=DeliveryStreamName, Records=accepted)
+        responses = [
+            {"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "slow down"}
+            if self.refuse(r["Data"], self.calls) else {"RecordId": "r"}
+            for r in Records
+        ]  # fmt: skip
+        return {"FailedPutCount": sum("ErrorCode" in r for r in responses), "RequestResponses": responses}
+
+
+def test_refused_rows_are_sent_again_and_what_keeps_failing_is_a_partial_batch_failure(
+    aws: StackTemplate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lake.store import firehose
+
+    from handlers.lake_feed import lambda_handler
+
+    real = boto3.client("firehose")
+    monkeypatch.setattr(firehose.time, "sleep", lambda _seconds: None)
+    flaky = _Throttling(real, lambda data, call: b'"m2"' not in data and call == 1)
+    monkeypatch.setattr(firehose.aws, "firehose", lambda: flaky)
+    assert lambda_handler(_event_records(aws), LambdaContext()) == {"batchItemFailures": []}
+    assert flaky.calls == 2  # the refused rows went again, once
+
+    m3 = next(e for e in events() if e.message_id == "m3")
+    m3_id = lake_rows_event_id(m3)
+    stubborn = _Throttling(real, lambda data, _call: m3_id.encode() in data)
+    monkeypatch.setattr(firehose.aws, "firehose", lambda: stubborn)
+    result = lambda_handler(_event_records(aws), LambdaContext())
+    assert result == {"batchItemFailures": [{"itemIdentifier": str(3).zfill(21)}]}  # m3's stream record
+    _deliver(aws)
+    rows = boto3.client("s3").list_objects_v2(Bucket=_bucket(aws), Prefix="events/")["Contents"]
+    assert {entry["Key"].split("/")[1] for entry in rows} == {
+        "day=2026-02-20", "day=2026-03-02", "day=2026-03-03", "day=2026-03-04", "day=2026-03-06",
+    }  # fmt: skip
+
+
+def lake_rows_event_id(event: Any) -> str:
+    from lake.rows import event_row
+
+    return str(event_row(event)["event_id"])
