@@ -64,6 +64,17 @@ ROUTES: dict[str, frozenset[str]] = {
     "POST /marketing/journeys/{journey_id}/pause": MARKETERS,
     "GET /marketing/journeys/{journey_id}/runs": MARKETERS,
     "GET /marketing/journeys/{journey_id}/report": MARKETERS,
+    # the reports over the lake and marketing spend
+    "GET /marketing/reports": MARKETERS,
+    "GET /marketing/reports/funnel": MARKETERS,
+    "GET /marketing/reports/attribution": MARKETERS,
+    "GET /marketing/reports/acquisition": MARKETERS,
+    "GET /marketing/reports/web": MARKETERS,
+    "GET /marketing/reports/performance": MARKETERS,
+    "GET /marketing/reports/runs/{run_id}": MARKETERS,
+    "GET /marketing/spend": MARKETERS,
+    "GET /marketing/spend/{month}/{channel}": MARKETERS,
+    "PUT /marketing/spend/{month}/{channel}": MARKETERS,
 }
 
 
@@ -71,11 +82,12 @@ def _served_routes() -> set[str]:
     """Every /marketing route, from the OpenAPI document of the functions that serve them."""
     from handlers.email_api import app as email_app
     from handlers.marketing_api import app as marketing_app
+    from handlers.reports_api import app as reports_app
     from leadstream.openapi import document
 
     return {
         f"{method.upper()} {path}"
-        for path, operations in document([marketing_app, email_app])["paths"].items()
+        for path, operations in document([marketing_app, email_app, reports_app])["paths"].items()
         if path.startswith("/marketing/")
         for method in operations
     }
