@@ -80,6 +80,53 @@ class PageQuery(Model):
     outcome: Literal["mql", "opportunity", "customer", "revenue"] = "revenue"
 
 
+class ReportDocument(Model):
+    """A report: its parameters, the engine that ran it, its columns and rows (and a summary)."""
+
+    report: str
+    parameters: dict[str, Any]
+    engine: str
+    bytes_scanned: int | None = Field(alias="bytesScanned", description="Athena's; null on DuckDB")
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    summary: dict[str, Any]
+
+
+class RunPending(Model):
+    """A report Athena is still running: ask `statusUrl` again (202 until it is done)."""
+
+    run_id: str = Field(alias="runId")
+    report: str
+    state: str
+    status_url: str = Field(alias="statusUrl")
+
+
+class SpendDocument(Model):
+    month: str
+    channel: str
+    amount: str
+    currency: str
+    updated_at: str | None = Field(alias="updatedAt")
+
+
+class SpendList(Model):
+    items: list[SpendDocument]
+
+
+TEXT = {"schema": {"type": "string"}}
+REPORT_CONTENT = {JSON: {"model": ReportDocument}, "text/csv": TEXT, SVG_TYPE: TEXT}
+PENDING = {
+    202: {
+        "description": "Still running on Athena: `Location` is the run's status URL",
+        "headers": {
+            "Location": {"schema": {"type": "string"}},
+            "Retry-After": {"schema": {"type": "string"}},
+        },
+        "content": {JSON: {"model": RunPending}},
+    }
+}
+
+
 def _json(status: int, document: Any, headers: dict[str, str] | None = None) -> Response[str]:
     return Response(status_code=status, content_type=JSON, body=json.dumps(document), headers=headers or {})
 
@@ -115,6 +162,8 @@ def register(api: Api) -> None:
         summary="The funnel: people per stage, conversion and median days in stage, by cohort or source",
         tag=TAG,
         problems=problems,
+        content=REPORT_CONTENT,
+        other_responses=PENDING,
     )
     def funnel_report(params: Annotated[FunnelQuery, Query()]) -> Response[str]:
         api.refuse_unknown_parameters(FunnelQuery)
@@ -127,6 +176,8 @@ def register(api: Api) -> None:
         summary="Credit for MQLs, opportunities, customers or won revenue, by model",
         tag=TAG,
         problems=problems,
+        content=REPORT_CONTENT,
+        other_responses=PENDING,
     )
     def attribution_report(params: Annotated[AttributionQuery, Query()]) -> Response[str]:
         api.refuse_unknown_parameters(AttributionQuery)
@@ -139,6 +190,8 @@ def register(api: Api) -> None:
         summary="Cost per customer, customer value and value-to-cost, by channel and month",
         tag=TAG,
         problems=problems,
+        content=REPORT_CONTENT,
+        other_responses=PENDING,
     )
     def acquisition_report(params: Annotated[AcquisitionQuery, Query()]) -> Response[str]:
         api.refuse_unknown_parameters(AcquisitionQuery)
@@ -151,6 +204,8 @@ def register(api: Api) -> None:
         summary="Top pages, referrers and sources; visitors who became known, MQL, customers",
         tag=TAG,
         problems=problems,
+        content=REPORT_CONTENT,
+        other_responses=PENDING,
     )
     def web_report(params: Annotated[WebQuery, Query()]) -> Response[str]:
         api.refuse_unknown_parameters(WebQuery)
@@ -163,6 +218,8 @@ def register(api: Api) -> None:
         summary="Campaign and journey email performance per day",
         tag=TAG,
         problems=problems,
+        content=REPORT_CONTENT,
+        other_responses=PENDING,
     )
     def performance_report(params: Annotated[PerformanceQuery, Query()]) -> Response[str]:
         api.refuse_unknown_parameters(PerformanceQuery)
@@ -175,6 +232,8 @@ def register(api: Api) -> None:
         summary="A report still running on Athena: 202 until done, then the report",
         tag=TAG,
         problems=[403, 404, 422],
+        content=REPORT_CONTENT,
+        other_responses=PENDING,
     )
     def report_run(run_id: RunIdPath) -> Response[str]:
         result = reports.run_status(run_id)
@@ -188,6 +247,7 @@ def register(api: Api) -> None:
         summary="The reports page (HTML): funnel, attribution and acquisition",
         tag=TAG,
         problems=problems,
+        content={page.HTML_TYPE.split(";")[0]: TEXT},
     )
     def reports_page(params: Annotated[PageQuery, Query()]) -> Response[str]:
         api.refuse_unknown_parameters(PageQuery)
@@ -222,6 +282,7 @@ def register(api: Api) -> None:
         summary="Set what was spent on a channel in a month",
         tag=TAG,
         problems=[403, 422],
+        content={JSON: {"model": SpendDocument}},
     )
     def put_spend(month: MonthPath, channel: ChannelPath, body: SpendInput) -> Response[str]:
         settings = load(ReportSettings)
@@ -244,6 +305,7 @@ def register(api: Api) -> None:
         summary="What was spent on a channel in a month",
         tag=TAG,
         problems=[403, 404],
+        content={JSON: {"model": SpendDocument}},
     )
     def get_spend(month: MonthPath, channel: ChannelPath) -> Response[str]:
         settings = load(ReportSettings)
@@ -259,6 +321,7 @@ def register(api: Api) -> None:
         summary="Spend per month and channel",
         tag=TAG,
         problems=[403, 422],
+        content={JSON: {"model": SpendList}},
     )
     def list_spend(params: Annotated[SpendQuery, Query()]) -> Response[str]:
         api.refuse_unknown_parameters(SpendQuery)
