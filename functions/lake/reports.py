@@ -33,7 +33,8 @@ ReportName = Literal["funnel", "attribution", "acquisition", "web", "performance
 Format = Literal["json", "csv", "svg"]
 MAX_DAYS = 1100  # about three years in one report
 DEFAULT_DAYS = 90
-FUNNEL_LOOKBACK_DAYS = 365  # first touches are looked for this far before the period
+FUNNEL_LOOKBACK_DAYS = 365
+FAILED_STATES = frozenset({"FAILED", "CANCELLED"})  # first touches are looked for this far before the period
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2100, 12, 31)
 
@@ -234,9 +235,9 @@ def _athena(  # noqa: PLR0917  # the one caller passes what it already computed
     now = clock.now().timestamp()
     run = ledger.get_run(settings.main_table, run_id)
     fresh = run is not None and now - float(run["startedAt"]) < settings.cache_seconds
-    if run is not None and fresh:
+    if run is not None and fresh and athena.execution(str(run["executionId"])).state not in FAILED_STATES:
         execution_id = str(run["executionId"])
-    else:
+    else:  # none yet, stale, or failed (a failed run is not cached: the next request tries again)
         sql = queries.render(report, params, "athena", settings.database)
         window = int(now // max(settings.cache_seconds, 1))
         execution_id = athena.start(
@@ -265,7 +266,7 @@ def collect(
     if not state.done:
         return Pending(run_id=run_id, report=report, state=state.state)
     if state.state != "SUCCEEDED":
-        if "bytes scanned" in state.reason.lower() or "limit" in state.reason.lower():
+        if "bytes scanned" in state.reason.lower():
             raise InvalidInput(
                 "the report would scan more than the workgroup's per-query limit: narrow the period",
                 errors=[
@@ -273,7 +274,8 @@ def collect(
                     {"field": "to", "message": "narrow it"},
                 ],
             )
-        raise InvalidInput(f"the report's query did not finish ({state.state}): {state.reason[:300]}")
+        # Anything else is ours or Athena's to fix, not the caller's: a 500 with its correlation id.
+        raise RuntimeError(f"Athena query {execution_id} {state.state}: {state.reason[:300]}")
     names, rows = athena.results(execution_id)
     return finish(report, query, public, names, rows, engine="athena", bytes_scanned=state.bytes_scanned)
 

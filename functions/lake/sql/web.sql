@@ -16,7 +16,7 @@ views AS (
 ),
 ranked AS (
   SELECT section, value, views, visitors,
-    row_number() OVER (PARTITION BY section ORDER BY views DESC, value) AS position
+    row_number() OVER (PARTITION BY section ORDER BY views DESC, value) AS place
   FROM (
     SELECT 'page' AS section, page_path AS value, count(*) AS views, count(DISTINCT identity) AS visitors
     FROM views WHERE page_path IS NOT NULL GROUP BY page_path
@@ -50,13 +50,13 @@ outcome AS (
   LEFT JOIN stages AS q ON q.person = v.person AND q.stage = 'marketing-qualified' AND q.at < CAST(:end_at AS TIMESTAMP)
   LEFT JOIN stages AS c ON c.person = v.person AND c.stage = 'customer' AND c.at < CAST(:end_at AS TIMESTAMP)
 )
-SELECT section, value, views, visitors, position FROM ranked WHERE position <= :top
+SELECT section, value, views, visitors, place FROM ranked WHERE place <= :top
 UNION ALL
-SELECT 'visitors' AS section, 'visitors' AS value, visitors AS views, visitors, 1 AS position FROM outcome
+SELECT 'visitors' AS section, 'visitors' AS value, visitors AS views, visitors, 1 AS place FROM outcome
 UNION ALL
-SELECT 'visitors' AS section, 'known' AS value, known AS views, known AS visitors, 2 AS position FROM outcome
+SELECT 'visitors' AS section, 'known' AS value, known AS views, known AS visitors, 2 AS place FROM outcome
 UNION ALL
-SELECT 'visitors' AS section, 'mql' AS value, mql AS views, mql AS visitors, 3 AS position FROM outcome
+SELECT 'visitors' AS section, 'mql' AS value, mql AS views, mql AS visitors, 3 AS place FROM outcome
 UNION ALL
-SELECT 'visitors' AS section, 'customers' AS value, customers AS views, customers AS visitors, 4 AS position FROM outcome
+SELECT 'visitors' AS section, 'customers' AS value, customers AS views, customers AS visitors, 4 AS place FROM outcome
 ORDER BY 1, 5
