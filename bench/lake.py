@@ -174,6 +174,7 @@ def generate(root: Path, events: int) -> float:
     root.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     connection = duckdb.connect()
+    connection.execute("SET enable_progress_bar = false")
     try:
         common = {"people": PEOPLE, "first": FIRST_DAY, "days": DAYS, "root": root, "deals": DEALS}
         connection.execute(EVENTS_SQL.format(events=events, **common))
