@@ -333,27 +333,35 @@ def measure(sizes: tuple[int, ...] = SIZES) -> LakeResult:
     )
 
 
-# us-east-1 list prices (December 2026): Firehose Direct PUT ingestion $0.029/GB, billed in 5 KB steps
-# per record; format conversion $0.018/GB; dynamic partitioning $0.020/GB plus $0.005 per 1,000 objects
-# delivered; S3 Standard $0.023/GB-month, PUT $0.005 per 1,000; Athena $5 per TB scanned.
-FIREHOSE_RECORD_BILLING = 5 * 1024
+# us-east-1 list prices (December 2026): Firehose Direct PUT ingestion $0.029/GB, each record rounded up
+# to 5 KB (the feed packs rows into records of up to 64 KB, so the rounding is small); format conversion
+# $0.018/GB; dynamic partitioning $0.020/GB plus $0.005 per 1,000 objects delivered; S3 Standard
+# $0.023/GB-month, PUT $0.005 per 1,000; Lambda arm64 $0.0000133 per GB-second, $0.20 per million
+# requests; Athena $5 per TB scanned.
+PACKED_RECORD_BYTES = 64 * 1024
+FIREHOSE_ROUNDING = 5 * 1024
 
 
 def delivery_cost_lines(result: LakeResult) -> list[str]:
     size = max(result.parquet_bytes)
     parquet_per_event = sum(result.parquet_bytes[size].values()) / size
-    gb_billed = 1_000_000 * FIREHOSE_RECORD_BILLING / 1024**3
-    gb_actual = 1_000_000 * result.json_bytes_per_event / 1024**3
-    ingestion = gb_billed * 0.029
-    conversion = gb_billed * 0.018
+    actual = 1_000_000 * result.json_bytes_per_event
+    records = max(1, round(actual / PACKED_RECORD_BYTES))
+    billed_gb = records * FIREHOSE_ROUNDING * -(-PACKED_RECORD_BYTES // FIREHOSE_ROUNDING) / 1024**3
+    ingestion = billed_gb * 0.029
+    conversion = billed_gb * 0.018
     partitioning = (
-        gb_actual * 0.020 + 0.005 * 0.1
-    )  # ~100 objects per million events (128 MB / 15 min buffers)
+        actual / 1024**3 * 0.020 + 0.005 * 0.1
+    )  # ~100 objects per million (128 MB / 15 min buffers)
+    invocations = 1_000_000 / 500  # the feed's batches of 500 stream records
+    feed = invocations * (0.2 * 0.5 * 0.0000133 + 0.20 / 1_000_000)  # ~200 ms at 512 MB each
     storage = 1_000_000 * parquet_per_event / 1024**3 * 0.023
     return [
-        f"| Firehose ingestion (Direct PUT, each ~{result.json_bytes_per_event:.0f} B row billed as 5 KB) "
-        f"| ${ingestion:.3f} |",
-        f"| Firehose Parquet conversion ($0.018/GB of the same billed volume) | ${conversion:.3f} |",
+        f"| LakeFeedFunction ({invocations:,.0f} invocations of 500 records, ~200 ms at 512 MB) "
+        f"| ${feed:.4f} |",
+        f"| Firehose ingestion ({records:,} records of ~64 KB: rows of ~{result.json_bytes_per_event:.0f} B "
+        f"packed as JSON lines) | ${ingestion:.4f} |",
+        f"| Firehose Parquet conversion ($0.018/GB of the same volume) | ${conversion:.4f} |",
         f"| Firehose dynamic partitioning ($0.020/GB, $0.005 per 1,000 objects) | ${partitioning:.4f} |",
         "| S3 PUT requests (about 100 objects per million events) | $0.0005 |",
         f"| S3 storage (Parquet, {parquet_per_event:.0f} B per event, per month; cheaper after 90 days) "

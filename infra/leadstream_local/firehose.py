@@ -3,7 +3,8 @@
 The functions call the real Firehose API (`PutRecordBatch`) on the embedded moto, whose delivery streams
 the stack creates from the template with an S3 destination under a staging prefix (`_firehose/<stream>/`):
 moto writes each batch there as it came, JSON lines. This poller then does what Firehose does after
-buffering, per staged object: it reads each row's dynamic partition key (the template's
+buffering, per staged object: it splits the records into rows (JSON lines: the streams' record
+de-aggregation), reads each row's dynamic partition key (the template's
 `MetadataExtractionQuery`, a jq object such as `{day: .day}`), converts the rows to Parquet with the
 columns and types of the Glue table the stream's `SchemaConfiguration` names (DuckDB, Snappy), writes one
 file per partition under the destination `Prefix` with `!{partitionKeyFromQuery:...}` filled in, and

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from lake import rows as lake_rows
 from lake.schema import CHANGE_KINDS, CHANGES, EVENTS, PARTITION, TABLES
-from lake_data import at, lake_rows_by_table, main_table_writes, page, record
+from lake_data import at, events, lake_rows_by_table, main_table_writes, page, record
 
 from leadstream.events import TrackedEvent
 from leadstream_local.template import StackTemplate
@@ -121,3 +121,18 @@ def test_the_schema_is_the_templates_glue_tables() -> None:
         assert columns == [(c.name, c.type) for c in table.columns]
         assert glue["PartitionKeys"] == [{"Name": PARTITION, "Type": "string"}]
         assert glue["Name"] == table.name
+
+
+def test_rows_are_packed_into_records_of_json_lines() -> None:
+    from lake.store import firehose
+
+    rows = [lake_rows.event_row(e) for e in events()] * 300  # 1,500 rows
+    records, too_large = firehose.pack(rows)
+    assert too_large == set()
+    assert [index for indexes, _ in records for index in indexes] == list(range(len(rows)))
+    for indexes, data in records:
+        assert len(indexes) <= firehose.MAX_ROWS_PER_RECORD
+        assert len(data) <= firehose.MAX_RECORD_BYTES
+        assert [json.loads(line) for line in data.decode().splitlines()] == [rows[i] for i in indexes]
+    huge = {**rows[0], "page_path": "x" * (firehose.MAX_RECORD_BYTES + 1)}
+    assert firehose.pack([huge, rows[1]])[1] == {0}
