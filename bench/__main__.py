@@ -14,7 +14,18 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bench import closedloop, coldstart, crm, fanout, ingestion, integrations, scoring, segments, website
+from bench import (
+    closedloop,
+    coldstart,
+    crm,
+    fanout,
+    ingestion,
+    integrations,
+    lake,
+    scoring,
+    segments,
+    website,
+)
 from leadstream_local.template import REPO_ROOT
 
 COMMAND = "make bench"
@@ -84,6 +95,7 @@ SECTIONS: dict[str, Callable[[], list[str]]] = {
     "scoring": lambda: scoring.render(scoring.measure()),
     "segments": lambda: segments.render(segments.measure()),
     "fanout": lambda: fanout.render(fanout.measure()),
+    "lake": lambda: lake.render(lake.measure()),
     "closedloop": lambda: closedloop.render(closedloop.measure()),
     "website": lambda: website.render(website.measure()),
     "integrations": lambda: integrations.render(integrations.measure()),

@@ -166,9 +166,13 @@ class Api:
         problems: Iterable[int] = (),
         headers: Mapping[str, Any] | None = None,
         operation_id: str | None = None,
+        content: Mapping[str, Any] | None = None,
+        other_responses: Mapping[int, Any] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a route whose callers need one of the roles in `policy`. `problems` lists the error
-        statuses it can answer beyond 401, 403, 422 and 503 (they go into the OpenAPI document)."""
+        statuses it can answer beyond 401, 403, 422 and 503 (they go into the OpenAPI document).
+        `content` describes a success answer that is not the return type's JSON (media type -> schema or
+        model), `other_responses` further answers (a 202 ...)."""
 
         def register(handler: Callable[..., Any]) -> Callable[..., Any]:
             self._policies.append(_RoutePolicy(method, _rule_pattern(rule), policy))
@@ -179,7 +183,10 @@ class Api:
                 tags=[tag],
                 status_code=status_code,
                 operation_id=operation_id or handler.__name__,
-                responses=_responses(status_code, problems, headers),
+                responses={
+                    **_responses(status_code, problems, headers, content),
+                    **(other_responses or {}),
+                },
             )(self._guarded(handler, policy))
             return handler
 
@@ -251,11 +258,16 @@ def _rule_pattern(rule: str) -> re.Pattern[str]:
 
 
 def _responses(
-    status_code: int, problems: Iterable[int], headers: Mapping[str, Any] | None
+    status_code: int,
+    problems: Iterable[int],
+    headers: Mapping[str, Any] | None,
+    content: Mapping[str, Any] | None = None,
 ) -> dict[int, Any]:
     success: dict[str, Any] = {"description": "Success"}
     if headers:
         success["headers"] = dict(headers)
+    if content:
+        success["content"] = dict(content)
     responses: dict[int, Any] = {status_code: success}
     if status_code == 204:
         success["content"] = {}

@@ -97,3 +97,11 @@ def _secrets(environment: AwsSettings) -> SecretsProvider:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
     return SecretsProvider(boto3_client=_client("secretsmanager", environment))
+
+
+def firehose() -> Any:
+    return _client("firehose", aws_settings())
+
+
+def athena() -> Any:
+    return _client("athena", aws_settings())

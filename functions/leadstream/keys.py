@@ -481,3 +481,22 @@ def group_person_key(group_id: str, profile_id: str) -> dict[str, str]:
 def group_link_key(group_id: str) -> dict[str, str]:
     """The account that claims a Segment group id (its web domain, or customFields.groupId)."""
     return {"pk": f"GROUPLINK#{group_id.strip().lower()}", "sk": "GROUPLINK"}
+
+
+# --- lake: marketing spend and report runs (docs/lake.md) ---------------------------------------------
+SPEND_LIST = "SPEND"
+
+
+def spend_key(month: str, channel: str) -> dict[str, str]:
+    """What marketing spent on one channel in one month (yyyy-mm)."""
+    return {"pk": f"SPEND#{month}", "sk": f"CHANNEL#{channel}"}
+
+
+def spend_list_index(month: str, channel: str) -> dict[str, str]:
+    """GSI1 entry of a spend: all spends, by month then channel (a range of months is one Query)."""
+    return {"gsi1pk": SPEND_LIST, "gsi1sk": f"{month}#{channel}"}
+
+
+def report_run_key(run_id: str) -> dict[str, str]:
+    """A report's latest run for one set of parameters (its Athena query), reused while fresh."""
+    return {"pk": f"REPORTRUN#{run_id}", "sk": "REPORTRUN"}

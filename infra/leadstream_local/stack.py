@@ -22,6 +22,7 @@ from typing import Any
 
 from leadstream_local import environment, moto_speedups
 from leadstream_local.embedded_aws import FAKE_CREDENTIALS, EmbeddedAws
+from leadstream_local.firehose import FirehoseDelivery
 from leadstream_local.outbox import OutboxEmail, read_outbox
 from leadstream_local.polling import POLL_INTERVAL
 from leadstream_local.queues import QueuePoller, QueueSource, subscribe_function
@@ -100,6 +101,7 @@ class LocalStack:
         self._pollers: list[StreamPoller] = []
         self._queue_pollers: list[QueuePoller] = []  # SQS event sources and SNS subscriptions
         self._ses_events: SesEventPublisher | None = None
+        self._firehose: FirehoseDelivery | None = None
         self._scheduler: Scheduler | None = None
         self._timers: OneTimeSchedules | None = None
         self._werkzeug_level: int | None = None
@@ -166,6 +168,9 @@ class LocalStack:
         if self._ses_events is not None:
             self._ses_events.stop()
             self._ses_events = None
+        if self._firehose is not None:
+            self._firehose.stop()
+            self._firehose = None
         if self._api is not None:
             self._api.stop()
             self._api = None
@@ -196,7 +201,8 @@ class LocalStack:
         visible, so it is not waited for."""
         ses = [self._ses_events] if self._ses_events is not None else []
         timers = [self._timers] if self._timers is not None else []
-        return wait_idle([*self._pollers, *self._queue_pollers, *ses, *timers], timeout)
+        firehose = [self._firehose] if self._firehose is not None else []
+        return wait_idle([*self._pollers, *self._queue_pollers, *ses, *timers, *firehose], timeout)
 
     def advance_clock(self, delta: timedelta) -> datetime:
         """Move the local clock forward (functions' `leadstream.clock.now()` and the one-time schedules)
@@ -255,6 +261,8 @@ class LocalStack:
         for key in [*_DROPPED_AWS_VARIABLES, *(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_"))]:
             self._env.set(key, None)
         self._env.set("AWS_ENDPOINT_URL", self.aws_url)
+        # Athena is not emulated: the reports run on DuckDB over the same Parquet files (docs/lake.md).
+        self._env.set("LAKE_QUERY_ENGINE", "duckdb")
         self._env.set("AWS_REGION", self.region)
         self._env.set("AWS_DEFAULT_REGION", self.region)
         for key, value in FAKE_CREDENTIALS.items():
@@ -336,6 +344,12 @@ class LocalStack:
                 destinations, sns_client=sns, poll_interval=poll, now=self.now, region=self.region
             )
             self._ses_events.start()
+        delivery_streams = self.template.delivery_streams()
+        if delivery_streams:  # moto stages what Firehose gets; this writes it as Parquet by partition
+            self._firehose = FirehoseDelivery(
+                delivery_streams, s3_client=self._client("s3"), poll_interval=poll
+            )
+            self._firehose.start()
         self._scheduler = Scheduler(schedules, now=self.now)
         self._scheduler.start()
         self._timers = OneTimeSchedules(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leadstream_local.firehose import DeliveryStreamSpec, partition_fields
 from leadstream_local.regions import DEFAULT_REGION
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +36,10 @@ EMULATED_TYPES = frozenset({
     "AWS::SES::ConfigurationSetEventDestination", "AWS::SecretsManager::Secret",
     "AWS::Scheduler::ScheduleGroup", "AWS::IAM::Role",
     "AWS::Serverless::Function", "AWS::Serverless::HttpApi",
+    # The lake: Firehose delivery streams are created in moto and finished by leadstream_local.firehose;
+    # the Glue catalog and the Athena workgroup are created in moto (reports run on DuckDB locally).
+    "AWS::KinesisFirehose::DeliveryStream", "AWS::Glue::Database", "AWS::Glue::Table",
+    "AWS::Athena::WorkGroup",
 })  # fmt: skip
 # Types the local stack leaves out, and why. Nothing a function reads may refer to one of them.
 NOT_EMULATED = {
@@ -489,6 +494,8 @@ class StackTemplate:
         self.create_secrets(client("secretsmanager"))
         self.create_schedule_groups(client("scheduler"))
         self.register_roles()
+        self.create_lake_catalog(client("glue"), client("athena"))
+        self.create_delivery_streams(client("firehose"))
         # Until the local stack binds its API and registers the real URL, the API has a placeholder one, so
         # that a function whose environment names it (GetAtt HttpApi.ApiEndpoint) can be configured.
         if not any(logical in self.physical for logical in self.of_type("AWS::Serverless::HttpApi")):
@@ -514,6 +521,71 @@ class StackTemplate:
         for logical in self.of_type("AWS::IAM::Role"):
             name = f"{STACK_NAME}-{logical}"
             self.physical[logical] = {"Ref": name, "Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"}
+
+    def create_lake_catalog(self, glue: Any, athena: Any) -> None:
+        """Create the Glue databases and tables and the Athena workgroups in moto (the local reports run on
+        DuckDB, but the names resolve and code that asks Athena finds its workgroup)."""
+        for logical, res in self.of_type("AWS::Glue::Database").items():
+            database = self.resolve(res["Properties"]["DatabaseInput"])
+            glue.create_database(DatabaseInput=database)
+            self.physical[logical] = {"Ref": str(database["Name"])}
+        for logical, res in self.of_type("AWS::Glue::Table").items():
+            props = self.resolve(res["Properties"])
+            glue.create_table(DatabaseName=props["DatabaseName"], TableInput=props["TableInput"])
+            self.physical[logical] = {"Ref": str(props["TableInput"]["Name"])}
+        for logical, res in self.of_type("AWS::Athena::WorkGroup").items():
+            props = self.resolve(res["Properties"])
+            config = props.get("WorkGroupConfiguration", {})
+            athena.create_work_group(
+                Name=props["Name"],
+                Configuration={"ResultConfiguration": config.get("ResultConfiguration", {})},
+                Description=str(props.get("Description", "")),
+            )
+            self.physical[logical] = {"Ref": str(props["Name"])}
+
+    def delivery_streams(self) -> list[DeliveryStreamSpec]:
+        """Every Firehose delivery stream to S3, with its partitioning and its Glue table's columns."""
+        specs = []
+        for logical, res in self.of_type("AWS::KinesisFirehose::DeliveryStream").items():
+            props = res.get("Properties", {})
+            dest = props["ExtendedS3DestinationConfiguration"]
+            schema = dest["DataFormatConversionConfiguration"]["SchemaConfiguration"]
+            table_logical = schema["TableName"]["Ref"]
+            table = self.resources[table_logical]["Properties"]["TableInput"]
+            columns = tuple((str(c["Name"]), str(c["Type"])) for c in table["StorageDescriptor"]["Columns"])
+            query = "{}"
+            for processor in dest.get("ProcessingConfiguration", {}).get("Processors", []):
+                for parameter in processor.get("Parameters", []):
+                    if parameter["ParameterName"] == "MetadataExtractionQuery":
+                        query = str(parameter["ParameterValue"])
+            bucket = str(self.resolve(dest["BucketARN"])).rsplit(":", 1)[-1]
+            specs.append(
+                DeliveryStreamSpec(
+                    logical_id=logical,
+                    name=str(props.get("DeliveryStreamName", f"{STACK_NAME}-{logical}")),
+                    bucket=bucket,
+                    prefix=str(dest.get("Prefix", "")),
+                    error_prefix=str(dest.get("ErrorOutputPrefix", "errors/")),
+                    partition_keys=partition_fields(query),
+                    columns=columns,
+                )
+            )
+        return specs
+
+    def create_delivery_streams(self, client: Any) -> None:
+        """Create every delivery stream in moto, delivering to its bucket's staging prefix (moto writes
+        what it gets there as is; leadstream_local.firehose converts it to the real destination)."""
+        for spec in self.delivery_streams():
+            arn = client.create_delivery_stream(
+                DeliveryStreamName=spec.name,
+                DeliveryStreamType="DirectPut",
+                ExtendedS3DestinationConfiguration={
+                    "BucketARN": f"arn:aws:s3:::{spec.bucket}",
+                    "RoleARN": f"arn:aws:iam::{ACCOUNT_ID}:role/{STACK_NAME}-firehose",
+                    "Prefix": spec.staging_prefix,
+                },
+            )["DeliveryStreamARN"]
+            self.physical[spec.logical_id] = {"Ref": spec.name, "Arn": arn}
 
     def register_functions(self) -> None:
         """Let Ref and GetAtt Arn of every function resolve (functions run in-process, nothing is created)."""

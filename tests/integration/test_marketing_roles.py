@@ -95,6 +95,17 @@ ROUTES: dict[str, frozenset[str]] = {
     "GET /marketing/webhooks/{subscription_id}/deliveries": ADMINS,
     "POST /marketing/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver": ADMINS,
     "GET /marketing/webhooks-catalog": ADMINS,
+    # the reports over the lake and marketing spend
+    "GET /marketing/reports": MARKETERS,
+    "GET /marketing/reports/funnel": MARKETERS,
+    "GET /marketing/reports/attribution": MARKETERS,
+    "GET /marketing/reports/acquisition": MARKETERS,
+    "GET /marketing/reports/web": MARKETERS,
+    "GET /marketing/reports/performance": MARKETERS,
+    "GET /marketing/reports/runs/{run_id}": MARKETERS,
+    "GET /marketing/spend": MARKETERS,
+    "GET /marketing/spend/{month}/{channel}": MARKETERS,
+    "PUT /marketing/spend/{month}/{channel}": MARKETERS,
 }
 
 
@@ -102,12 +113,14 @@ def _served_routes() -> set[str]:
     """Every /marketing route, from the OpenAPI document of the functions that serve them."""
     from handlers.email_api import app as email_app
     from handlers.marketing_api import app as marketing_app
+    from handlers.reports_api import app as reports_app
     from handlers.website_api import app as website_app
     from leadstream.openapi import document
 
     return {
         f"{method.upper()} {path}"
         for path, operations in document([marketing_app, email_app, website_app])["paths"].items()
+        for path, operations in document([marketing_app, email_app, reports_app])["paths"].items()
         if path.startswith("/marketing/")
         for method in operations
     }
