@@ -1,4 +1,4 @@
-"""The closed loop: CRM changes per second through `closedloop.changes.apply` (the ClosedLoopFunction's
+"""The closed loop: CRM changes per second through `closedloop.changes.apply` (MainChangesFunction's
 work) on moto, and DynamoDB calls per change, against a bare PutItem of the same items in the same run.
 
 One fresh moto holds PEOPLE people, each a profile with an email identity, a CRM contact linked to it and
@@ -198,7 +198,7 @@ def render(results: list[Workload]) -> list[str]:
         "",
         f"Command: `make bench` (bench/closedloop.py). {PEOPLE} people (profile, email identity, a CRM",
         f"contact linked to the profile, one of 50 accounts); each workload is {PEOPLE} stream records in",
-        f"batches of {BATCH}, as Lambda delivers them, applied as the ClosedLoopFunction applies them. The",
+        f"batches of {BATCH}, as Lambda delivers them, applied as MainChangesFunction applies them. The",
         "baseline, in the same run, puts each change's new image as one item (one PutItem per change): the",
         "least any consumer of the stream could do. Calls are per change.",
         "",

@@ -1,5 +1,6 @@
-"""LakeFeedFunction: EventsTable and MainTable stream records to the lake (lake.feed.deliver), reporting
-the records whose rows did not reach Firehose as partial batch failures."""
+"""LakeFeedFunction: EventsTable stream records to the lake (lake.feed.deliver), reporting the records whose
+rows did not reach Firehose as partial batch failures. The main table's change rows take the same
+function through MainChangesFunction (handlers/main_changes.py)."""
 
 from __future__ import annotations
 

@@ -182,7 +182,7 @@ identifies it); webhooks wrap it in the envelope like the others, with an id der
 
 ## Where events come from, once each
 
-The catalog function (`CatalogFunction`, `handlers/integrations_stream.py`) reads the main table's
+The catalog's part of `MainChangesFunction` (`handlers/main_changes.py`) reads the main table's
 stream (new and old images) and derives events from profiles, merge records, CRM records and send
 records; `form.submitted` comes from the events table's stream, in the scoring function after a batch is
 scored. Before publishing, it reads the marks `CATALOG#<id>` of the batch's ids (one `BatchGetItem` per

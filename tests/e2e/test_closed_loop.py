@@ -1,6 +1,6 @@
 """The closed loop on the local stack, over HTTP: a visitor browses with UTMs and asks for a demo, is
 handed to sales as a marketing-qualified lead, the rep accepts and converts the lead and wins the deal; the
-ClosedLoopFunction, triggered by the main table's stream as in AWS, makes the person a customer with the
+MainChangesFunction, triggered by the main table's stream as in AWS, makes the person a customer with the
 deal's revenue, on the person (the marketing 360° view) and on the account (the CRM)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The main table's stream on moto, as the ClosedLoopFunction receives it: read from moto's DynamoDB
+"""The main table's stream on moto, as MainChangesFunction receives it: read from moto's DynamoDB
 Streams, shaped as Lambda delivers it, filtered by the function's own FilterCriteria from template.yaml,
 and handed to the real handler. `drain(redeliver=True)` delivers every batch twice, as a retried batch."""
 
@@ -21,7 +21,7 @@ class MainStream:
     def __init__(self, template: Any) -> None:
         self.arn = str(template.physical["MainTable"]["StreamArn"])
         self.client = boto3.client("dynamodbstreams")
-        event = template.resources["ClosedLoopFunction"]["Properties"]["Events"]["CrmAndProfileStream"]
+        event = template.resources["MainChangesFunction"]["Properties"]["Events"]["MainTableChanges"]
         self.filters = compile_filters(event["Properties"].get("FilterCriteria"))
         self.last: dict[str, str] = {}
         self.delivered: list[dict[str, Any]] = []
@@ -55,7 +55,7 @@ class MainStream:
         return found
 
     def deliver(self, records: list[dict[str, Any]]) -> dict[str, Any]:
-        from handlers.closedloop_stream import lambda_handler
+        from handlers.main_changes import lambda_handler
 
         self.delivered += records
         response: dict[str, Any] = lambda_handler({"Records": records}, LambdaContext())

@@ -46,9 +46,9 @@ class MainStream:
 
 
 def run_catalog(event: dict[str, Any]) -> dict[str, Any]:
-    from handlers.integrations_stream import lambda_handler
+    from handlers.main_changes import lambda_handler
 
-    result: dict[str, Any] = lambda_handler(event, LambdaContext(function_name="CatalogFunction"))
+    result: dict[str, Any] = lambda_handler(event, LambdaContext(function_name="MainChangesFunction"))
     return result
 
 

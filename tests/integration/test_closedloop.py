@@ -1,5 +1,5 @@
 """The closed loop on moto, through the real handlers: CRM changes made over the CRM API reach the
-ClosedLoopFunction from the main table's stream (filtered by its own template filter), and every batch
+MainChangesFunction from the main table's stream (filtered by its own template filter), and every batch
 is delivered twice, as a retried batch is: stages, revenue, sync and roll-up must come out the same."""
 
 from __future__ import annotations
@@ -350,7 +350,7 @@ def test_orders_and_renewals_are_revenue_too_and_an_order_of_a_deal_is_not_count
 def test_a_stream_record_the_loop_cannot_read_is_reported_and_the_batch_resumes_from_it(aws: Any) -> None:
     from scoring_support import LambdaContext
 
-    from handlers.closedloop_stream import lambda_handler
+    from handlers.main_changes import lambda_handler
 
     key = {"pk": {"S": "DEAL#x"}, "sk": {"S": "DEAL"}}
     broken = {

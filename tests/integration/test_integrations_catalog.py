@@ -176,7 +176,12 @@ def test_refused_events_are_retried_and_nothing_else_is_republished(
     client = boto3.client("dynamodb")
     table = get_settings().main_table
     for number in (1, 2):
-        item = {"pk": {"S": f"PROFILE#p-{number}"}, "sk": {"S": "PROFILE"}, "version": {"N": "1"}}
+        item = {
+            "pk": {"S": f"PROFILE#p-{number}"},
+            "sk": {"S": "PROFILE"},
+            "profileId": {"S": f"p-{number}"},
+            "version": {"N": "1"},
+        }
         client.put_item(TableName=table, Item=item)
     event = main_stream.lambda_event(main_stream.new_records())
     real_put = bus.put_events
