@@ -119,8 +119,9 @@ def _served_routes() -> set[str]:
 
     return {
         f"{method.upper()} {path}"
-        for path, operations in document([marketing_app, email_app, website_app])["paths"].items()
-        for path, operations in document([marketing_app, email_app, reports_app])["paths"].items()
+        for path, operations in document([marketing_app, email_app, website_app, reports_app])[
+            "paths"
+        ].items()
         if path.startswith("/marketing/")
         for method in operations
     }
