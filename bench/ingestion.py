@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,12 +58,16 @@ def make_events(count: int) -> list[dict[str, Any]]:
 
 
 # --- the SDK stand-in (run as `python -m bench.ingestion URL WRITE_KEY BATCHES` in a child process) ------
-def post_batches(url: str, write_key: str, batches: int) -> list[float]:
+def post_batches(
+    url: str, write_key: str, batches: int, make: Callable[[int], list[dict[str, Any]]] = make_events
+) -> list[float]:
+    """POST `batches` bodies of BATCH_SIZE events (built by `make`, before timing) over one keep-alive
+    connection; the time of each request."""
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
     auth = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
     headers = {"Content-Type": "application/json", "Authorization": auth}
-    bodies = [json.dumps({"batch": make_events(BATCH_SIZE)}).encode() for _ in range(batches)]
+    bodies = [json.dumps({"batch": make(BATCH_SIZE)}).encode() for _ in range(batches)]
     timings = []
     for body in bodies:
         started = time.perf_counter()

@@ -15,8 +15,6 @@ share of ingest.
 
 from __future__ import annotations
 
-import base64
-import http.client
 import json
 import os
 import random
@@ -31,7 +29,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
 
 SUBSCRIPTIONS = 10
 EVENTS = 40
@@ -289,25 +286,6 @@ def _events_with_addresses(count: int) -> list[dict[str, Any]]:
     return events
 
 
-def post_batches(url: str, write_key: str, batches: int) -> list[float]:
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
-    auth = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
-    headers = {"Content-Type": "application/json", "Authorization": auth}
-    bodies = [json.dumps({"batch": _events_with_addresses(BATCH_SIZE)}).encode() for _ in range(batches)]
-    timings = []
-    for body in bodies:
-        started = time.perf_counter()
-        connection.request("POST", "/v1/batch", body=body, headers=headers)
-        response = connection.getresponse()
-        answer = response.read()
-        timings.append(time.perf_counter() - started)
-        if response.status != 200:
-            raise RuntimeError(f"ingestion failed: {response.status} {answer[:300]!r}")
-    connection.close()
-    return timings
-
-
 def _post_from_child(*args: str) -> list[float]:
     output = subprocess.run(
         [sys.executable, "-m", "bench.integrations", *args], capture_output=True, text=True, check=True
@@ -412,5 +390,7 @@ def render(result: IntegrationsResult) -> list[str]:
 
 
 if __name__ == "__main__":
+    from bench.ingestion import post_batches
+
     url, write_key, batches = sys.argv[1:]
-    print(json.dumps(post_batches(url, write_key, int(batches))))
+    print(json.dumps(post_batches(url, write_key, int(batches), make=_events_with_addresses)))
