@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from bench import use_moto_environment
 from bench.scoring import READ_CALLS, WRITE_CALLS, _Meter
 from bench.segments import _transactions_without_table_copy
 
@@ -51,14 +52,7 @@ class Workload:
 
 
 def measure() -> list[Workload]:
-    for key, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }.items():
-        os.environ.setdefault(key, value)
+    use_moto_environment()
     from moto import mock_aws
 
     with mock_aws(), _transactions_without_table_copy():

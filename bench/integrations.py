@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from bench import use_moto_environment
+
 SUBSCRIPTIONS = 10
 EVENTS = 40
 LOOKUPS = 20_000
@@ -71,14 +73,7 @@ class IntegrationsResult:
 
 
 def measure() -> IntegrationsResult:
-    for key, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }.items():
-        os.environ.setdefault(key, value)
+    use_moto_environment()
     return IntegrationsResult(webhooks=measure_webhooks(), geo=measure_geo())
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from bench import use_moto_environment
 from bench.scoring import READ_CALLS, WRITE_CALLS, _Meter
 
 SIZES = (1_000, 10_000, 100_000)
@@ -68,14 +69,7 @@ class ChangeCost:
 
 
 def measure() -> list[ChangeCost]:
-    for key, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }.items():
-        os.environ.setdefault(key, value)
+    use_moto_environment()
     return [_in_fresh_moto(size) for size in SIZES]
 
 
