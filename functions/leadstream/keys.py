@@ -438,3 +438,17 @@ def segment_timer_key(profile_id: str) -> dict[str, str]:
     """When the person's one segment timer is set for (absent: none), next to the profile: the stream
     reads it with the memberships and calls the scheduler only when the time changes."""
     return {"pk": f"PROFILE#{profile_id}", "sk": "SEGMENT-TIMER"}
+
+
+# --- customer data: imports (docs/customer-data.md) ------------------------------------------
+def import_key(import_id: str) -> dict[str, str]:
+    return {"pk": f"IMPORT#{import_id}", "sk": "IMPORT"}
+
+
+def import_chunk_key(import_id: str, number: int) -> dict[str, str]:
+    """A chunk's result, written once: its counts were added to the job's in the same transaction."""
+    return {"pk": f"IMPORT#{import_id}", "sk": f"CHUNK#{number:06d}"}
+
+
+def import_list_index(created_at: str, import_id: str) -> dict[str, str]:
+    return {"gsi1pk": "IMPORTS", "gsi1sk": f"{created_at}#{import_id}"}

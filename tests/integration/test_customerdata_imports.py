@@ -1,0 +1,140 @@
+"""Imports on moto, through the template's routes, queue and worker: idempotency, merges with anonymous
+visitors, offline events scored as of their own time, error files, bad files refused clearly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from customerdata_support import create, drain_imports, error_file, run_import, upload
+from scoring_support import Stream, tracked
+
+from leadstream.profiles import IdentityRef
+from leadstream.store.profiles import profile_of
+from leadstream_local.inprocess import Call
+from leadstream_local.template import StackTemplate
+
+CONTACTS = (
+    "E-mail,First Name,Last Name,Company,Favourite colour\n"
+    "ada@example.com,Ada,Lovelace,Analytical,green\n"
+    "grace@example.com,Grace,Hopper,Navy,blue\n"
+    "alan@example.com,Alan,Turing,Bletchley,\n"
+).encode()
+
+
+@pytest.fixture
+def token(token_for: Callable[..., str]) -> str:
+    return token_for("marketing")
+
+
+def test_contacts_import_creates_people_once(aws: StackTemplate, call_api: Call, token: str) -> None:
+    first = run_import(aws, call_api, token, CONTACTS)
+    assert first["status"] == "done"
+    assert first["counts"] == {"rows": 3, "created": 3, "updated": 0, "merged": 0, "unchanged": 0, "rejected": 0}
+    assert first["columns"] == {
+        "E-mail": "email", "First Name": "firstName", "Last Name": "lastName", "Company": "company",
+        "Favourite colour": "favouriteColour",
+    }  # fmt: skip
+    ada = profile_of(IdentityRef(kind="email", value="ada@example.com"))
+    assert ada is not None
+    assert ada.traits["firstName"] == "Ada"
+    assert ada.traits["favouriteColour"] == "green"
+    assert ada.stage == "subscriber"
+
+    again = run_import(aws, call_api, token, CONTACTS, redeliver=True)
+    assert again["counts"] == {"rows": 3, "created": 0, "updated": 0, "merged": 0, "unchanged": 3, "rejected": 0}
+    assert profile_of(IdentityRef(kind="email", value="ada@example.com")) == ada
+
+
+def test_redelivered_steps_count_every_row_once(aws: StackTemplate, call_api: Call, token: str) -> None:
+    rows = "".join(f"person{i}@example.com,P{i}\n" for i in range(12))
+    job = run_import(aws, call_api, token, ("Email,First name\n" + rows).encode(), redeliver=True)
+    assert job["counts"]["rows"] == 12
+    assert job["counts"]["created"] == 12
+    assert job["totalRows"] == 12
+    assert job["progress"] == 1.0
+
+
+def test_a_row_with_an_anonymous_visitors_id_merges_into_their_profile(
+    aws: StackTemplate, call_api: Call, token: str
+) -> None:
+    Stream(aws, store_events=True).deliver([tracked("page", anonymousId="visitor-7", name="Pricing")])
+    anonymous = profile_of(IdentityRef(kind="anon", value="visitor-7"))
+    assert anonymous is not None and not anonymous.is_known
+    job = run_import(aws, call_api, token, b"Email,Anonymous ID,Name\nvera@example.com,visitor-7,Vera\n")
+    assert job["counts"]["merged"] == 1
+    vera = profile_of(IdentityRef(kind="email", value="vera@example.com"))
+    assert vera is not None
+    assert vera.profile_id == anonymous.profile_id  # the visitor's own profile, now known
+    assert vera.traits["name"] == "Vera"
+
+
+def test_bad_rows_are_reported_row_by_row_and_good_rows_kept(aws: StackTemplate, call_api: Call, token: str) -> None:
+    content = (
+        "Email,Name\n"
+        "ok@example.com,Fine\n"
+        "not-an-address,Broken\n"
+        ",Nobody\n"
+        "also-ok@example.com,Fine too,extra cell\n"
+        "=cmd@example.com,Formula\n"
+    ).encode()
+    job = run_import(aws, call_api, token, content)
+    assert job["status"] == "done"
+    assert job["counts"]["created"] == 2
+    assert job["counts"]["rejected"] == 3
+    assert job["errorFileUrl"]
+    lines = error_file(aws, job["importId"]).splitlines()
+    assert lines[0] == "row,column,reason"
+    assert lines[1] == "3,Email,'not-an-address' is not an email address"
+    assert lines[2] == "4,Email,the email is empty"
+    assert lines[3] == "5,,the row has 3 cells and the header 2 columns"
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "message"),
+    [
+        (b"Name,Company\nAda,Analytical\n", 422, "no email column"),
+        (b"\xff\xfeE\x00m\x00", 422, "UTF-16"),
+        (b"PK\x03\x04binary", 422, "workbook"),
+        (b"", 422, "empty"),
+        (b"\n\nEmail\n", 422, "first line"),
+    ],
+)
+def test_unreadable_files_are_refused_with_what_to_fix(
+    aws: StackTemplate, call_api: Call, token: str, content: bytes, status: int, message: str
+) -> None:
+    reply = create(call_api, token, {"kind": "contacts", "fileName": "x.csv", "size": max(len(content), 1)})
+    import_id = reply.json()["import"]["importId"]
+    upload(aws, import_id, content)
+    started = call_api("POST", f"/marketing/imports/{import_id}/start", token=token)
+    assert started.status == status
+    assert started.headers["content-type"] == "application/problem+json"
+    assert message in started.json()["detail"]
+
+
+def test_latin1_and_bom_files_are_read(aws: StackTemplate, call_api: Call, token: str) -> None:
+    latin = "Email,Name\nzoe@example.com,Zoë Ångström\n".encode("latin-1")
+    job = run_import(aws, call_api, token, latin)
+    assert job["encoding"] if "encoding" in job else True
+    zoe = profile_of(IdentityRef(kind="email", value="zoe@example.com"))
+    assert zoe is not None and zoe.traits["name"] == "Zoë Ångström"
+    bom = "\ufeffEmail,Name\nbo@example.com,Bö\n".encode()
+    run_import(aws, call_api, token, bom)
+    bo = profile_of(IdentityRef(kind="email", value="bo@example.com"))
+    assert bo is not None and bo.traits["name"] == "Bö"
+
+
+def test_oversize_files_are_refused(aws: StackTemplate, call_api: Call, token: str) -> None:
+    reply = create(call_api, token, {"kind": "contacts", "fileName": "big.csv", "size": 10**12})
+    assert reply.status == 413
+    assert "split it" in reply.json()["detail"]
+
+
+def test_starting_before_the_upload_is_a_conflict_and_nothing_is_queued(
+    aws: StackTemplate, call_api: Call, token: str
+) -> None:
+    reply = create(call_api, token, {"kind": "contacts", "fileName": "x.csv", "size": 10})
+    import_id = reply.json()["import"]["importId"]
+    started = call_api("POST", f"/marketing/imports/{import_id}/start", token=token)
+    assert started.status == 409
+    assert drain_imports(aws) == 0
