@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, ValidationError
@@ -366,7 +366,7 @@ def _clean(value: Any, column: str, *, parse_numbers: bool) -> Any:
         if len(text) > 2000:
             raise RowError(column, f"the value is {len(text)} characters long; at most 2000 are kept")
         if parse_numbers and _NUMBER.match(text):
-            return Decimal(text)
+            return float(text) if "." in text else int(text)
         return text
     if isinstance(value, bool):
         return value
@@ -375,7 +375,7 @@ def _clean(value: Any, column: str, *, parse_numbers: bool) -> Any:
             raise RowError(column, "the number is not finite")
         if abs(value) >= 10**15:
             raise RowError(column, "the number is too large (at most 15 digits)")
-        return Decimal(str(value))
+        return value if isinstance(value, int) else float(value)
     if isinstance(value, dict | list):
         text = json.dumps(value, default=str)
         if len(text) > 8000:
@@ -402,10 +402,10 @@ def parse_time(value: Any, column: str, now: datetime) -> datetime:
     if value is None:
         raise RowError(column, "the time is empty")
     moment: datetime | None = None
-    if isinstance(value, Decimal):
+    if isinstance(value, int | float) and not isinstance(value, bool):
         try:
             moment = datetime.fromtimestamp(float(value), tz=UTC)
-        except (OverflowError, OSError, ValueError, InvalidOperation):
+        except (OverflowError, OSError, ValueError):
             raise RowError(column, f"{value} is not a time (epoch seconds out of range)") from None
     else:
         text = str(value).strip()

@@ -4,6 +4,8 @@ visitors, offline events scored as of their own time, error files, bad files ref
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from customerdata_support import create, drain_imports, error_file, run_import, upload
@@ -138,3 +140,75 @@ def test_starting_before_the_upload_is_a_conflict_and_nothing_is_queued(
     started = call_api("POST", f"/marketing/imports/{import_id}/start", token=token)
     assert started.status == 409
     assert drain_imports(aws) == 0
+
+
+def test_offline_events_keep_their_time_and_are_scored_as_of_then(
+    aws: StackTemplate, call_api: Call, token: str, stored_events: Callable[[], list[Any]]
+) -> None:
+    now = datetime.now(UTC)
+    month_ago = (now - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    today = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    content = (
+        "Email,Event,Timestamp,Asset,Amount\n"
+        f"old@example.com,Content Downloaded,{month_ago},whitepaper,49.90\n"
+        f"new@example.com,Content Downloaded,{today},whitepaper,49.90\n"
+    ).encode()
+    job = run_import(aws, call_api, token, content, kind="events", file_name="offline.csv")
+    assert job["counts"]["created"] == 2
+    (old_event,) = [e for e in stored_events() if e.context.get("traits", {}).get("email") == "old@example.com"]
+    assert old_event.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ") == month_ago
+    assert old_event.properties == {"asset": "whitepaper", "amount": 49.9}
+    old = profile_of(IdentityRef(kind="email", value="old@example.com"))
+    new = profile_of(IdentityRef(kind="email", value="new@example.com"))
+    assert old is not None and new is not None
+    # The default rule gives 40 points; a month-old download has decayed through one 30-day half-life.
+    assert new.score.engagement_at(now) == pytest.approx(40, rel=0.01)
+    assert old.score.engagement_at(now) == pytest.approx(20, rel=0.01)
+    assert "engaged:content" in old.tags
+
+    again = run_import(aws, call_api, token, content, kind="events", file_name="offline.csv")
+    assert again["counts"]["unchanged"] == 2
+    assert profile_of(IdentityRef(kind="email", value="old@example.com")) == old  # not scored twice
+
+
+def test_events_as_json_lines(aws: StackTemplate, call_api: Call, token: str) -> None:
+    lines = (
+        b'{"email": "jl@example.com", "event": "Order Completed", "timestamp": "2025-06-01T10:00:00Z",'
+        b' "properties": {"total": 12.5, "items": [{"sku": "A"}]}}\n'
+        b"\n"
+        b"not json\n"
+        b'{"userId": "u-9", "event": "Order Completed", "timestamp": "2999-01-01"}\n'
+        b"[1, 2]\n"
+    )
+    job = run_import(aws, call_api, token, lines, kind="events", file_name="orders.jsonl")
+    assert job["counts"]["created"] == 1
+    assert job["counts"]["rejected"] == 3
+    errors = error_file(aws, job["importId"]).splitlines()
+    assert errors[1].startswith("3,,the line is not JSON")
+    assert errors[2] == "4,Timestamp,the time is in the future" or errors[2].startswith("4,")
+    assert errors[3] == "5,,the line is JSON but not an object"
+
+
+def test_a_dry_run_counts_and_writes_nothing(
+    aws: StackTemplate, call_api: Call, token: str, stored_events: Callable[[], list[Any]]
+) -> None:
+    job = run_import(aws, call_api, token, CONTACTS, dryRun=True)
+    assert job["counts"]["created"] == 3
+    assert stored_events() == []
+    assert profile_of(IdentityRef(kind="email", value="ada@example.com")) is None
+
+
+def test_a_mapping_names_columns_and_skips_others(aws: StackTemplate, call_api: Call, token: str) -> None:
+    content = b"Courriel,Societe,Notes\nmap@example.com,ACME,private\n"
+    job = run_import(
+        aws, call_api, token, content, mapping={"Courriel": "email", "Societe": "company", "Notes": None}
+    )
+    assert job["columns"] == {"Courriel": "email", "Societe": "company", "Notes": None}
+    person = profile_of(IdentityRef(kind="email", value="map@example.com"))
+    assert person is not None and person.traits["company"] == "ACME" and "notes" not in person.traits
+    reply = create(call_api, token, {"kind": "contacts", "fileName": "x.csv", "size": 5, "mapping": {"Nope": "email"}})
+    import_id = reply.json()["import"]["importId"]
+    upload(aws, import_id, content)
+    started = call_api("POST", f"/marketing/imports/{import_id}/start", token=token)
+    assert started.status == 422
+    assert "'Nope'" in started.json()["detail"]
