@@ -60,7 +60,19 @@ _SYNONYMS: dict[str, str] = {
         ("phone", "phonenumber", "telephone", "tel", "mobile", "mobilephone", "cell", "cellphone"), "phone"
     ),
     **dict.fromkeys(
-        ("company", "companyname", "organization", "organisation", "account", "accountname", "employer"),
+        (
+            "company",
+            "companyname",
+            "organization",
+            "organisation",
+            "account",
+            "accountname",
+            "employer",
+            "firma",
+            "societe",
+            "entreprise",
+            "unternehmen",
+        ),
         "company",
     ),
     **dict.fromkeys(("title", "jobtitle", "position", "role"), "title"),

@@ -130,7 +130,10 @@ class Progress:
         if total:
             filled = int(BAR_WIDTH * min(rows / total, 1.0))
             bar = "[" + "#" * filled + "." * (BAR_WIDTH - filled) + "]"
-            left = _duration((total - rows) / rate) if rate > 0 and rows < total else "--:--"
+            if rows >= total:
+                left = "0:00"
+            else:
+                left = _duration((total - rows) / rate) if rate > 0 else "--:--"
             return f"{bar} {rows:,}/{total:,} rows  {rate:,.0f} rows/s  {left} left"
         return f"[{'.' * BAR_WIDTH}] reading the file ({_duration(now - self.started)})"
 
