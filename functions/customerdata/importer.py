@@ -71,7 +71,8 @@ def check_upload(job: ImportJob, max_bytes: int) -> tuple[str, dict[str, str | N
         raise NotUploaded("Nothing was uploaded yet: PUT the file to the job's upload URL first.")
     if size > max_bytes:
         raise TooLarge(
-            f"The file is {size} bytes; an import takes at most {max_bytes} bytes: split it into smaller files."
+            f"The file is {size} bytes; an import takes at most {max_bytes} bytes: "
+            "split it into smaller files."
         )
     if size == 0:
         raise ImportRefused("The uploaded file is empty.")

@@ -48,6 +48,10 @@ CONTACT_FIELDS = (
 )
 EVENT_FIELDS = (*IDENTITY_FIELDS, "event", "timestamp")
 
+_TIME_HEADERS = (
+    *("timestamp", "time", "date", "datetime", "occurredat", "eventtime", "eventdate"),
+    *("orderdate", "purchasedate", "purchasedat"),
+)
 # Headers as people write them, reduced to lower-case letters and digits, and the field each means.
 _SYNONYMS: dict[str, str] = {
     **dict.fromkeys(("email", "emailaddress", "mail", "emailid", "primaryemail", "workemail"), "email"),
@@ -82,21 +86,7 @@ _SYNONYMS: dict[str, str] = {
     **dict.fromkeys(("country", "countrycode"), "country"),
     **dict.fromkeys(("postalcode", "zip", "zipcode", "postcode"), "postalCode"),
     **dict.fromkeys(("event", "eventname", "action", "activity"), "event"),
-    **dict.fromkeys(
-        (
-            "timestamp",
-            "time",
-            "date",
-            "datetime",
-            "occurredat",
-            "eventtime",
-            "eventdate",
-            "orderdate",
-            "purchasedate",
-            "purchasedat",
-        ),
-        "timestamp",
-    ),  # fmt: skip
+    **dict.fromkeys(_TIME_HEADERS, "timestamp"),
 }
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _NUMBER = re.compile(r"^-?(0|[1-9]\d{0,14})(\.\d{1,10})?$")
@@ -190,7 +180,7 @@ def normalized(header: str) -> str:
 
 def custom_name(header: str) -> str:
     """A header nobody maps, as a custom field name: "Favourite colour" -> favouriteColour."""
-    words = re.findall(r"[A-Za-z0-9]+", header)
+    words: list[str] = re.findall(r"[A-Za-z0-9]+", header)
     if not words:
         return ""
     name = words[0].lower() + "".join(word[:1].upper() + word[1:].lower() for word in words[1:])
@@ -239,7 +229,11 @@ def map_columns(
                 f"Columns {', '.join(repr(n) for n in names)} all map to {field}: map all but one to another "
                 "field or to null (--mapping)."
             )
-    fields = set(mapped)
+    _require_fields(kind, set(mapped))
+    return columns
+
+
+def _require_fields(kind: ImportKind, fields: set[str]) -> None:
     if kind == "contacts" and "email" not in fields:
         raise MappingRefused(
             "The file has no email column: name a column Email (or E-mail, Email Address), or map one to "
@@ -257,7 +251,6 @@ def map_columns(
                     f"The file has no {needed} column: name a column {example}, or map one to {needed} "
                     "with a mapping."
                 )
-    return columns
 
 
 # --- rows ------------------------------------------------------------------------------------------
@@ -372,28 +365,36 @@ def _clean(value: Any, column: str, *, parse_numbers: bool) -> Any:
     if value is None:
         return None
     if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        if len(text) > 2000:
-            raise RowError(column, f"the value is {len(text)} characters long; at most 2000 are kept")
-        if parse_numbers and _NUMBER.match(text):
-            return float(text) if "." in text else int(text)
-        return text
+        return _text(value, column, parse_numbers=parse_numbers)
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float | Decimal):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise RowError(column, "the number is not finite")
-        if abs(value) >= 10**15:
-            raise RowError(column, "the number is too large (at most 15 digits)")
-        return value if isinstance(value, int) else float(value)
+        return _number(value, column)
     if isinstance(value, dict | list):
         text = json.dumps(value, default=str)
         if len(text) > 8000:
             raise RowError(column, "the value is nested or long beyond 8000 characters of JSON")
         return _decimals(value, column, depth=0)
     return str(value)
+
+
+def _text(value: str, column: str, *, parse_numbers: bool) -> Any:
+    text = value.strip()
+    if not text:
+        return None
+    if len(text) > 2000:
+        raise RowError(column, f"the value is {len(text)} characters long; at most 2000 are kept")
+    if parse_numbers and _NUMBER.match(text):
+        return float(text) if "." in text else int(text)
+    return text
+
+
+def _number(value: float | Decimal, column: str) -> float:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RowError(column, "the number is not finite")
+    if abs(float(value)) >= 1e15:
+        raise RowError(column, "the number is too large (at most 15 digits)")
+    return value if isinstance(value, int) else float(value)
 
 
 def _decimals(value: Any, column: str, depth: int) -> Any:

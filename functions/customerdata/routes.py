@@ -29,7 +29,7 @@ LOCATION = {"Location": {"description": "the new import's URL"}}
 CONTENT_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
 
 
-class Upload(Model):
+class ImportUpload(Model):
     method: str = "PUT"
     url: str
     headers: dict[str, str]
@@ -76,7 +76,7 @@ class ImportView(Model):
 
 class CreatedImport(Model):
     import_: ImportView = Field(alias="import")
-    upload: Upload
+    upload: ImportUpload
 
 
 class ImportList(Model):
@@ -118,7 +118,7 @@ def register(api: Api) -> None:
         created = CreatedImport.model_validate(
             {
                 "import": ImportView.of(job),
-                "upload": Upload(
+                "upload": ImportUpload(
                     url=files.upload_url(job.upload_key, content_type), headers={"Content-Type": content_type}
                 ),
             }
@@ -131,7 +131,8 @@ def register(api: Api) -> None:
         )
 
     @api.route(
-        "POST", f"{base}/<import_id>/start", policy=MARKETING, tag=TAG, status_code=202, problems=[404, 409, 413],
+        "POST", f"{base}/<import_id>/start", policy=MARKETING, tag=TAG, status_code=202,
+        problems=[404, 409, 413],
         summary="Check the uploaded file (size, encoding, columns) and queue it; a repeat changes nothing",
     )  # fmt: skip
     def start_import(import_id: ImportIdPath) -> Response[ImportView]:

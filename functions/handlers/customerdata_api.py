@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
-
 from customerdata import routes as customerdata_routes
+
 from leadstream.api import Api
 from leadstream.http import cors_config, create_resolver
 from leadstream.settings import get_settings

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-
 from customerdata.importer import handle
+
 from scoring.engagement import Scorer
 from scoring.store.config import scoring_config
 

@@ -72,9 +72,11 @@ class Api:
         headers = {"Authorization": f"Bearer {self.token}"}
         if data is not None:
             headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(self.base_url.rstrip("/") + path, data=data, method=method, headers=headers)
+        request = urllib.request.Request(
+            self.base_url.rstrip("/") + path, data=data, method=method, headers=headers
+        )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (http(s) only)
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
             raise ImportFailed(_problem(exc)) from None
@@ -87,11 +89,17 @@ def _problem(exc: urllib.error.HTTPError) -> str:
         problem = json.loads(exc.read())
     except (ValueError, RecursionError):
         return f"the API answered {exc.code}"
-    detail = problem.get("detail") or problem.get("message") or problem.get("title") if isinstance(problem, dict) else None
+    detail = (
+        problem.get("detail") or problem.get("message") or problem.get("title")
+        if isinstance(problem, dict)
+        else None
+    )
     errors = problem.get("errors") if isinstance(problem, dict) else None
     text = f"the API answered {exc.code}: {detail}"
     if isinstance(errors, list) and errors:
-        text += "; " + "; ".join(f"{e.get('field', '')}: {e.get('message', '')}" for e in errors if isinstance(e, dict))
+        text += "; " + "; ".join(
+            f"{e.get('field', '')}: {e.get('message', '')}" for e in errors if isinstance(e, dict)
+        )
     return text
 
 
@@ -103,7 +111,7 @@ def put_file(url: str, path: Path, content_type: str) -> None:
             url, data=body, method="PUT", headers={"Content-Type": content_type, "Content-Length": str(size)}
         )
         try:
-            with urllib.request.urlopen(request, timeout=max(REQUEST_TIMEOUT, size / 1_000_000)):  # noqa: S310
+            with urllib.request.urlopen(request, timeout=max(REQUEST_TIMEOUT, size / 1_000_000)):
                 pass
         except urllib.error.HTTPError as exc:
             raise ImportFailed(f"the upload was refused ({exc.code}): {exc.read()[:300]!r}") from None
@@ -130,10 +138,7 @@ class Progress:
         if total:
             filled = int(BAR_WIDTH * min(rows / total, 1.0))
             bar = "[" + "#" * filled + "." * (BAR_WIDTH - filled) + "]"
-            if rows >= total:
-                left = "0:00"
-            else:
-                left = _duration((total - rows) / rate) if rate > 0 else "--:--"
+            left = "0:00" if rows >= total else (_duration((total - rows) / rate) if rate > 0 else "--:--")
             return f"{bar} {rows:,}/{total:,} rows  {rate:,.0f} rows/s  {left} left"
         return f"[{'.' * BAR_WIDTH}] reading the file ({_duration(now - self.started)})"
 
@@ -182,7 +187,9 @@ def follow(
             out.flush()
             last = line
         if clock() - started > timeout:
-            raise ImportFailed(f"the import {import_id} is still running; follow it with GET /marketing/imports/{import_id}")
+            raise ImportFailed(
+                f"the import {import_id} is still running; follow it with GET /marketing/imports/{import_id}"
+            )
         sleep(POLL_SECONDS)
 
 
@@ -225,7 +232,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(line, file=out)
     if job.get("errorFileUrl"):
         if args.errors:
-            urllib.request.urlretrieve(job["errorFileUrl"], args.errors)  # noqa: S310
+            urllib.request.urlretrieve(job["errorFileUrl"], args.errors)
             print(f"  rejected rows (row, column, reason): {args.errors}", file=out)
         else:
             print(f"  rejected rows (row, column, reason): {job['errorFileUrl']}", file=out)
@@ -240,7 +247,9 @@ def _read_mapping(name: str) -> dict[str, Any]:
     if not isinstance(mapping, dict) or not all(
         isinstance(key, str) and (value is None or isinstance(value, str)) for key, value in mapping.items()
     ):
-        raise ImportFailed('--mapping must be a JSON object of column header to field or null: {"Mail": "email"}')
+        raise ImportFailed(
+            '--mapping must be a JSON object of column header to field or null: {"Mail": "email"}'
+        )
     return mapping
 
 
@@ -253,7 +262,7 @@ def _local_token(aws_url: str) -> str:
     from leadstream_local.embedded_aws import FAKE_CREDENTIALS
     from leadstream_local.template import StackTemplate
 
-    client = boto3.client(  # type: ignore[call-overload]
+    client = boto3.client(
         "cognito-idp",
         endpoint_url=aws_url,
         region_name=regions.resolve(),

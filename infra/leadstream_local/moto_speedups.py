@@ -59,7 +59,7 @@ def _keep_stream_shards_on_rollback() -> None:
     from moto.dynamodb.models.dynamo_type import DynamoType
 
     transact = DynamoDBBackend.transact_write_items
-    dynamodb_models.copy = _TablesAreNotCopied  # type: ignore[assignment]
+    dynamodb_models.copy = _TablesAreNotCopied  # type: ignore[attr-defined,assignment]
 
     def touched(self: Any, transact_items: Any) -> list[tuple[Any, Any, Any, Any]]:
         """(table, hash value, range value, a copy of the item or None) of each item the transaction names."""

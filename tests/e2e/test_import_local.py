@@ -38,7 +38,9 @@ def test_import_contacts_with_progress_and_summary(
     final = bars[-1]
     assert re.match(r"^\[#{30}\] 1,201/1,201 rows  [\d,]+ rows/s  0:00 left$", final), final
     # While it ran: part of the bar, the rows so far, their rate and the time left at that rate.
-    assert any(re.match(r"^\[#+\.+\] [\d,]+/1,201 rows  [1-9][\d,]* rows/s  \d+:\d\d left$", b) for b in bars), bars
+    assert any(
+        re.match(r"^\[#+\.+\] [\d,]+/1,201 rows  [1-9][\d,]* rows/s  \d+:\d\d left$", b) for b in bars
+    ), bars
     assert f"contacts.csv: {ROWS + 1:,} rows imported in" in out
     assert re.search(rf"created\s+{ROWS:,}$", out, re.M), out
     assert re.search(r"rejected\s+1$", out, re.M), out
@@ -47,7 +49,9 @@ def test_import_contacts_with_progress_and_summary(
         f"{ROWS + 2},Email,'broken-address' is not an email address",
     ]
     person = profile_of(IdentityRef(kind="email", value="cli7@example.com"))
-    assert person is not None and person.traits["firstName"] == "Name 7" and person.traits["company"] == "Firma 0"
+    assert person is not None
+    assert person.traits["firstName"] == "Name 7"
+    assert person.traits["company"] == "Firma 0"
 
     assert main(_cli(local_stack, "contacts", str(contacts))) == 0
     out, _ = capsys.readouterr()
@@ -62,4 +66,5 @@ def test_a_file_without_an_email_column_is_refused_clearly(
     contacts.write_text("Name,Company\nAda,Analytical\n")
     assert main(_cli(local_stack, "contacts", str(contacts))) == 1
     _, err = capsys.readouterr()
-    assert "422" in err and "no email column" in err
+    assert "422" in err
+    assert "no email column" in err

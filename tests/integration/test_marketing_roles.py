@@ -64,18 +64,24 @@ ROUTES: dict[str, frozenset[str]] = {
     "POST /marketing/journeys/{journey_id}/pause": MARKETERS,
     "GET /marketing/journeys/{journey_id}/runs": MARKETERS,
     "GET /marketing/journeys/{journey_id}/report": MARKETERS,
+    # the customer data API: imports
+    "GET /marketing/imports": MARKETERS,
+    "POST /marketing/imports": MARKETERS,
+    "GET /marketing/imports/{import_id}": MARKETERS,
+    "POST /marketing/imports/{import_id}/start": MARKETERS,
 }
 
 
 def _served_routes() -> set[str]:
     """Every /marketing route, from the OpenAPI document of the functions that serve them."""
+    from handlers.customerdata_api import app as customerdata_app
     from handlers.email_api import app as email_app
     from handlers.marketing_api import app as marketing_app
     from leadstream.openapi import document
 
     return {
         f"{method.upper()} {path}"
-        for path, operations in document([marketing_app, email_app])["paths"].items()
+        for path, operations in document([marketing_app, email_app, customerdata_app])["paths"].items()
         if path.startswith("/marketing/")
         for method in operations
     }
