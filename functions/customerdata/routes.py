@@ -6,13 +6,13 @@ Every route needs the marketing or admin role.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from pydantic import Field
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from customerdata import importer
+from customerdata import access, importer
 from customerdata.config import customerdata_settings
 from customerdata.imports import ImportCounts, ImportJob, ImportRequest
 from customerdata.store import files, jobs
@@ -81,6 +81,36 @@ class CreatedImport(Model):
 
 class ImportList(Model):
     items: list[ImportView]
+
+
+class PersonRequest(Model):
+    """One person, by email address or by profile id (exactly one of them)."""
+
+    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320)] | None = (
+        None
+    )
+    profile_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:@-]{1,200}$")] | None = Field(
+        default=None, alias="profileId"
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> PersonRequest:
+        if (self.email is None) == (self.profile_id is None):
+            raise ValueError("give either email or profileId")
+        return self
+
+
+class AccessDocument(Model):
+    """Everything held about one person (docs/customer-data.md, Access)."""
+
+    model_config = ConfigDict(defer_build=True, extra="allow")
+
+    generated_at: str = Field(alias="generatedAt")
+    profile: dict[str, Any]
+    identities: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    events_truncated: bool = Field(alias="eventsTruncated")
+    emails: list[dict[str, Any]]
 
 
 def register(api: Api) -> None:
@@ -161,6 +191,14 @@ def register(api: Api) -> None:
     @api.route("GET", base, policy=MARKETING, tag=TAG, summary="The latest imports, newest first")
     def list_imports() -> ImportList:
         return ImportList(items=[ImportView.of(job) for job in jobs.list_jobs(50)])
+
+    @api.route(
+        "POST", "/marketing/privacy/exports", policy=MARKETING, tag="privacy", problems=[404],
+        summary="Everything held about one person (access and portability), as one JSON document",
+    )  # fmt: skip
+    def privacy_export(body: PersonRequest) -> AccessDocument:
+        profile = access.find_person(body.email, body.profile_id)
+        return AccessDocument.model_validate(access.access_document(profile))
 
 
 def _job(import_id: str) -> ImportJob:

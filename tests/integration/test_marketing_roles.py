@@ -69,6 +69,7 @@ ROUTES: dict[str, frozenset[str]] = {
     "POST /marketing/imports": MARKETERS,
     "GET /marketing/imports/{import_id}": MARKETERS,
     "POST /marketing/imports/{import_id}/start": MARKETERS,
+    "POST /marketing/privacy/exports": MARKETERS,
 }
 
 
