@@ -211,7 +211,8 @@ def render(results: list[ImportCost]) -> list[str]:
         "print(\"\\n\".join(c.render(c.measure())))'`. The ImportWorkerFunction's steps on an embedded moto",
         "(the split, then each chunk of 500 rows: identity resolution, scoring, the events table). At "
         f"{large.rows:,} rows",
-        f"the whole file is split and {large.rows_imported:,} of its rows (a sample of its chunks) are imported:",
+        f"the whole file is split and {large.rows_imported:,} of its rows (a sample of its chunks) are",
+        "imported:",
         "importing all of them on moto takes longer than this bench may run (about 10 ms per row, most of it",
         "moto's). Peak memory is Python's allocations (tracemalloc) inside one step.",
         "",
