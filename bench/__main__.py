@@ -7,7 +7,7 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from bench import coldstart, crm, fanout, ingestion, scoring, segments
+from bench import coldstart, crm, customerdata, fanout, ingestion, scoring, segments
 from leadstream_local.template import REPO_ROOT
 
 COMMAND = "make bench"
@@ -26,6 +26,8 @@ def main() -> int:
     segment_costs = segments.measure()
     print("campaign fan-out ...", flush=True)
     fanout_costs = fanout.measure()
+    print("customer data imports ...", flush=True)
+    import_costs = customerdata.measure()
     report = (
         render(cold, ingest)
         + "\n"
@@ -36,6 +38,8 @@ def main() -> int:
         + "\n".join(segments.render(segment_costs))
         + "\n"
         + "\n".join(fanout.render(fanout_costs))
+        + "\n"
+        + "\n".join(customerdata.render(import_costs))
         + "\n"
     )
     (REPO_ROOT / "docs" / "benchmarks.md").write_text(report)

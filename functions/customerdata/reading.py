@@ -125,7 +125,11 @@ def describe_decode_error(encoding: str, error: UnicodeDecodeError) -> str:
 def csv_rows(text: IO[str]) -> tuple[list[str], Iterator[RawRow]]:
     """The header and the data rows of a CSV (comma, semicolon or tab separated, sniffed on the header)."""
     csv.field_size_limit(MAX_FIELD_CHARS)
-    first = text.readline()
+    first = text.readline(MAX_LINE_CHARS + 1)
+    if len(first) > MAX_LINE_CHARS:
+        raise FileRefused(
+            f"The first line is longer than {MAX_LINE_CHARS} characters: it must name the columns, one line."
+        )
     if not first.strip():
         raise FileRefused(
             "The file is empty or its first line is blank: the first line must name the columns."

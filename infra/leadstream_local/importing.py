@@ -17,7 +17,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -122,25 +122,23 @@ def put_file(url: str, path: Path, content_type: str) -> None:
 # --- the progress bar ------------------------------------------------------------------------------------
 @dataclass
 class Progress:
-    """Rows done of the total, their rate since the first row was seen, and the time left at that rate."""
+    """Rows done of the total, their rate since the total was known (the split's end: the first chunk
+    starts then), and the time left at that rate."""
 
     started: float
-    first_rows: int | None = None
-    first_at: float | None = None
-    samples: list[tuple[float, int]] = field(default_factory=list)
+    since: tuple[float, int] | None = None  # (time, rows) when the total was first seen
 
     def line(self, rows: int, total: int | None, now: float) -> str:
-        if self.first_at is None and rows > 0:
-            self.first_at, self.first_rows = now, 0
-        rate = 0.0
-        if self.first_at is not None and now > self.first_at:
-            rate = (rows - (self.first_rows or 0)) / (now - self.first_at)
-        if total:
-            filled = int(BAR_WIDTH * min(rows / total, 1.0))
-            bar = "[" + "#" * filled + "." * (BAR_WIDTH - filled) + "]"
-            left = "0:00" if rows >= total else (_duration((total - rows) / rate) if rate > 0 else "--:--")
-            return f"{bar} {rows:,}/{total:,} rows  {rate:,.0f} rows/s  {left} left"
-        return f"[{'.' * BAR_WIDTH}] reading the file ({_duration(now - self.started)})"
+        if not total:
+            return f"[{'.' * BAR_WIDTH}] reading the file ({_duration(now - self.started)})"
+        if self.since is None:
+            self.since = (now, rows)
+        at, base = self.since
+        rate = (rows - base) / (now - at) if now > at else 0.0
+        filled = int(BAR_WIDTH * min(rows / total, 1.0))
+        bar = "[" + "#" * filled + "." * (BAR_WIDTH - filled) + "]"
+        left = "0:00" if rows >= total else (_duration((total - rows) / rate) if rate > 0 else "--:--")
+        return f"{bar} {rows:,}/{total:,} rows  {rate:,.0f} rows/s  {left} left"
 
 
 def _duration(seconds: float) -> str:

@@ -238,3 +238,15 @@ def test_a_mapping_names_columns_and_skips_others(aws: StackTemplate, call_api: 
     started = call_api("POST", f"/marketing/imports/{import_id}/start", token=token)
     assert started.status == 422
     assert "'Nope'" in started.json()["detail"]
+
+
+def test_a_first_line_without_end_is_refused_without_reading_the_file(
+    aws: StackTemplate, call_api: Call, token: str
+) -> None:
+    content = b"Email," + b"x" * 600_000
+    reply = create(call_api, token, {"kind": "contacts", "fileName": "x.csv", "size": len(content)})
+    import_id = reply.json()["import"]["importId"]
+    upload(aws, import_id, content)
+    started = call_api("POST", f"/marketing/imports/{import_id}/start", token=token)
+    assert started.status == 422
+    assert "first line is longer" in started.json()["detail"]
