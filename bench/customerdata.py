@@ -193,10 +193,11 @@ def _split_memory(job: Any, content: bytes) -> int:
         upload.write(content)
         upload.seek(0)
         with (
-            mock.patch.object(files, "open_stream", return_value=upload),
-            mock.patch.object(files, "put", return_value=None),
-            mock.patch.object(jobs, "mark_running", return_value=False),
-            mock.patch.object(queue, "enqueue", return_value=None),
+            # Plain functions, not mocks: a mock would keep every chunk it was given.
+            mock.patch.object(files, "open_stream", lambda _key: upload),  # noqa: PT008
+            mock.patch.object(files, "put", lambda _key, _body, _type: None),  # noqa: PT008
+            mock.patch.object(jobs, "mark_running", lambda *_a, **_k: False),  # noqa: PT008
+            mock.patch.object(queue, "enqueue", lambda _messages: None),  # noqa: PT008
         ):
             tracemalloc.start()
             importer.split(job, 500)
