@@ -18,6 +18,7 @@ from bench import (
     closedloop,
     coldstart,
     crm,
+    customerdata,
     fanout,
     ingestion,
     integrations,
@@ -99,6 +100,7 @@ SECTIONS: dict[str, Callable[[], list[str]]] = {
     "closedloop": lambda: closedloop.render(closedloop.measure()),
     "website": lambda: website.render(website.measure()),
     "integrations": lambda: integrations.render(integrations.measure()),
+    "customerdata": lambda: customerdata.render(customerdata.measure()),
 }
 
 

@@ -20,10 +20,11 @@ def generate() -> str:
     # Their modules read their settings at import; generating the document connects to nothing.
     for name, value in {"MAIN_TABLE": "MainTable", "EVENTS_TABLE": "EventsTable"}.items():
         os.environ.setdefault(name, value)
-    from handlers import crm_api, email_api, marketing_api, reports_api, website_api
+    from handlers import crm_api, customerdata_api, email_api, marketing_api, reports_api, website_api
     from leadstream.openapi import text
 
-    return text([crm_api.app, marketing_api.app, email_api.app, website_api.app, reports_api.app])
+    apps = [crm_api.app, marketing_api.app, email_api.app, website_api.app, reports_api.app]
+    return text([*apps, customerdata_api.app])
 
 
 def main(argv: list[str]) -> int:

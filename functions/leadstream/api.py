@@ -76,6 +76,7 @@ PROBLEM_DESCRIPTIONS = {
     404: "No such resource (or not one the caller may see)",
     409: "Conflicts with the current state (duplicate unique value, id taken, state does not allow it)",
     412: "If-Match does not match the current version: someone changed it; nothing changed",
+    413: "Too large: the message says the limit",
     422: "Invalid input; `errors` lists each field to fix",
     428: "If-Match is required on this route",
     503: "Storage is busy; retry after Retry-After seconds",

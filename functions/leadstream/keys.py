@@ -500,3 +500,17 @@ def spend_list_index(month: str, channel: str) -> dict[str, str]:
 def report_run_key(run_id: str) -> dict[str, str]:
     """A report's latest run for one set of parameters (its Athena query), reused while fresh."""
     return {"pk": f"REPORTRUN#{run_id}", "sk": "REPORTRUN"}
+
+
+# --- customer data: imports (docs/customer-data.md) ------------------------------------------
+def import_key(import_id: str) -> dict[str, str]:
+    return {"pk": f"IMPORT#{import_id}", "sk": "IMPORT"}
+
+
+def import_chunk_key(import_id: str, number: int) -> dict[str, str]:
+    """A chunk's result, written once: its counts were added to the job's in the same transaction."""
+    return {"pk": f"IMPORT#{import_id}", "sk": f"CHUNK#{number:06d}"}
+
+
+def import_list_index(created_at: str, import_id: str) -> dict[str, str]:
+    return {"gsi1pk": "IMPORTS", "gsi1sk": f"{created_at}#{import_id}"}

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from leadstream_local import admin, regions
+from leadstream_local import admin, importing, regions
 from leadstream_local.auth import ROLES
 from leadstream_local.embedded_aws import FAKE_CREDENTIALS
 from leadstream_local.seed import DEFAULT_WRITE_KEY, DEMO_REQUEST_FORM, DEMO_SOURCE_ID, NEWSLETTER_FORM
@@ -136,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     smoke.set_defaults(run=run_smoke)
     admin.register(commands)
+    importing.register(commands)
     return parser
 
 

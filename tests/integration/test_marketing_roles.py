@@ -106,11 +106,18 @@ ROUTES: dict[str, frozenset[str]] = {
     "GET /marketing/spend": MARKETERS,
     "GET /marketing/spend/{month}/{channel}": MARKETERS,
     "PUT /marketing/spend/{month}/{channel}": MARKETERS,
+    # the customer data API: imports
+    "GET /marketing/imports": MARKETERS,
+    "POST /marketing/imports": MARKETERS,
+    "GET /marketing/imports/{import_id}": MARKETERS,
+    "POST /marketing/imports/{import_id}/start": MARKETERS,
+    "POST /marketing/privacy/exports": MARKETERS,
 }
 
 
 def _served_routes() -> set[str]:
     """Every /marketing route, from the OpenAPI document of the functions that serve them."""
+    from handlers.customerdata_api import app as customerdata_app
     from handlers.email_api import app as email_app
     from handlers.marketing_api import app as marketing_app
     from handlers.reports_api import app as reports_app
@@ -119,9 +126,9 @@ def _served_routes() -> set[str]:
 
     return {
         f"{method.upper()} {path}"
-        for path, operations in document([marketing_app, email_app, website_app, reports_app])[
-            "paths"
-        ].items()
+        for path, operations in document(
+            [marketing_app, email_app, website_app, reports_app, customerdata_app]
+        )["paths"].items()
         if path.startswith("/marketing/")
         for method in operations
     }

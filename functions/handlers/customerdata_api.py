@@ -1,0 +1,28 @@
+"""CustomerDataApiFunction: imports under /marketing/imports (customerdata.routes), on the one API
+framework (leadstream.api)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+
+from customerdata import routes as customerdata_routes
+from leadstream.api import Api
+from leadstream.http import cors_config, create_resolver
+from leadstream.settings import get_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = Logger()
+_origins = get_settings().allowed_origins
+app = create_resolver(allowed_origins=_origins, enable_validation=True)
+api = Api(app, cors_config(_origins))
+customerdata_routes.register(api)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.denial(event) or app.resolve(event, context)
