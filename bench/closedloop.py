@@ -12,14 +12,12 @@ The baseline puts each change's new image as one item (PutItem), the least any c
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from bench import use_moto_environment
+from bench import stack_on_moto
 from bench.scoring import READ_CALLS, WRITE_CALLS, _Meter
-from bench.segments import _transactions_without_table_copy
 
 PEOPLE = 200
 BATCH = 100
@@ -52,44 +50,26 @@ class Workload:
 
 
 def measure() -> list[Workload]:
-    use_moto_environment()
-    from moto import mock_aws
-
-    with mock_aws(), _transactions_without_table_copy():
-        import boto3
-
+    with stack_on_moto():
         from leadstream.aws import dynamodb
-        from leadstream_local.stack import _clear_shared_caches
-        from leadstream_local.template import StackTemplate
 
-        template = StackTemplate.load()
-        template.create_resources(boto3.client)
-        for function in template.functions():
-            for key, value in function.environment.items():
-                if key != "POWERTOOLS_SERVICE_NAME":
-                    os.environ[key] = str(value)
-        _clear_shared_caches()
-        try:
-            people = _people()
-            meter = _Meter()
-            meter.install(dynamodb())
-            opened = [_record("DEAL", None, _deal(p, "open", 1), n) for n, p in enumerate(people)]
-            won = [
-                _record("DEAL", _deal(p, "open", 1), _deal(p, "won", 2), n + PEOPLE)
-                for n, p in enumerate(people)
-            ]
-            edited = [
-                _record("CONTACT", p["contact"], _edited(p["contact"]), n + 2 * PEOPLE)
-                for n, p in enumerate(people)
-            ]
-            return [
-                _run("deal opened", opened, meter),
-                _run("deal won", won, meter),
-                _run("contact edited", edited, meter),
-                _run("redelivered (deal won again)", won, meter),
-            ]
-        finally:
-            _clear_shared_caches()
+        people = _people()
+        meter = _Meter()
+        meter.install(dynamodb())
+        opened = [_record("DEAL", None, _deal(p, "open", 1), n) for n, p in enumerate(people)]
+        won = [
+            _record("DEAL", _deal(p, "open", 1), _deal(p, "won", 2), n + PEOPLE) for n, p in enumerate(people)
+        ]
+        edited = [
+            _record("CONTACT", p["contact"], _edited(p["contact"]), n + 2 * PEOPLE)
+            for n, p in enumerate(people)
+        ]
+        return [
+            _run("deal opened", opened, meter),
+            _run("deal won", won, meter),
+            _run("contact edited", edited, meter),
+            _run("redelivered (deal won again)", won, meter),
+        ]
 
 
 def _people() -> list[dict[str, Any]]:

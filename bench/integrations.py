@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from bench import use_moto_environment
+from bench import stack_on_moto, use_moto_environment
 
 SUBSCRIPTIONS = 10
 EVENTS = 40
@@ -104,83 +104,68 @@ def _receiver() -> Iterator[tuple[str, list[int]]]:
 
 
 def measure_webhooks() -> WebhookResult:
-    from moto import mock_aws
-
-    with mock_aws():
+    with stack_on_moto(WebhookAllowLoopback="true") as template:
         import boto3
 
+        from handlers.webhooks import lambda_handler
+        from integrations import webhooks
+        from integrations.catalog import make
+        from integrations.store.bus import put_events
+        from leadstream.aws import dynamodb, eventbridge, sqs
         from leadstream_local.lambda_events import sqs_record
-        from leadstream_local.stack import _clear_shared_caches
-        from leadstream_local.template import StackTemplate
 
-        template = StackTemplate.load(WebhookAllowLoopback="true")
-        template.create_resources(boto3.client)
-        for function in template.functions():
-            for key, value in function.environment.items():
-                if key != "POWERTOOLS_SERVICE_NAME":
-                    os.environ[key] = str(value)
-        _clear_shared_caches()
-        try:
-            from handlers.webhooks import lambda_handler
-            from integrations import webhooks
-            from integrations.catalog import make
-            from integrations.store.bus import put_events
-            from leadstream.aws import dynamodb, eventbridge, sqs
+        calls: Counter[str] = Counter()
 
-            calls: Counter[str] = Counter()
+        def count(model: Any, **_: Any) -> None:
+            calls[f"{model.service_model.service_name}.{model.name}"] += 1
 
-            def count(model: Any, **_: Any) -> None:
-                calls[f"{model.service_model.service_name}.{model.name}"] += 1
+        for client in (dynamodb(), sqs(), eventbridge()):
+            client.meta.events.register("before-call", count)
+        queue_url = template.physical["WebhookQueue"]["Ref"]
+        queue_arn = template.physical["WebhookQueue"]["Arn"]
+        raw_sqs = boto3.client("sqs")
 
-            for client in (dynamodb(), sqs(), eventbridge()):
-                client.meta.events.register("before-call", count)
-            queue_url = template.physical["WebhookQueue"]["Ref"]
-            queue_arn = template.physical["WebhookQueue"]["Arn"]
-            raw_sqs = boto3.client("sqs")
+        class Context:
+            function_name = "WebhookFunction"
+            memory_limit_in_mb = 512
+            invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:WebhookFunction"
+            aws_request_id = "bench"
 
-            class Context:
-                function_name = "WebhookFunction"
-                memory_limit_in_mb = 512
-                invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:WebhookFunction"
-                aws_request_id = "bench"
-
-            with _receiver() as (url, received):
-                for number in range(SUBSCRIPTIONS):
-                    body = webhooks.SubscriptionInput.model_validate({"url": url, "eventTypes": ["*"]})
-                    webhooks.create_subscription(body, user=f"bench-{number}")
-                events = [
-                    make(
-                        "deal.won",
-                        ("deal", f"d-{n}", 2),
-                        "2026-11-23T12:00:00Z",
-                        {"dealId": f"d-{n}", "outcome": "won"},
-                    )
-                    for n in range(EVENTS)
-                ]
-                for start in range(0, len(events), 10):
-                    put_events(events[start : start + 10])
-                calls.clear()
-                started = time.perf_counter()
-                wanted = EVENTS * SUBSCRIPTIONS
-                while len(received) < wanted:
-                    messages = raw_sqs.receive_message(
-                        QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
-                    ).get("Messages", [])
-                    if not messages:
-                        if time.perf_counter() - started > 120:
-                            raise RuntimeError(f"only {len(received)} of {wanted} deliveries")
-                        continue
-                    records = [sqs_record(message, queue_arn=queue_arn) for message in messages]
-                    result = lambda_handler({"Records": records}, Context())
-                    failed = {failure["itemIdentifier"] for failure in result["batchItemFailures"]}
-                    for message in messages:
-                        if message["MessageId"] not in failed:
-                            handle = message["ReceiptHandle"]
-                            raw_sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=handle)
-                seconds = time.perf_counter() - started
-            return WebhookResult(events=EVENTS, deliveries=len(received), seconds=seconds, calls=dict(calls))
-        finally:
-            _clear_shared_caches()
+        with _receiver() as (url, received):
+            for number in range(SUBSCRIPTIONS):
+                body = webhooks.SubscriptionInput.model_validate({"url": url, "eventTypes": ["*"]})
+                webhooks.create_subscription(body, user=f"bench-{number}")
+            events = [
+                make(
+                    "deal.won",
+                    ("deal", f"d-{n}", 2),
+                    "2026-11-23T12:00:00Z",
+                    {"dealId": f"d-{n}", "outcome": "won"},
+                )
+                for n in range(EVENTS)
+            ]
+            for start in range(0, len(events), 10):
+                put_events(events[start : start + 10])
+            calls.clear()
+            started = time.perf_counter()
+            wanted = EVENTS * SUBSCRIPTIONS
+            while len(received) < wanted:
+                messages = raw_sqs.receive_message(
+                    QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+                ).get("Messages", [])
+                if not messages:
+                    if time.perf_counter() - started > 120:
+                        raise RuntimeError(f"only {len(received)} of {wanted} deliveries")
+                    continue
+                records = [sqs_record(message, queue_arn=queue_arn) for message in messages]
+                result = lambda_handler({"Records": records}, Context())
+                failed = {failure["itemIdentifier"] for failure in result["batchItemFailures"]}
+                for message in messages:
+                    if message["MessageId"] not in failed:
+                        handle = message["ReceiptHandle"]
+                        raw_sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=handle)
+            seconds = time.perf_counter() - started
+        return WebhookResult(events=EVENTS, deliveries=len(received), seconds=seconds, calls=dict(calls))
 
 
 # --- geolocation ------------------------------------------------------------------------------------------

@@ -10,15 +10,12 @@ memberships are read and only their own entries and exits written.
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bench import use_moto_environment
+from bench import stack_on_moto
 from bench.scoring import READ_CALLS, WRITE_CALLS, _Meter
 
 SIZES = (1_000, 10_000, 100_000)
@@ -69,7 +66,6 @@ class ChangeCost:
 
 
 def measure() -> list[ChangeCost]:
-    use_moto_environment()
     return [_in_fresh_moto(size) for size in SIZES]
 
 
@@ -143,48 +139,13 @@ def _changes(template: Any, people: list[Any], meter: _Meter, timers: _Meter) ->
     )
 
 
-@contextmanager
-def _transactions_without_table_copy() -> Iterator[None]:
-    """moto's TransactWriteItems deep-copies every table it writes to, so that it can roll back: seconds per
-    call with 100,000 profiles in the table, a cost DynamoDB does not have. No transaction of this bench
-    fails, so the copy is skipped (the table itself stands in for its snapshot)."""
-    import copy
-    import types
-
-    from moto.dynamodb import models
-    from moto.dynamodb.models.table import Table
-
-    def deepcopy(value: Any, memo: Any = None) -> Any:
-        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
-
-    original = vars(models)["copy"]
-    setattr(models, "copy", types.SimpleNamespace(deepcopy=deepcopy))  # noqa: B010  # not a public name
-    try:
-        yield
-    finally:
-        setattr(models, "copy", original)  # noqa: B010
-
-
 def _in_fresh_moto(size: int) -> ChangeCost:
-    from moto import mock_aws
-
-    with mock_aws(), _transactions_without_table_copy():
-        import boto3
-
+    with stack_on_moto() as template:
         from leadstream.aws import dynamodb, scheduler, sqs
         from leadstream.settings import get_settings
         from leadstream.store.dynamo import batch_put
         from leadstream.store.profiles import profile_item
-        from leadstream_local.stack import _clear_shared_caches
-        from leadstream_local.template import StackTemplate
 
-        template = StackTemplate.load()
-        template.create_resources(boto3.client)
-        for function in template.functions():
-            for key, value in function.environment.items():
-                if key != "POWERTOOLS_SERVICE_NAME":
-                    os.environ[key] = str(value)
-        _clear_shared_caches()
         people = _people(size)
         batch_put(get_settings().main_table, [profile_item(profile) for profile in people])
         _define_segments()
@@ -192,10 +153,7 @@ def _in_fresh_moto(size: int) -> ChangeCost:
         meter.install(dynamodb())
         timers.install(scheduler())
         timers.install(sqs())  # a timer already due goes straight to the timer queue
-        try:
-            return _changes(template, people, meter, timers)
-        finally:
-            _clear_shared_caches()
+        return _changes(template, people, meter, timers)
 
 
 def render(results: list[ChangeCost]) -> list[str]:
@@ -207,9 +165,8 @@ def render(results: list[ChangeCost]) -> list[str]:
         f"then {CHANGES} people change one at a time (their country flips: each enters or leaves segments)",
         "and `audience.membership.apply` handles each change as the profile stream delivers it (a warm",
         "container, holding the current definitions). Calls are per change; time is the median change, with",
-        "the part spent waiting for moto. moto's TransactWriteItems deep-copies the whole table to be able",
-        "to roll back (seconds per call at 100,000 profiles; DynamoDB has no such cost): the bench skips",
-        "that copy, as none of its transactions fails.",
+        "the part spent waiting for moto (whose transactions back up only the items they touch, as",
+        "DynamoDB's cost does not grow with the table either: leadstream_local/moto_speedups.py).",
         "",
         "| profiles stored | ms per change | ms without moto | DynamoDB reads | DynamoDB writes "
         "| calls by operation | scheduler calls | entries + exits |",
