@@ -9,6 +9,7 @@ Set-up (`make test` does it): Debian's Chromium at /usr/bin/chromium.
 from __future__ import annotations
 
 import html
+import json
 import uuid
 from collections.abc import Iterator
 
@@ -16,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 from stack_client import StackClient, outboxes
 from test_browser_sdk import CHROMIUM, CHROMIUM_FLAGS
+from test_website_browser import site_origin
 
 from leadstream.store.profiles import get_profile
 from leadstream_local.stack import LocalStack
@@ -23,6 +25,7 @@ from mail.sends import SendStatus, message_id_for
 from mail.store.sends import get_send
 
 pytestmark = pytest.mark.e2e
+__all__ = ["site_origin"]  # the fixture: a customer's site on another origin
 WAIT_MS = 15_000
 
 
@@ -110,3 +113,36 @@ def test_a_person_opts_out_of_a_topic_from_the_email_and_the_next_campaign_honou
     report = api.ok("GET", f"/marketing/campaigns/{second}/report")
     assert (report["total"]["sent"], report["total"]["skipped"]) == (1, 1)
     assert api.ok("GET", f"/marketing/campaigns/{first}/report")["total"]["skipped"] == 0
+
+
+def test_the_snippet_waits_for_a_grant_when_the_site_requires_consent(
+    browser: Browser, site_origin: str, local_stack: LocalStack
+) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    sent: list[tuple[str, str]] = []
+    page.on(
+        "request",
+        lambda request: (
+            sent.append((request.url, request.post_data or ""))
+            if request.url.startswith(f"{local_stack.url}/v1/")
+            else None
+        ),
+    )
+    page.goto(f"{site_origin}/site.html")
+    page.evaluate(
+        """([api, key]) => new Promise((resolve) => { const s = document.createElement('script');
+        s.src = api + '/js/v1/leadstream.js'; s.setAttribute('data-write-key', key);
+        s.setAttribute('data-consent', 'required'); s.onload = resolve; document.body.appendChild(s); })""",
+        [local_stack.url, local_stack.write_key],
+    )
+    page.evaluate("leadstream.track('Clicked Pricing', {plan: 'pro'})")
+    page.wait_for_timeout(1000)
+    assert sent == []  # no grant yet: nothing sent
+    assert "ajs_anonymous_id" not in {cookie["name"] for cookie in context.cookies()}
+
+    page.evaluate("leadstream.consent(true)")  # the visitor accepts: the page view goes, saying so
+    page.wait_for_timeout(1000)
+    assert [url.rsplit("/", 1)[1] for url, _ in sent] == ["page"]
+    assert json.loads(sent[0][1])["context"]["consent"] == {"categoryPreferences": {"tracking": True}}
+    context.close()
