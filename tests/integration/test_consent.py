@@ -393,3 +393,33 @@ def _events() -> list[TrackedEvent]:
 
     pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=get_settings().events_table)
     return [TrackedEvent.from_item(deserialize(item)) for page in pages for item in page["Items"]]
+
+
+def test_a_journey_send_step_names_a_topic_that_its_emails_carry(
+    aws: StackTemplate, call_api: Call, token: str
+) -> None:
+    from test_journeys_engine import FORM, live, sends, submitted
+
+    from journeys.models import JourneyDefinition
+    from journeys.triggers import on_profile_changes
+
+    tpl = template()
+    definition: dict[str, Any] = {
+        "name": "Onboarding",
+        "trigger": {"type": "form", "formId": FORM},
+        "start": "hello",
+        "steps": {
+            "hello": {"type": "send_email", "templateId": tpl.template_id, "topicId": "tips", "next": "done"},
+            "done": {"type": "exit"},
+        },
+    }
+    refused = call_api("POST", "/marketing/journeys", body=definition, token=token)
+    assert refused.status == 422, refused.body
+    assert refused.json()["errors"][0]["field"] == "steps.hello.topicId"
+
+    _topic(call_api, token, "tips", "Tips")
+    journey_id = live(JourneyDefinition.model_validate(definition))
+    reader = person("reader@example.org")
+    on_profile_changes([submitted(reader)], [])
+    (sent,) = sends(aws)
+    assert (sent.journey_id, sent.topic_id) == (journey_id, "tips")
