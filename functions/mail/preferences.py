@@ -7,8 +7,8 @@ words the page showed (leadstream.store.consents). "Unsubscribe from all", and R
 from the mail client, suppress the address, decline `email` and count the unsubscribe once
 (mail.link_tracking), which the catalog publishes as `email.unsubscribed`.
 
-What a POST may hold is small and checked: form encoding only, at most MAX_BODY_BYTES, UTF-8, known
-fields, only topics the page offers. Anything else is a 4xx that says what is wrong, and changes nothing.
+What a POST may hold is small and checked: form encodings only (RFC 8058 allows both), at most
+MAX_BODY_BYTES, UTF-8, known fields, only topics the page offers. Anything else is a 4xx that says what is wrong, and changes nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ UNSUBSCRIBE_ALL_TEXT = "Unsubscribe from all marketing email"
 ONE_CLICK_TEXT = "Unsubscribe (one-click, from the mail client)"
 ACTIONS = ("save", "unsubscribe-all")
 KNOWN_FIELDS = frozenset({"action", "topic", "List-Unsubscribe"})
+ONE_CLICK_BODY = b"List-Unsubscribe=One-Click"
 
 
 def topic_text(topic: Topic) -> str:
@@ -139,9 +140,12 @@ def read_body(body: bytes, content_type: str | None) -> dict[str, Any]:
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The form is over {MAX_BODY_BYTES} bytes; send only the page's own fields.")
     kind = parsing.media_type(content_type) if content_type else forms.URLENCODED
-    if kind != forms.URLENCODED:
+    if kind not in (forms.URLENCODED, forms.MULTIPART):
+        if body.strip() == ONE_CLICK_BODY:  # RFC 8058's body under a content type a client got wrong
+            return {"List-Unsubscribe": "One-Click"}
         raise UnsupportedMediaType(f"Send the preferences as {forms.URLENCODED} (the page's form does).")
-    fields = forms.read_fields(body, forms.URLENCODED)
+    # RFC 8058 lets mail clients send one-click as either form encoding.
+    fields = forms.read_fields(body, content_type if kind == forms.MULTIPART else forms.URLENCODED)
     unknown = sorted(set(fields) - KNOWN_FIELDS)
     if unknown:
         raise InvalidInput(

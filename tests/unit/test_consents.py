@@ -226,3 +226,15 @@ def test_the_preference_center_refuses_what_its_page_never_sends(
 def test_the_preference_center_reads_its_own_form() -> None:
     assert read_body(b"action=save&topic=a&topic=b", FORM_TYPE) == {"action": "save", "topic": ["a", "b"]}
     assert read_body(b"List-Unsubscribe=One-Click", None) == {"List-Unsubscribe": "One-Click"}
+
+
+def test_one_click_comes_in_either_form_encoding() -> None:
+    boundary = "b0undary"
+    multipart = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n'
+        f"--{boundary}--\r\n"
+    ).encode()
+    assert read_body(multipart, f"multipart/form-data; boundary={boundary}") == {
+        "List-Unsubscribe": "One-Click"
+    }
+    assert read_body(b"List-Unsubscribe=One-Click", "text/plain") == {"List-Unsubscribe": "One-Click"}
