@@ -8,7 +8,8 @@ from the mail client, suppress the address, decline `email` and count the unsubs
 (mail.link_tracking), which the catalog publishes as `email.unsubscribed`.
 
 What a POST may hold is small and checked: form encodings only (RFC 8058 allows both), at most
-MAX_BODY_BYTES, UTF-8, known fields, only topics the page offers. Anything else is a 4xx that says what is wrong, and changes nothing.
+MAX_BODY_BYTES, UTF-8, known fields, only topics the page offers. Anything else is a 4xx that says what
+is wrong, and changes nothing.
 """
 
 from __future__ import annotations
