@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from leadstream.consents import EMAIL, allows, topic_purpose
-from leadstream.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from leadstream.errors import InvalidInput, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType
 from leadstream.profiles import Profile
 from leadstream.store import consents as consent_store
 from leadstream.store.consents import Answer
@@ -75,8 +75,15 @@ def dynamo_store() -> PreferenceStore:
         profile=live_profile,
         topics=topic_logic.live_topics,
         suppressed=lambda email: blocks_marketing(suppression.get_suppression(email)),
-        record=consent_store.record,
+        record=_record,
     )
+
+
+def _record(profile_id: str, answers: Mapping[str, Answer], **fields: Any) -> Any:
+    try:
+        return consent_store.record(profile_id, answers, **fields)
+    except consent_store.ConsentConflict as exc:  # the profile kept changing: the person may press again
+        raise ServiceUnavailable(f"{exc}.") from None
 
 
 @dataclass(frozen=True)
