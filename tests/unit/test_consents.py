@@ -238,3 +238,33 @@ def test_one_click_comes_in_either_form_encoding() -> None:
         "List-Unsubscribe": "One-Click"
     }
     assert read_body(b"List-Unsubscribe=One-Click", "text/plain") == {"List-Unsubscribe": "One-Click"}
+
+
+@pytest.mark.parametrize(
+    ("op", "answers"),
+    [
+        ("granted", {"granted"}),
+        ("declined", {"declined"}),
+        ("not_declined", {"granted", "never asked"}),
+    ],
+)
+def test_a_segment_condition_on_consent(op: str, answers: set[str]) -> None:
+    from audience.conditions import matches, parse_condition
+
+    condition = parse_condition({"type": "consent", "purpose": "email", "op": op})
+    people = {
+        "granted": Profile(profile_id="g", consents={"email": _consent(True, 9)}),
+        "declined": Profile(profile_id="d", consents={"email": _consent(False, 9)}),
+        "never asked": Profile(profile_id="n"),
+    }
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    assert {name for name, person in people.items() if matches(condition, person, now)} == answers
+
+
+def test_a_consent_condition_names_a_real_purpose() -> None:
+    from pydantic import ValidationError
+
+    from audience.conditions import parse_condition
+
+    with pytest.raises(ValidationError):
+        parse_condition({"type": "consent", "purpose": "advertising", "op": "granted"})
