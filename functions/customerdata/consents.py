@@ -17,12 +17,13 @@ from pydantic import ConfigDict, Field, model_validator
 from leadstream import clock
 from leadstream.api import Api
 from leadstream.auth import MARKETING
-from leadstream.consents import MAX_TEXT, PURPOSE_PATTERN, Consent
-from leadstream.errors import NotFound, ServiceUnavailable
+from leadstream.consents import MAX_TEXT, PURPOSE_PATTERN, TOPIC_PREFIX, Consent
+from leadstream.errors import InvalidInput, NotFound, ServiceUnavailable
 from leadstream.models import Model
 from leadstream.profiles import Profile
 from leadstream.store import consents as store
 from leadstream.store.profiles import live_profile
+from mail.topics import find_topic
 
 SOURCE = "api"
 MAX_ANSWERS = 50
@@ -91,6 +92,18 @@ def consent_document(profile: Profile) -> dict[str, Any]:
     ).model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+def _check_topics(body: ConsentUpdate) -> None:
+    """A topic answer must name a topic that exists (archived ones too: an answer about them still counts)."""
+    errors = [
+        {"field": f"consents.{index}.purpose", "message": f"there is no topic {topic_id!r}"}
+        for index, answer in enumerate(body.consents)
+        if answer.purpose.startswith(TOPIC_PREFIX)
+        and find_topic(topic_id := answer.purpose.removeprefix(TOPIC_PREFIX)) is None
+    ]
+    if errors:
+        raise InvalidInput("An answer names a topic that does not exist; see errors.", errors=errors)
+
+
 def register(api: Api) -> None:
     one = "/marketing/profiles/<profile_id>/consents"
 
@@ -102,10 +115,11 @@ def register(api: Api) -> None:
         return ConsentView.model_validate(consent_document(_person(profile_id)))
 
     @api.route(
-        "PUT", one, policy=MARKETING, tag="consents", problems=[404],
+        "PUT", one, policy=MARKETING, tag="consents", problems=[404, 503],
         summary="Record answers a person gave (source `api`); other purposes stay as they are",
     )  # fmt: skip
     def put_consents(profile_id: ProfileIdPath, body: ConsentUpdate) -> ConsentView:
+        _check_topics(body)
         answers = {a.purpose: store.Answer(granted=a.granted, text=a.text) for a in body.consents}
         try:
             result = store.record(

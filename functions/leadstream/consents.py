@@ -38,7 +38,10 @@ _PURPOSE = re.compile(PURPOSE_PATTERN)
 # categories freely; a site that uses other names maps them in its consent wrapper.
 ALIASES = {"analytics": TRACKING, "tracking": TRACKING, "email": EMAIL, "email_marketing": EMAIL}
 MAX_PURPOSES_PER_EVENT = 50
-MAX_TEXT = 2000
+# A profile keeps at most this many topic answers: topic ids on events are not checked against the topics
+# (tracking and scoring read none), so the cap keeps a stream of made-up ones from growing the item.
+MAX_TOPIC_PURPOSES = 40
+MAX_TEXT = 1000
 MAX_SOURCE = 40
 
 SOURCES = ("form", "identify", "api", "preference-center")
@@ -56,6 +59,10 @@ class Consent(Model):
     # Orders observations of one purpose (an event_stamp, or the time and id of an API change).
     stamp: str
     message_id: str | None = Field(default=None, alias="messageId")  # the event that carried it, if any
+
+
+def topic_count(consents: Mapping[str, Consent]) -> int:
+    return sum(1 for purpose in consents if purpose.startswith(TOPIC_PREFIX))
 
 
 def topic_purpose(topic_id: str) -> str:
@@ -134,11 +141,12 @@ def event_source(context: Mapping[str, Any], event_type: str) -> str:
     return "form" if stated == "form" else event_type
 
 
-def supersedes(new: Consent, current: Consent | None) -> bool:
+def supersedes(new: Consent, current: Consent | None, *, topics_held: int = 0) -> bool:
     """Does `new` change the current consent? Only a newer observation with another answer (or new
-    wording) does: a repeated answer keeps the time and source of the first."""
+    wording) does: a repeated answer keeps the time and source of the first. A new topic answer past
+    MAX_TOPIC_PURPOSES (`topics_held`: how many the profile has) is not taken."""
     if current is None:
-        return True
+        return topics_held < MAX_TOPIC_PURPOSES
     if new.stamp <= current.stamp:
         return False
     return new.granted != current.granted or (new.text is not None and new.text != current.text)

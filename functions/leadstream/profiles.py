@@ -19,7 +19,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, PlainSerializer
 
 from leadstream.activity import activity_increases
 from leadstream.activity import merge as merge_activity
-from leadstream.consents import Consent, supersedes
+from leadstream.consents import TOPIC_PREFIX, Consent, supersedes, topic_count
 from leadstream.events import TrackedEvent
 from leadstream.models import Model
 from leadstream.numbers import as_decimal, to_dynamo, unstorable
@@ -196,7 +196,8 @@ class Profile(Model):
 
     def consent(self, purpose: str, consent: Consent) -> bool:
         """Take an observed consent if it changes the current one (newest wins); True when it did."""
-        if not supersedes(consent, self.consents.get(purpose)):
+        held = topic_count(self.consents) if purpose.startswith(TOPIC_PREFIX) else 0
+        if not supersedes(consent, self.consents.get(purpose), topics_held=held):
             return False
         self.consents = {**self.consents, purpose: consent}
         return True

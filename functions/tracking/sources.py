@@ -35,7 +35,7 @@ class FormConsent(Model):
 
     field: str = Field(min_length=1, max_length=100)
     purpose: str = Field(pattern=FORM_PURPOSE_PATTERN)
-    text: str = Field(min_length=1, max_length=2000)
+    text: str = Field(min_length=1, max_length=1000)
 
 
 class Form(Model):

@@ -159,6 +159,10 @@ def test_consents_through_the_api_are_recorded_once(aws: StackTemplate, call_api
 
     body = {"consents": [{"purpose": "email", "granted": True, "text": "Agreed on the phone"},
                          {"purpose": "topic:events", "granted": False}]}  # fmt: skip
+    unknown = call_api("PUT", path, body=body, token=token)
+    assert unknown.status == 422, unknown.body
+    assert unknown.json()["errors"][0]["field"] == "consents.1.purpose"
+    _topic(call_api, token, "events", "Events")
     first = call_api("PUT", path, body=body, token=token)
     assert first.status == 200, first.body
     second = call_api("PUT", path, body=body, token=token)  # a retry: nothing changes

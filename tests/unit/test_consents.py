@@ -268,3 +268,14 @@ def test_a_consent_condition_names_a_real_purpose() -> None:
 
     with pytest.raises(ValidationError):
         parse_condition({"type": "consent", "purpose": "advertising", "op": "granted"})
+
+
+def test_made_up_topics_cannot_grow_a_profile_without_bound() -> None:
+    from leadstream.consents import MAX_TOPIC_PURPOSES
+
+    profile = Profile(profile_id="p")
+    for n in range(MAX_TOPIC_PURPOSES + 20):
+        profile.consent(f"topic:t{n}", _consent(False, 9))
+    assert len(profile.consents) == MAX_TOPIC_PURPOSES
+    assert profile.consent("email", _consent(False, 9))  # the fixed purposes always fit
+    assert profile.consent("topic:t0", _consent(True, 10))  # a held topic still changes
