@@ -427,3 +427,21 @@ def test_a_journey_send_step_names_a_topic_that_its_emails_carry(
     on_profile_changes([submitted(reader)], [])
     (sent,) = sends(aws)
     assert (sent.journey_id, sent.topic_id) == (journey_id, "tips")
+
+
+def test_unsubscribing_from_all_on_the_page_publishes_email_unsubscribed_once(
+    aws: StackTemplate, call_api: Call
+) -> None:
+    from integrations_support import MainStream, bus_events, run_catalog
+
+    eve = person("eve@example.com")
+    path = _sent_email(aws, eve)
+    stream = MainStream(aws)
+    stream.new_records()  # what the send wrote: not this test's concern
+    for _ in range(2):  # pressed twice: one unsubscribe
+        assert _post(call_api, path, b"action=unsubscribe-all").status == 200
+    records = stream.new_records()
+    assert run_catalog(stream.lambda_event(records)) == {"batchItemFailures": []}
+    assert run_catalog(stream.lambda_event(records)) == {"batchItemFailures": []}  # redelivered
+    unsubscribed = [e for e in bus_events(aws) if e["detail-type"] == "email.unsubscribed"]
+    assert len(unsubscribed) == 1
