@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from bench import (
     closedloop,
     coldstart,
+    consent,
     crm,
     customerdata,
     fanout,
@@ -101,6 +102,7 @@ SECTIONS: dict[str, Callable[[], list[str]]] = {
     "website": lambda: website.render(website.measure()),
     "integrations": lambda: integrations.render(integrations.measure()),
     "customerdata": lambda: customerdata.render(customerdata.measure()),
+    "consent": lambda: consent.render(consent.measure()),
 }
 
 

@@ -36,6 +36,7 @@ from pydantic import (
 )
 
 from leadstream.activity import ACTIVITY_DAYS, count_in_window, leaves_window, window_start
+from leadstream.consents import PURPOSE_PATTERN
 from leadstream.models import Model
 from leadstream.numbers import STORABLE_NUMBERS, StorableFloat, StorableInt
 from leadstream.scores import DECAY_EPOCH, FUNNEL, SECONDS_PER_DAY, Stage
@@ -179,6 +180,16 @@ class ActivityCondition(_Model):
         return self
 
 
+class ConsentCondition(_Model):
+    """A person's consent for a purpose (leadstream.consents): `granted` and `declined` are explicit answers;
+    `not_declined` is what the sender allows (granted, or never asked). A segment of `email` `granted` is
+    the audience of a site that must ask before it sends."""
+
+    type: Literal["consent"]
+    purpose: str = Field(pattern=PURPOSE_PATTERN)
+    op: Literal["granted", "declined", "not_declined"]
+
+
 class GroupCondition(_Model):
     """`all` (AND) or `any` (OR) of 1 to MAX_GROUP_SIZE conditions, nested at most MAX_DEPTH deep."""
 
@@ -199,6 +210,7 @@ Condition = Annotated[
     | GradeCondition
     | TagCondition
     | ActivityCondition
+    | ConsentCondition
     | GroupCondition,
     Field(discriminator="type"),
 ]
@@ -337,6 +349,13 @@ def _activity_matches(condition: ActivityCondition, profile: Profile, now: datet
     return count >= condition.count if condition.op == "at_least" else count == 0
 
 
+def _consent_matches(condition: ConsentCondition, profile: Profile, now: datetime) -> bool:
+    answer = profile.consents.get(condition.purpose)
+    if condition.op == "not_declined":
+        return answer is None or answer.granted
+    return answer is not None and answer.granted == (condition.op == "granted")
+
+
 _LEAF_TESTS: dict[type, Callable[[Any, Profile, datetime], bool]] = {
     TraitCondition: _trait_matches,
     StageCondition: _stage_matches,
@@ -344,6 +363,7 @@ _LEAF_TESTS: dict[type, Callable[[Any, Profile, datetime], bool]] = {
     GradeCondition: _grade_matches,
     TagCondition: _tag_matches,
     ActivityCondition: _activity_matches,
+    ConsentCondition: _consent_matches,
 }
 
 

@@ -40,9 +40,11 @@ from leadstream.aws import sqs
 from leadstream.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from leadstream.timers import Timer
 from mail import templates as email_templates
+from mail import topics
 from mail.outcomes import report_for
 from mail.reports import Counters, ReportKind, total
 from mail.template_models import EmailTemplate
+from mail.topic_models import Topic
 
 # A start must be at least this far ahead (a time in the past, or now, is "send now").
 MIN_SCHEDULE_AHEAD = timedelta(minutes=1)
@@ -64,6 +66,7 @@ class CampaignStore:
     enqueue_page: Callable[[FanoutPage], None]
     schedule: Callable[[Timer], None]
     cancel_timer: Callable[[str, str], None]
+    topic: Callable[[str], Topic | None]
 
 
 def dynamo_store() -> CampaignStore:
@@ -78,6 +81,7 @@ def dynamo_store() -> CampaignStore:
         segment_exists=is_live,
         enqueue_page=enqueue_page,
         schedule=timers.schedule,
+        topic=topics.find_topic,
         cancel_timer=timers.cancel,  # type: ignore[arg-type]
     )
 
@@ -422,8 +426,15 @@ class Campaigns:
                 errors.append({"field": field, "message": f"there is no {which}template {template_id!r}"})
         if not self.store.segment_exists(content.segment_id):
             errors.append({"field": "segmentId", "message": f"there is no segment {content.segment_id!r}"})
+        if content.topic_id is not None:
+            topic = self.store.topic(content.topic_id)
+            if topic is None or topic.archived:
+                state = "no" if topic is None else "an archived"
+                errors.append({"field": "topicId", "message": f"there is {state} topic {content.topic_id!r}"})
         if errors:
-            raise InvalidInput("The campaign names a segment or templates that do not exist.", errors=errors)
+            raise InvalidInput(
+                "The campaign names a segment, templates or a topic that do not exist.", errors=errors
+            )
 
     def _check_editable(self, current: Campaign, what: str) -> None:
         if current.status not in EDITABLE:

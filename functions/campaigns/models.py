@@ -22,6 +22,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from campaigns import abtest
+from leadstream.consents import TOPIC_ID_PATTERN
 from leadstream.models import Model
 from leadstream.numbers import StorableFloat, StorableInt, StorableIntOrNone
 from leadstream.profiles import UtcTime
@@ -106,6 +107,11 @@ class CampaignContent(_Model):
     variants: list[VariantInput] | None = Field(default=None, min_length=2, max_length=5)
     ab_test: AbTest | None = Field(default=None, alias="abTest")
     conversion: ConversionGoal | None = None
+    topic_id: str | None = Field(
+        default=None, alias="topicId", pattern=TOPIC_ID_PATTERN,
+        description="the subscription topic it is about: people who opted out of it are skipped "
+        "(none: only their consent to marketing email applies)",
+    )  # fmt: skip
 
     @model_validator(mode="after")
     def _one_kind_of_content(self) -> Self:
@@ -215,6 +221,7 @@ class Campaign(CampaignContent):
             profile_id=profile_id,
             campaign_id=self.campaign_id,
             variant=variant.id,
+            topic_id=self.topic_id,
         )
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crm.lifecycle import get_lead
+from customerdata.consents import consent_document
 from leadstream import clock
 from leadstream.errors import NotFound
 from leadstream.profiles import IdentityRef, Profile, iso_utc
@@ -82,6 +83,7 @@ def access_document(profile: Profile) -> dict[str, Any]:
         "suppression": suppression.model_dump(mode="json", by_alias=True, exclude_none=True)
         if suppression
         else None,
+        "consents": consent_document(profile),  # current per purpose, and every change (the proof)
     }
 
 

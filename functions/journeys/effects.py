@@ -45,6 +45,7 @@ def send_email(run: Run, step: SendEmailStep, version: JourneyVersion, profile_i
             profile_id=profile_id,
             journey_id=run.journey_id,
             step_id=run.step_id,
+            topic_id=step.topic_id,
         )
     )
     return message_id

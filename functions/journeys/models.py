@@ -34,6 +34,7 @@ from pydantic import ConfigDict, Field, StringConstraints, field_validator, mode
 from audience.conditions import Condition
 from campaigns.models import ConversionGoal
 from leadstream.caches import container_cache
+from leadstream.consents import TOPIC_ID_PATTERN
 from leadstream.models import Model
 from leadstream.numbers import StorableInt, StorableIntOrNone
 from leadstream.profiles import UtcTime
@@ -199,6 +200,8 @@ class SendEmailStep(_Model):
     type: Literal["send_email"]
     template_id: Text = Field(alias="templateId")
     template_version: StorableIntOrNone = Field(default=None, alias="templateVersion", ge=1)
+    # The subscription topic: people who opted out of it are skipped (none: only their `email` consent).
+    topic_id: str | None = Field(default=None, alias="topicId", pattern=TOPIC_ID_PATTERN)
     next: StepId | None = None
 
 

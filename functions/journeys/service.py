@@ -32,6 +32,7 @@ from leadstream.errors import Conflict, InvalidInput, NotFound, PreconditionFail
 from mail.outcomes import report_for
 from mail.reports import Counters
 from mail.templates import latest_of, versions_of
+from mail.topics import find_topic
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,13 @@ def _template_problems(definition: JourneyDefinition) -> list[dict[str, str]]:
                     "message": f"template {step.template_id!r} has no version {step.template_version}",
                 }
             )
+    named = {step.topic_id for _, step in sends if step.topic_id is not None}
+    live = {topic_id for topic_id in sorted(named) if (t := find_topic(topic_id)) and not t.archived}
+    problems += [
+        {"field": f"steps.{step_id}.topicId", "message": f"no live topic {step.topic_id!r}"}
+        for step_id, step in sends
+        if step.topic_id is not None and step.topic_id not in live
+    ]
     return problems
 
 

@@ -44,6 +44,24 @@ def identity_key(kind: str, value: str) -> dict[str, str]:
 
 
 MERGE_SK_PREFIX = "MERGE#"
+CONSENT_SK_PREFIX = "CONSENT#"
+
+
+def consent_history_key(profile_id: str, at: str, suffix: str) -> dict[str, str]:
+    """One change of a person's consent (the proof), in the profile's partition, oldest first by time."""
+    return {"pk": f"PROFILE#{profile_id}", "sk": f"{CONSENT_SK_PREFIX}{at}#{suffix}"}
+
+
+def topic_key(topic_id: str) -> dict[str, str]:
+    """An email subscription topic (mail.topics)."""
+    return {"pk": f"TOPIC#{topic_id}", "sk": "TOPIC"}
+
+
+TOPIC_LIST = "TOPICS"
+
+
+def topic_list_index(topic_id: str) -> dict[str, str]:
+    return {"gsi1pk": TOPIC_LIST, "gsi1sk": topic_id}
 
 
 def merge_key(survivor_id: str, absorbed_id: str) -> dict[str, str]:

@@ -19,6 +19,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, PlainSerializer
 
 from leadstream.activity import activity_increases
 from leadstream.activity import merge as merge_activity
+from leadstream.consents import TOPIC_PREFIX, Consent, supersedes, topic_count
 from leadstream.events import TrackedEvent
 from leadstream.models import Model
 from leadstream.numbers import as_decimal, to_dynamo, unstorable
@@ -133,6 +134,9 @@ class Profile(Model):
     location: Location | None = None
     # Behaviour counts per activity key and UTC day, kept by the Scorer (leadstream/activity.py).
     activity: dict[str, dict[str, int]] = Field(default_factory=dict)
+    # The current consent per purpose (`tracking`, `email`, `topic:<id>`; leadstream.consents); each
+    # change also leaves a history item (leadstream.store.consents).
+    consents: dict[str, Consent] = Field(default_factory=dict)
 
     @property
     def is_known(self) -> bool:
@@ -169,6 +173,8 @@ class Profile(Model):
         """Take everything `other` knows; the same rules as observe, so the result is order-independent."""
         if other.location is not None:
             self.locate(other.location)
+        for purpose, consent in other.consents.items():
+            self.consent(purpose, consent)
         for key, stamp in other.trait_stamps.items():
             self._set_trait(key, other.traits.get(key), stamp)
         if other.first_seen is not None and other.last_seen is not None:
@@ -187,6 +193,14 @@ class Profile(Model):
         self.tags = sorted({*self.tags, *other.tags})
         if other.stage is not None and other.stage.is_after(self.stage):
             self.move_to(other.stage, at=other.stage_changed_at or "", by="merge")
+
+    def consent(self, purpose: str, consent: Consent) -> bool:
+        """Take an observed consent if it changes the current one (newest wins); True when it did."""
+        held = topic_count(self.consents) if purpose.startswith(TOPIC_PREFIX) else 0
+        if not supersedes(consent, self.consents.get(purpose), topics_held=held):
+            return False
+        self.consents = {**self.consents, purpose: consent}
+        return True
 
     def locate(self, location: Location | None) -> None:
         """Newest wins: keep the location of the newest event that had one."""

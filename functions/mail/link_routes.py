@@ -1,5 +1,6 @@
-"""The public email routes: open pixel, click redirect and unsubscribe (RFC 8058 one-click, and a page
-for people). No auth: the token in the path is signed (mail.link_tokens). Logic: mail.link_tracking."""
+"""The public email routes: open pixel, click redirect, and the unsubscribe link: RFC 8058 one-click, and
+the preference center for people (mail.preferences). No auth: the token in the path is signed
+(mail.link_tokens). Logic: mail.link_tracking."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from mail import pages
 from mail.link_tracking import Visit, email_links
+from mail.preferences import preference_center
 from tracking.pixel import NO_STORE_HEADERS, PIXEL_GIF
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
@@ -30,19 +32,28 @@ def email_click(token: str) -> Response[str]:
 
 
 @router.get("/email/unsubscribe/<token>")
-def email_unsubscribe_page(token: str) -> Response[str]:
-    record = email_links().unsubscribe_target(token)
-    page = pages.confirm_page(record.email) if record else pages.not_found_page()
-    return Response(200, pages.HTML_TYPE, page, headers=pages.PAGE_HEADERS)
+def email_preferences_page(token: str) -> Response[str]:
+    """The preference center (mail.preferences): shows, changes nothing."""
+    preferences = preference_center().show(token)
+    if preferences is None:
+        return Response(404, pages.HTML_TYPE, pages.not_found_page(), headers=pages.PAGE_HEADERS)
+    return Response(200, pages.HTML_TYPE, pages.preferences_page(preferences), headers=pages.PAGE_HEADERS)
 
 
 @router.post("/email/unsubscribe/<token>")
-def email_unsubscribe(token: str) -> Response[str]:
-    one_click = b"List-Unsubscribe=One-Click" in _body()
-    record = email_links().unsubscribe(token, _visit(), one_click=one_click)
-    if "text/html" not in (router.current_event.headers or {}).get("accept", ""):
-        return Response(200, "text/plain; charset=utf-8", "Unsubscribed." if record else "Not found.")
-    page = pages.done_page(record.email) if record else pages.not_found_page()
+def email_preferences_save(token: str) -> Response[str]:
+    """The preference center's forms, and RFC 8058 one-click unsubscribe from mail clients."""
+    headers = router.current_event.headers or {}
+    preferences, action = preference_center().submit(token, _body(), headers.get("content-type"), _visit())
+    if "text/html" not in headers.get("accept", ""):
+        if preferences is None:
+            return Response(404, "text/plain; charset=utf-8", "Not found.")
+        return Response(200, "text/plain; charset=utf-8", "Saved." if action == "save" else "Unsubscribed.")
+    if preferences is None:
+        return Response(404, pages.HTML_TYPE, pages.not_found_page(), headers=pages.PAGE_HEADERS)
+    page = (
+        pages.preferences_page(preferences) if action == "save" else pages.done_page(preferences.record.email)
+    )
     return Response(200, pages.HTML_TYPE, page, headers=pages.PAGE_HEADERS)
 
 

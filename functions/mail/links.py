@@ -101,8 +101,9 @@ def _html_footer(postal_address: str, unsubscribe_url: str, sender_name: str) ->
         '\n<div style="margin-top:24px;padding-top:12px;border-top:1px solid #dddddd;'
         'font-family:Arial,sans-serif;font-size:12px;line-height:18px;color:#666666">'
         f'<p style="margin:0 0 6px 0">{html.escape(postal_address)}</p>'
-        f'<p style="margin:0">{who}Do not want these emails? '
-        f'<a href="{html.escape(unsubscribe_url, quote=True)}" style="color:#666666">Unsubscribe</a>.</p>'
+        f'<p style="margin:0">{who}Choose what you hear about, or stop these emails: '
+        f'<a href="{html.escape(unsubscribe_url, quote=True)}" style="color:#666666">Email preferences '
+        "and unsubscribe</a>.</p>"
         "</div>\n"
     )
 
@@ -162,7 +163,7 @@ def instrument(
         body, _html_footer(postal_address, unsubscribe_url, sender_name) + _pixel(open_url)
     )
     text = _track_text(parts.text, links).rstrip("\n")
-    text += f"\n\n--\n{postal_address}\nUnsubscribe: {unsubscribe_url}\n"
+    text += f"\n\n--\n{postal_address}\nEmail preferences and unsubscribe: {unsubscribe_url}\n"
     return InstrumentedEmail(
         subject=parts.subject,
         html=body,

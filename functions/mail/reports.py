@@ -31,6 +31,9 @@ class Metric(StrEnum):
     CLICKED = "clicked"  # unique, people only
     UNSUBSCRIBED = "unsubscribed"
     CONVERTED = "converted"
+    # Deliberately not sent (suppressed, no consent, over the weekly cap, no address): counted with the
+    # final record that says so, which is written once (mail.store.sends).
+    SKIPPED = "skipped"
 
     @property
     def attribute(self) -> str:
@@ -56,6 +59,7 @@ class _Counts(Model):
     clicked: int = 0
     unsubscribed: int = 0
     converted: int = 0
+    skipped: int = 0
 
 
 class Counters(_Counts):

@@ -30,9 +30,11 @@ from leadstream.api import (
     versioned_response,
 )
 from leadstream.auth import MARKETING
+from leadstream.consents import TOPIC_ID_PATTERN
 from leadstream.models import Model
 from leadstream.pagination import decode_cursor, encode_cursor
 from mail import suppression_list as suppressions
+from mail import topics
 from mail.config import get_email_settings
 from mail.link_tokens import LinkSigner, link_keys
 from mail.suppression_list import ManualSuppression, SuppressionEntry
@@ -45,11 +47,13 @@ from mail.template_models import (
     TemplateSummary,
 )
 from mail.templates import Templates, dynamo_store
+from mail.topic_models import Topic, TopicContent, TopicCreate
 
 if TYPE_CHECKING:
     from mail.templates import Templates
 
 TemplateIdPath = Annotated[str, Path(pattern=TEMPLATE_ID_PATTERN, description="the template's id")]
+TopicIdPath = Annotated[str, Path(pattern=TOPIC_ID_PATTERN, description="the topic's id")]
 EmailPath = Annotated[str, Path(min_length=1, max_length=1000, description="the address (URL-encoded)")]
 TemplatePage = page_model(TemplateSummary, "TemplatePage", "templates")
 
@@ -64,6 +68,7 @@ def register(api: Api) -> None:
     _templates(api)
     _template_changes(api)
     _suppressions(api)
+    _topics(api)
 
 
 def _store() -> Templates:
@@ -191,3 +196,47 @@ def _suppressions(api: Api) -> None:
     )  # fmt: skip
     def remove_suppression(email: EmailPath) -> SuppressionEntry:
         return SuppressionEntry.of(suppressions.remove_manual(email))
+
+
+class TopicList(Model):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    items: list[Topic]
+
+
+def _topics(api: Api) -> None:
+    """Subscription topics (docs/customer-data.md): few per workspace, so the list is one page."""
+    base, one = "/marketing/topics", "/marketing/topics/<topic_id>"
+
+    @api.route(
+        "GET", base, policy=MARKETING, summary="List the subscription topics (live first, then archived)",
+        tag="topics",
+    )  # fmt: skip
+    def list_topics() -> TopicList:
+        return TopicList(items=topics.list_topics())
+
+    @api.route(
+        "POST", base, policy=MARKETING, summary="Create a subscription topic", tag="topics",
+        status_code=201, problems=[409], headers=CREATED_HEADERS,
+    )  # fmt: skip
+    def create_topic(body: TopicCreate) -> Response[Topic]:
+        created = topics.create_topic(body, user=api.principal().user_id)
+        return versioned_response(created, created.version, status=201, location=f"{base}/{created.topic_id}")
+
+    @api.route(
+        "GET", one, policy=MARKETING, summary="Get a subscription topic", tag="topics", problems=[404],
+        headers=ETAG_HEADER,
+    )  # fmt: skip
+    def get_topic(topic_id: TopicIdPath) -> Response[Topic]:
+        topic = topics.get_topic(topic_id)
+        return versioned_response(topic, topic.version)
+
+    @api.route(
+        "PUT", one, policy=MARKETING, tag="topics", problems=[404, 409, 412, 428], headers=ETAG_HEADER,
+        summary="Change a topic's name, description, or archive it (If-Match required)",
+    )  # fmt: skip
+    def update_topic(topic_id: TopicIdPath, body: TopicContent, if_match: IfMatch = None) -> Response[Topic]:
+        changed = topics.update_topic(
+            topic_id, body, check_version=partial(check_if_match, if_match), user=api.principal().user_id
+        )
+        return versioned_response(changed, changed.version)

@@ -5,8 +5,9 @@ For each send request, in order:
 1. A final record for the message id exists: a redelivery; nothing to do.
 2. A claim exists that is still within its lease: another delivery is sending it right now (or crashed
    a moment ago); fail the item so the queue retries later, when the record is final or the lease is over.
-3. Decide: no profile or no address -> skipped; suppressed (`blocks_marketing`) -> skipped; the template
-   does not render -> failed.
+3. Decide: no profile or no address -> skipped; suppressed (`blocks_marketing`) -> skipped; the person
+   declined `email` or the request's topic (leadstream.consents) -> skipped; the template does not
+   render -> failed. A skip is final and counted once as "skipped" in the email's report.
 4. Claim: a new message is claimed and counted against the weekly cap in one transaction (over the cap
    -> skipped); a stale or released claim is taken over by its claim token, and not counted again.
 5. SES SendEmail (paced), then the outcome is recorded under the claim token.
@@ -34,6 +35,7 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnec
 
 from leadstream import clock
 from leadstream.aws import sesv2
+from leadstream.consents import EMAIL, allows, topic_purpose
 from leadstream.profiles import Profile
 from leadstream.store import profiles
 from mail.config import EmailSettings
@@ -198,6 +200,23 @@ def _profile(request: SendRequest, profiles: dict[str, Profile]) -> Profile | No
     return profile
 
 
+def consent_refusal(request: SendRequest, profile: Profile) -> str | None:
+    """The purpose the person declined that this email needs (`email`, or its topic's), if any. Read from
+    the profile the batch loaded anyway: honouring consent costs no extra read."""
+    needed = [EMAIL] if request.topic_id is None else [EMAIL, topic_purpose(request.topic_id)]
+    return next((purpose for purpose in needed if not allows(profile.consents, purpose)), None)
+
+
+def _refusal(request: SendRequest, profile: Profile, suppression: Suppression | None) -> str | None:
+    """Why the person may not get this email (the skip reason), if they may not: suppressed, or a
+    declined consent."""
+    if blocks_marketing(suppression):
+        assert suppression is not None
+        return f"{SkipReason.SUPPRESSED.value}:{suppression.first_reason}"
+    declined = consent_refusal(request, profile)
+    return f"{SkipReason.NO_CONSENT.value}:{declined}" if declined is not None else None
+
+
 def _address(request: SendRequest, profiles: dict[str, Profile]) -> str | None:
     profile = _profile(request, profiles)
     address = request.email or (profile.email if profile else None)
@@ -247,10 +266,9 @@ class Sender:
         address = _address(request, batch.profiles)
         if address is None:
             return SendStatus.SKIPPED, SkipReason.NO_EMAIL.value
-        suppression = batch.suppressions.get(address)
-        if blocks_marketing(suppression):
-            assert suppression is not None
-            return SendStatus.SKIPPED, f"{SkipReason.SUPPRESSED.value}:{suppression.first_reason}"
+        refused = _refusal(request, profile, batch.suppressions.get(address))
+        if refused is not None:
+            return SendStatus.SKIPPED, refused
         template = batch.templates.get((request.template_id, request.template_version))
         if template is None:
             return SendStatus.FAILED, f"template {request.template_id} v{request.template_version} not found"
@@ -303,7 +321,10 @@ class Sender:
             token = str(uuid.uuid4())
             if not self.store.reclaim(existing, new_token=token, at=now):
                 raise SendInFlight(f"message {request.message_id} was taken over by another delivery")
-            self.store.release(request.message_id, token, status=status, reason=reason, at=now)
+            self.store.release(
+                request.message_id, token, status=status, reason=reason, at=now,
+                report=group_of(request) if status is SendStatus.SKIPPED else None,
+            )  # fmt: skip
         return Outcome.SKIPPED if status is SendStatus.SKIPPED else Outcome.FAILED
 
     def _claim(self, request: SendRequest, email: _Email, token: str, now: datetime) -> Outcome | None:

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, ConfigDict, Field
 
+from leadstream.consents import TOPIC_ID_PATTERN
 from leadstream.models import Model
 from leadstream.profiles import UtcTime
 
@@ -43,6 +44,9 @@ class SendRequest(Model):
     step_id: str | None = Field(default=None, alias="stepId", max_length=200)
     # The A/B variant of a campaign this email is ("A", "B", ...): reports count per variant.
     variant: str | None = Field(default=None, max_length=20, pattern=r"^[A-Za-z0-9_-]+$")
+    # The subscription topic it is about: a person who opted out of it is skipped (none: only the
+    # person's `email` consent and the suppression list apply, as before topics existed).
+    topic_id: str | None = Field(default=None, alias="topicId", pattern=TOPIC_ID_PATTERN)
 
 
 class SendStatus(StrEnum):
@@ -61,6 +65,7 @@ class SkipReason(StrEnum):
     FREQUENCY_CAP = "frequency_cap"
     NO_PROFILE = "no_profile"
     NO_EMAIL = "no_email"
+    NO_CONSENT = "consent"  # declined `email`, or opted out of the topic: `consent:<purpose>`
 
 
 class SendRecord(Model):
@@ -79,6 +84,7 @@ class SendRecord(Model):
     journey_id: str | None = Field(default=None, alias="journeyId")
     step_id: str | None = Field(default=None, alias="stepId")
     variant: str | None = None
+    topic_id: str | None = Field(default=None, alias="topicId")
     subject: str | None = None
     claim_token: str | None = Field(default=None, alias="claimToken")
     claimed_at: UtcTime | None = Field(default=None, alias="claimedAt")

@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from leadstream.consents import consents_of, event_source
 from leadstream.events import TrackedEvent
 from leadstream.profiles import (
     IdentityRef,
@@ -24,6 +25,7 @@ from leadstream.profiles import (
     Profile,
     ProfileWrite,
     event_stamp,
+    iso_utc,
     location_of,
 )
 from scoring.attribution import touch_of
@@ -121,6 +123,15 @@ class BatchResolution:
             # closed loop can roll the person up to that account (docs/closed-loop.md).
             target.observe(stamp, event.timestamp, {GROUP_TRAIT: event.group_id})
         target.locate(location_of(event.context, stamp))
+        found = consents_of(
+            event.context,
+            stamp=stamp,
+            at=iso_utc(event.timestamp),
+            source=event_source(event.context, event.type),
+            message_id=event.message_id,
+        )
+        for purpose, consent in found.items():
+            target.consent(purpose, consent)
         self.attributed[(event.source_id, event.message_id)] = target.profile_id
         if self._on_event is not None:
             self._on_event(target, event)  # scoring: the profile as it stands right after this event

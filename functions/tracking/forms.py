@@ -38,6 +38,8 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 200
 # Deliberately loose: one @, something on both sides, a dot in the domain. Delivery proves the rest.
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MAX_EMAIL_LENGTH = 254
+# What a ticked checkbox posts: browsers send "on" (or the box's value), JSON clients true.
+TICKED = frozenset({"on", "true", "yes", "1", "checked"})
 
 # Field names (lower case, without _ - and spaces) that carry a Segment reserved trait.
 TRAIT_FIELDS: dict[str, str] = {
@@ -238,6 +240,15 @@ def form_event(
         context["campaign"] = campaign
     if user_agent:
         context["userAgent"] = user_agent
+    given = [consent for consent in form.consents if _ticked(kept.get(consent.field))]
+    if given:
+        # Segment's consent object (leadstream.consents), marked as a form's: only ticked boxes are
+        # recorded, as granted; an unticked box withdraws nothing (the preference center does that).
+        context["consent"] = {
+            "categoryPreferences": {consent.purpose: True for consent in given},
+            "text": {consent.purpose: consent.text for consent in given},
+            "source": "form",
+        }
     return {
         "type": "track",
         "event": FORM_SUBMITTED,
@@ -251,6 +262,12 @@ def form_event(
         },
         "context": context,
     }
+
+
+def _ticked(value: Any) -> bool:
+    if isinstance(value, list):
+        value = value[-1] if value else None
+    return value is True or (isinstance(value, str) and value.strip().lower() in TICKED)
 
 
 def _traits(fields: Mapping[str, Any]) -> dict[str, str]:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from leadstream import clock
 from leadstream.caches import container_cache
+from leadstream.consents import declines_tracking
 from leadstream.errors import (
     Forbidden,
     InvalidInput,
@@ -200,7 +201,12 @@ def accept_all(
 
 
 def ingest(events: Sequence[TrackedEvent], rejected: list[Rejection], store: Store) -> Outcome:
-    store.store_events(events)
+    """Store the accepted events, except those whose own consent declines tracking: of those nothing is
+    stored at all (no ids, traits, address or browser), and they still count as accepted, as the sender
+    did nothing wrong (docs/customer-data.md, "Consent"). No read: the event alone decides."""
+    kept = [event for event in events if not declines_tracking(event.context)]
+    if kept:
+        store.store_events(kept)
     return Outcome(accepted=len(events), rejected=rejected)
 
 

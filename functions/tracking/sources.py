@@ -8,6 +8,9 @@ from pydantic import ConfigDict, Field, HttpUrl
 
 from leadstream.models import Model
 
+# A form can ask for marketing email and topics; tracking consent is the page's business (the snippet's).
+FORM_PURPOSE_PATTERN = r"^(email|topic:[a-z0-9][a-z0-9-]{0,62})$"
+
 
 class Source(Model):
     model_config = ConfigDict(populate_by_name=True)
@@ -25,6 +28,16 @@ class Source(Model):
         return any(fnmatchcase(origin.lower(), pattern.lower()) for pattern in self.allowed_origins)
 
 
+class FormConsent(Model):
+    """A consent checkbox of a form: ticked, it grants `purpose` with `text` (leadstream.consents)."""
+
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+    field: str = Field(min_length=1, max_length=100)
+    purpose: str = Field(pattern=FORM_PURPOSE_PATTERN)
+    text: str = Field(min_length=1, max_length=1000)
+
+
 class Form(Model):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -37,3 +50,5 @@ class Form(Model):
     honeypot_field: str = Field(alias="honeypotField", default="website_url")
     # A form that asks for sales contact (demo, contact us): scoring hands the person over at once.
     hand_raiser: bool = Field(alias="handRaiser", default=False)
+    # Consent checkboxes: a ticked one records its purpose as granted, source `form` (docs/customer-data.md).
+    consents: list[FormConsent] = Field(default_factory=list, max_length=20)

@@ -11,9 +11,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from leadstream import clock
+from leadstream.consents import TOPIC_PREFIX
 from leadstream.errors import Conflict, InvalidInput, NotFound
+from mail import topics as mail_topics
 from tracking import logic as tracking
-from tracking.sources import Form
+from tracking.sources import Form, FormConsent
 from website import experiments, pages, store
 from website import forms as web_forms
 from website.models import (
@@ -23,6 +25,7 @@ from website.models import (
     AssetState,
     AssetVersion,
     BlockKind,
+    FieldKind,
     FileInput,
     FormContent,
     FormCreate,
@@ -85,6 +88,10 @@ def _check_form(content: FormContent) -> None:
             f"There is no source {content.source_id!r}; create it first or use your website's source id.",
             errors=[{"field": "sourceId", "message": "no such source"}],
         )
+    for index, one in enumerate(content.fields):
+        purpose = one.consent_purpose if one.kind == FieldKind.CONSENT else ""
+        if purpose.startswith(TOPIC_PREFIX):
+            mail_topics.require_topic(purpose.removeprefix(TOPIC_PREFIX), f"fields.{index}.purpose")
     if content.redirect_url and not web_forms.redirect_allowed(content.redirect_url, source.allowed_origins):
         message = "a path on this site (/p/...) or an https URL of one of the source's allowed origins"
         raise InvalidInput(
@@ -93,9 +100,14 @@ def _check_form(content: FormContent) -> None:
 
 
 def _register(form: WebForm) -> None:
+    consents = [
+        FormConsent(field=one.name, purpose=one.consent_purpose, text=one.label)
+        for one in form.fields
+        if one.kind == FieldKind.CONSENT
+    ]
     tracking.register_form(
         Form(form_id=form.form_id, source_id=form.source_id, name=form.name, hand_raiser=form.hand_raiser,
-             email_field=form.email_field.name)
+             email_field=form.email_field.name, consents=consents)
     )  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, field_validator, model_va
 
 from leadstream.models import Model
 from leadstream.numbers import StorableInt
+from tracking.sources import FORM_PURPOSE_PATTERN
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 FIELD_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
@@ -75,6 +76,11 @@ class FormField(_Body):
         default=False, description="ask only people whose profile lacks this field's trait"
     )
     value: str | None = Field(default=None, max_length=500, description="a hidden field's fixed value")
+    purpose: str | None = Field(
+        default=None, pattern=FORM_PURPOSE_PATTERN,
+        description="a consent field's purpose: `email` (the default) or `topic:<topicId>`; ticked, it "
+        "records that consent with the label as its text",
+    )  # fmt: skip
 
     @field_validator("pattern")
     @classmethod
@@ -91,7 +97,13 @@ class FormField(_Body):
     def _options(self) -> FormField:
         if self.kind == FieldKind.SELECT and not self.options:
             raise ValueError("a select field needs options")
+        if self.purpose is not None and self.kind != FieldKind.CONSENT:
+            raise ValueError("only a consent field has a purpose")
         return self
+
+    @property
+    def consent_purpose(self) -> str:
+        return self.purpose or "email"
 
     @property
     def trait_name(self) -> str:

@@ -112,6 +112,13 @@ ROUTES: dict[str, frozenset[str]] = {
     "GET /marketing/imports/{import_id}": MARKETERS,
     "POST /marketing/imports/{import_id}/start": MARKETERS,
     "POST /marketing/privacy/exports": MARKETERS,
+    # consent and subscription topics
+    "GET /marketing/profiles/{profile_id}/consents": MARKETERS,
+    "PUT /marketing/profiles/{profile_id}/consents": MARKETERS,
+    "GET /marketing/topics": MARKETERS,
+    "POST /marketing/topics": MARKETERS,
+    "GET /marketing/topics/{topic_id}": MARKETERS,
+    "PUT /marketing/topics/{topic_id}": MARKETERS,
 }
 
 

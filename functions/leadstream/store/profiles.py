@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from leadstream import keys
+from leadstream import consents, keys
 from leadstream.aws import dynamodb
 from leadstream.profiles import IdentityRef, IdentityWrite, MergeRecord, Profile, ProfileWrite, iso_utc
 from leadstream.settings import get_settings
@@ -214,7 +214,8 @@ def _put(
 
 
 def _scoring_changes(table: str, profile: Profile, loaded: Profile | None) -> list[TransactWriteItemTypeDef]:
-    """What travels with a profile put: tag memberships added or removed, and a new handoff record.
+    """What travels with a profile put: tag memberships added or removed, consent history, and a new
+    handoff record.
 
     An absorbed profile leaves every tag list (its tags live on in the survivor's). A handoff record is
     created only with the decision that made it (attribute_not_exists), never overwritten.
@@ -228,6 +229,11 @@ def _scoring_changes(table: str, profile: Profile, loaded: Profile | None) -> li
     changes += [
         {"Delete": {"TableName": table, "Key": serialize(keys.tag_key(tag, profile.profile_id))}}
         for tag in sorted(before - listed)
+    ]
+    # Each change of consent leaves its proof (a retried batch rewrites the same items).
+    changes += [
+        _put(table, consents.history_item(profile.profile_id, purpose, consent))
+        for purpose, consent in consents.changes(loaded.consents if loaded else {}, profile.consents)
     ]
     handoff = profile.score.handoff
     previous = loaded.score.handoff if loaded is not None else None

@@ -31,7 +31,7 @@ from mail.sends import SendRecord, SendStatus
 from mail.store.reports import counter_update
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef, UpdateTypeDef
+    from mypy_boto3_dynamodb.type_defs import PutTypeDef, TransactWriteItemTypeDef, UpdateTypeDef
 
     from mail.reports import ReportGroup
 
@@ -150,8 +150,25 @@ def emails_this_week(profile_id: str, at: datetime) -> int:
 
 def record_outcome(record: SendRecord) -> bool:
     """Store a final outcome for a message that was never claimed (skipped before sending). False when a
-    record exists already: another delivery got there first, and its outcome stands."""
-    return _put_new(record_item(record))
+    record exists already: another delivery got there first, and its outcome stands. A skip of a campaign
+    or journey email is counted "skipped" in its report in the same transaction: once, like the record."""
+    group = group_of(record) if record.status is SendStatus.SKIPPED else None
+    if group is None:
+        return _put_new(record_item(record))
+    put: PutTypeDef = {
+        "TableName": get_settings().main_table,
+        "Item": serialize(record_item(record)),
+        "ConditionExpression": "attribute_not_exists(pk)",
+    }
+    client = dynamodb()
+    try:
+        client.transact_write_items(TransactItems=[{"Put": put}, counter_update(group, Metric.SKIPPED)])
+    except client.exceptions.TransactionCanceledException as exc:
+        reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            return False
+        raise
+    return True
 
 
 def reclaim(record: SendRecord, *, new_token: str, at: datetime, email: str | None = None) -> bool:
@@ -205,8 +222,17 @@ def mark_sent(
     )
 
 
-def release(message_id: str, token: str, *, status: SendStatus, reason: str, at: datetime) -> bool:
-    """The claim holder knows SES did not send: RETRY (the queue will try again) or FAILED (final)."""
+def release(
+    message_id: str,
+    token: str,
+    *,
+    status: SendStatus,
+    reason: str,
+    at: datetime,
+    report: ReportGroup | None = None,
+) -> bool:
+    """The claim holder knows SES did not send: RETRY (the queue will try again) or FAILED (final), or
+    decided not to send after all (SKIPPED, counted in `report` with the change)."""
     return _update(
         message_id,
         "SET #status = :status, reason = :reason, updatedAt = :at",
@@ -218,6 +244,8 @@ def release(message_id: str, token: str, *, status: SendStatus, reason: str, at:
             ":sending": SendStatus.SENDING.value,
             ":at": iso_utc(at),
         },
+        report=report,
+        metric=Metric.SKIPPED,
     )
 
 
@@ -262,9 +290,10 @@ def _update(
     values: dict[str, Any],
     *,
     report: ReportGroup | None = None,
+    metric: Metric = Metric.SENT,
 ) -> bool:
-    """A conditional update of a send record; with `report`, in one transaction with the report's "sent"
-    counter (both or neither)."""
+    """A conditional update of a send record; with `report`, in one transaction with the report's
+    `metric` counter ("sent" unless told; both or neither)."""
     update: UpdateTypeDef = {
         "TableName": get_settings().main_table,
         "Key": serialize(keys.send_key(message_id)),
@@ -276,9 +305,7 @@ def _update(
     client = dynamodb()
     if report is not None:
         try:
-            client.transact_write_items(
-                TransactItems=[{"Update": update}, counter_update(report, Metric.SENT)]
-            )
+            client.transact_write_items(TransactItems=[{"Update": update}, counter_update(report, metric)])
         except client.exceptions.TransactionCanceledException as exc:
             reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
             if reasons and reasons[0] == "ConditionalCheckFailed":

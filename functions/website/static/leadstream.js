@@ -3,7 +3,9 @@
  * Shares analytics.js's anonymous id (cookie ajs_anonymous_id), sends page views, offers
  * leadstream.track / identify, fills [data-leadstream-slot] elements and shows pop-ups.
  * Sends nothing while the page says tracking was declined: data-consent="declined" on the script,
- * <meta name="leadstream-consent" content="declined">, or window.leadstreamConsent = "declined". */
+ * <meta name="leadstream-consent" content="declined">, or window.leadstreamConsent = "declined".
+ * With data-consent="required" it also waits for a grant (window.leadstreamConsent = "granted", or
+ * leadstream.consent(true)); events sent after a grant say so (context.consent.categoryPreferences). */
 (function (w, d) {
   "use strict";
   if (w.leadstream && w.leadstream.loaded) return;
@@ -15,11 +17,15 @@
   var queue = (w.leadstream && w.leadstream.q) || [];
   var popupOpen = false;
 
-  function declined() {
+  function says(value) {
     var meta = d.querySelector('meta[name="leadstream-consent"]');
-    return attr("data-consent") === "declined" || w.leadstreamConsent === "declined" ||
-      (meta && meta.getAttribute("content") === "declined");
+    return attr("data-consent") === value || w.leadstreamConsent === value ||
+      (meta && meta.getAttribute("content") === value);
   }
+
+  function granted() { return !says("declined") && says("granted"); }
+
+  function declined() { return says("declined") || (says("required") && !granted()); }
 
   function readCookie(name) {
     var parts = d.cookie ? d.cookie.split(/;\s*/) : [];
@@ -72,6 +78,7 @@
     var message = { type: type, writeKey: writeKey, anonymousId: anonymousId(), messageId: "ls-" + uuid(),
       timestamp: new Date().toISOString(), context: context() };
     for (var key in fields) if (Object.prototype.hasOwnProperty.call(fields, key)) message[key] = fields[key];
+    if (granted()) message.context.consent = { categoryPreferences: { tracking: true } };
     return send("/v1/" + type, message, false).then(function (r) { return r.ok; });
   }
 
@@ -205,8 +212,14 @@
       return sent;
     },
     identify: function (userId, traits) { return call("identify", { userId: userId, traits: traits || {} }); },
+    consent: function (given) {
+      var first = declined() && given;
+      w.leadstreamConsent = given ? "granted" : "declined";
+      if (first) leadstream.start();
+    },
     start: function () {
-      if (declined()) return;
+      if (declined() || leadstream.started) return;
+      leadstream.started = true;
       if (attr("data-page-view") !== "off") leadstream.page(d.title);
       fillSlots();
       fillForms();
