@@ -15,6 +15,7 @@ from typing import Literal
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.errors import ErrorLevel
 from sqlglot.optimizer.eliminate_ctes import eliminate_ctes
 
 from leadstream.caches import container_cache
@@ -80,4 +81,5 @@ def render(report: str, params: dict[str, ParamValue], dialect: Dialect, databas
         return node
 
     tree = _parsed(report).copy().transform(bind)
-    return tree.sql(dialect="duckdb" if dialect == "duckdb" else "athena")
+    # Anything sqlglot cannot express in the target dialect is an error here, not a silently changed query.
+    return tree.sql(dialect="duckdb" if dialect == "duckdb" else "athena", unsupported_level=ErrorLevel.RAISE)

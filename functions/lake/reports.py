@@ -240,8 +240,11 @@ def _athena(  # noqa: PLR0917  # the one caller passes what it already computed
     else:  # none yet, stale, or failed (a failed run is not cached: the next request tries again)
         sql = queries.render(report, params, "athena", settings.database)
         window = int(now // max(settings.cache_seconds, 1))
+        token = f"{run_id}-{window}"
+        if run is not None and fresh:  # it failed: the same token would give back the failed query
+            token += f"-{str(run['executionId'])[:36]}"
         execution_id = athena.start(
-            sql, workgroup=settings.workgroup, database=settings.database, token=f"{run_id}-{window}"
+            sql, workgroup=settings.workgroup, database=settings.database, token=token
         )
         ledger.put_run(
             settings.main_table,

@@ -289,6 +289,51 @@ def test_a_report_athena_has_not_finished_is_202_with_a_status_url(
         state_manager.unset_transition("athena::execution")
 
 
+def test_a_report_over_the_bytes_limit_is_a_422_and_is_not_cached(
+    aws: StackTemplate, call_api: Call, token_for: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Athena cancels a query over the workgroup's bytes-scanned limit; moto gives no reason, so its
+    answer is given the one Athena gives."""
+    from moto.athena.models import athena_backends
+    from moto.athena.responses import AthenaResponse
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    original = AthenaResponse.get_query_execution
+
+    def cancelled(self: AthenaResponse) -> str:
+        answer = json.loads(original(self))
+        answer["QueryExecution"]["Status"].update(
+            State="CANCELLED", StateChangeReason="Query cancelled! : Bytes scanned limit was exceeded"
+        )
+        return json.dumps(answer)
+
+    tokens: list[str] = []
+    start = AthenaResponse.start_query_execution
+
+    def started_with_token(self: AthenaResponse) -> str:
+        tokens.append(str(self._get_param("ClientRequestToken")))
+        return start(self)
+
+    monkeypatch.setattr(AthenaResponse, "get_query_execution", cancelled)
+    monkeypatch.setattr(AthenaResponse, "start_query_execution", started_with_token)
+    backend = athena_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+    token = token_for("marketing")
+    query = urlencode({**PERIOD, "top": "5"})
+    first = call_api("GET", "/marketing/reports/web", query=query, token=token)
+    assert first.status == 422, first.body
+    assert first.headers["content-type"] == "application/problem+json"
+    assert "narrow" in first.json()["detail"]
+    assert {error["field"] for error in first.json()["errors"]} == {"from", "to"}
+    started = len(backend.executions)
+    assert started >= 1
+    again = call_api("GET", "/marketing/reports/web", query=query, token=token)
+    assert again.status == 422
+    assert len(backend.executions) == started + 1  # a cancelled run is not reused: the next asks again
+    # ... with a request token of its own: Athena answers a repeated token with the query it started.
+    assert len(tokens) == 2
+    assert tokens[0] != tokens[1]
+
+
 class _Throttling:
     """Firehose answering `FailedPutCount` for some records (throttling), as it does under load."""
 
