@@ -133,6 +133,9 @@ class Profile(Model):
     location: Location | None = None
     # Behaviour counts per activity key and UTC day, kept by the Scorer (leadstream/activity.py).
     activity: dict[str, dict[str, int]] = Field(default_factory=dict)
+    # Set when the person's personal data was erased (docs/customer-data.md, Erasure): the profile keeps
+    # its id, stage, scores and counts for the reports, and no sync copies anything back onto it.
+    erased_at: UtcTime | None = Field(default=None, alias="erasedAt")
 
     @property
     def is_known(self) -> bool:

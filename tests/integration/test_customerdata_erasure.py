@@ -1,0 +1,310 @@
+"""Erasure on moto, through the real handlers: a person with events, a CRM contact (created with an
+Idempotency-Key) and its history, a lead, an email sent, a suppression entry; the erasure's queue drained
+by the worker with every message delivered twice; the main table's stream through the closed loop
+before and after. Then no table holds the person's address, name or phone, the receipt counts each store
+once, the sender still refuses the address, and the person coming back is a new profile."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+import boto3
+import pytest
+from closedloop_support import Client as Crm
+from closedloop_support import MainStream
+from email_support import LambdaContext, enqueue, receive, request, run_sender, send_record, template
+from scoring_support import Stream, tracked
+
+from leadstream.profiles import IdentityRef
+from leadstream.settings import get_settings
+from leadstream.store.profiles import get_profile, profile_of
+from leadstream_local.inprocess import Call
+from leadstream_local.lambda_events import sqs_record
+from leadstream_local.template import StackTemplate
+
+EMAIL = "Erin.Quill@Example.com"
+FIRST, LAST = "Erin", "Quillfeather"
+PHONE = "+44 20 7946 0999"
+
+
+def needles() -> list[str]:
+    found = set()
+    for value in (EMAIL, EMAIL.lower(), FIRST + " " + LAST, LAST, PHONE):
+        found |= {value, value.lower(), value.upper(), quote(value, safe=""), quote_plus(value)}
+    return sorted(found)
+
+
+def take(stack: StackTemplate, logical: str) -> list[dict[str, Any]]:
+    sqs, url = boto3.client("sqs"), str(stack.physical[logical]["Ref"])
+    taken: list[dict[str, Any]] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60).get(
+            "Messages", []
+        )
+        if not messages:
+            return taken
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        taken.extend(messages)
+
+
+def run_worker(stack: StackTemplate, message: dict[str, Any]) -> dict[str, Any]:
+    from handlers.erasure_worker import lambda_handler
+
+    event = {"Records": [sqs_record(message, queue_arn=stack.physical["ErasureQueue"]["Arn"])]}
+    return lambda_handler(event, LambdaContext(function_name="ErasureWorkerFunction"))  # type: ignore[arg-type]
+
+
+def drain(stack: StackTemplate, *, redeliver: bool = True) -> int:
+    steps = 0
+    while messages := take(stack, "ErasureQueue"):
+        for message in messages:
+            assert run_worker(stack, message) == {"batchItemFailures": []}
+            if redeliver:
+                assert run_worker(stack, message) == {"batchItemFailures": []}
+            steps += 1
+    return steps
+
+
+def every_item(table: str) -> Iterator[dict[str, Any]]:
+    for page in boto3.client("dynamodb").get_paginator("scan").paginate(TableName=table):
+        yield from page["Items"]
+
+
+def traces(stack: StackTemplate) -> list[str]:
+    """Every item of every table that mentions the person, as `<table>: <item>`."""
+    wanted = needles()
+    found = []
+    for logical in ("MainTable", "EventsTable", "IdempotencyTable"):
+        table = str(stack.physical[logical]["Ref"])
+        for item in every_item(table):
+            text = json.dumps(item)
+            if any(needle in text for needle in wanted):
+                found.append(f"{logical}: {text[:300]}")
+    return found
+
+
+@pytest.fixture
+def admin(aws: StackTemplate, token_for: Callable[..., str]) -> str:
+    return token_for("admin", user="ada-admin")
+
+
+@pytest.fixture
+def crm(aws: StackTemplate, call_api: Call, token_for: Callable[..., str]) -> Crm:
+    return Crm(call_api, token_for("sales", user="sam"))
+
+
+@pytest.fixture
+def loop(aws: StackTemplate) -> MainStream:
+    stream = MainStream(aws)
+    stream.drain()
+    return stream
+
+
+def a_person(aws: StackTemplate, call_api: Call, crm: Crm, loop: MainStream) -> dict[str, Any]:
+    """The person everywhere: tracked visits and a form, an identify, a CRM contact (with an
+    Idempotency-Key) edited once, an email sent, an unsubscribe."""
+    stream = Stream(aws, store_events=True)
+    stream.deliver([tracked("page", anonymousId="anon-erin", name="Pricing", context={"ip": "203.0.113.9"})])
+    stream.deliver(
+        [
+            tracked(
+                "track",
+                anonymousId="anon-erin",
+                event="Form Submitted",
+                properties={"formId": "demo", "fields": {"email": EMAIL, "phone": PHONE}, "revenue": 12},
+            ),
+            tracked(
+                "identify",
+                userId="u-erin",
+                anonymousId="anon-erin",
+                traits={"email": EMAIL, "firstName": FIRST, "lastName": LAST, "phone": PHONE},
+            ),
+        ]
+    )
+    reply = crm.call_api(
+        "POST",
+        "/crm/contacts",
+        body={"lastName": LAST, "firstName": FIRST, "email": EMAIL.lower(), "mobile": PHONE},
+        headers=[("idempotency-key", "create-erin")],
+        token=crm.token,
+    )
+    assert reply.status == 201, reply.body
+    contact = reply.json()
+    patched = crm.request(
+        "PATCH", f"/crm/contacts/{contact['contactId']}", {"title": "CTO"}, if_match=reply.headers["etag"]
+    )
+    assert patched.status == 200, patched.body
+    loop.drain()
+    profile = profile_of(IdentityRef(kind="email", value=EMAIL.lower()))
+    assert profile is not None and profile.traits["firstName"] == FIRST
+
+    from mail.store.suppression import suppress
+    from mail.suppression import SuppressionReason
+    from scoring_support import T0
+
+    tpl = template()
+    send = request(profile, tpl)
+    enqueue(aws, [send])
+    assert run_sender(receive(aws)) == {"batchItemFailures": []}
+    assert send_record(send.message_id).email == EMAIL.lower()
+    suppress(EMAIL, SuppressionReason.UNSUBSCRIBED, T0, message_id=send.message_id)
+    return {"profile": profile, "contact": contact, "send": send, "template": tpl}
+
+
+def test_an_erasure_leaves_no_trace_and_a_receipt_counted_once(
+    aws: StackTemplate, call_api: Call, admin: str, crm: Crm, loop: MainStream
+) -> None:
+    person = a_person(aws, call_api, crm, loop)
+    assert traces(aws)  # the search finds the person before
+
+    reply = call_api("POST", "/marketing/privacy/erasures", body={"email": f" {EMAIL.upper()} "}, token=admin)
+    assert reply.status == 202, reply.body
+    erasure = reply.json()
+    assert erasure["status"] == "queued"
+    assert reply.headers["location"] == f"/marketing/privacy/erasures/{erasure['erasureId']}"
+    assert drain(aws, redeliver=True) > 5
+    loop.drain()  # the closed loop sees the erased contact and profile: nothing comes back
+    drain(aws)
+
+    assert traces(aws) == []
+    done = call_api("GET", f"/marketing/privacy/erasures/{erasure['erasureId']}", token=admin).json()
+    assert done["status"] == "done"
+    receipt = {entry["store"]: entry["items"] for entry in done["receipt"]}
+    assert receipt["events"] == {"anonymised": 3}
+    assert receipt["emailSends"] == {"anonymised": 1}
+    assert receipt["suppression"] == {"hashed": 1}
+    assert receipt["crm"]["contacts"] == 1
+    assert receipt["crm"]["historyEntries"] == 4  # created, linked by the loop, updated, erased
+    assert receipt["idempotencyRecords"] == {"removed": 1}
+    assert receipt["profile"] == {"profiles": 1, "identities": 3, "merges": 0}
+    assert all(entry.get("finishedAt") for entry in done["receipt"])
+
+    # Kept for the reports: the profile with its id and stage, the events with their types and numbers.
+    profile = get_profile(person["profile"].profile_id)
+    assert profile is not None and profile.erased_at is not None
+    assert profile.traits == {} and profile.identities == [] and profile.email is None
+    assert send_record(person["send"].message_id).template_id == person["template"].template_id
+    form = [
+        item for item in every_item(get_settings().events_table) if '"Form Submitted"' in json.dumps(item)
+    ]
+    assert len(form) == 1
+    message = json.loads(form[0]["message"]["S"])
+    assert message["properties"] == {"formId": "demo", "revenue": 12}
+    assert message["anonymous_id"].startswith("erased-") and "user_id" not in message
+    assert "traits" not in message or message["traits"] == {}
+
+    # The same person again: the same erasure, counted once.
+    again = call_api("POST", "/marketing/privacy/erasures", body={"email": EMAIL}, token=admin)
+    assert again.status == 202 and again.json()["erasureId"] == erasure["erasureId"]
+    assert drain(aws) == 0
+    assert call_api("GET", f"/marketing/privacy/erasures/{erasure['erasureId']}", token=admin).json() == done
+
+    # The access export finds nobody by that address.
+    access = call_api("POST", "/marketing/privacy/exports", body={"email": EMAIL}, token=admin)
+    assert access.status == 404
+
+
+def test_the_sender_still_refuses_an_erased_address_and_the_person_can_come_back(
+    aws: StackTemplate, call_api: Call, admin: str, crm: Crm, loop: MainStream
+) -> None:
+    person = a_person(aws, call_api, crm, loop)
+    erasure = call_api("POST", "/marketing/privacy/erasures", body={"email": EMAIL}, token=admin).json()
+    drain(aws)
+    loop.drain()
+
+    # The address signs up again: a new profile (the erased one keeps its id), which tracking can build.
+    Stream(aws, store_events=True).deliver(
+        [tracked("identify", userId="u-erin", anonymousId="anon-erin", traits={"email": EMAIL})]
+    )
+    back = profile_of(IdentityRef(kind="email", value=EMAIL.lower()))
+    assert back is not None and back.profile_id != person["profile"].profile_id
+    assert back.erased_at is None
+
+    send = request(back, person["template"])
+    enqueue(aws, [send])
+    assert run_sender(receive(aws)) == {"batchItemFailures": []}
+    record = send_record(send.message_id)
+    assert record.status == "skipped" and record.reason.startswith("suppressed")
+
+    # The marketing suppression lookup says so too, without the address being stored in plain.
+    reply = call_api("GET", f"/marketing/suppressions/{quote(EMAIL)}", token=admin)
+    assert reply.status == 200, reply.body
+    assert reply.json()["suppressed"] is True
+    assert erasure["erasureId"].startswith("era_")
+
+
+def test_a_retried_request_with_its_key_is_the_same_erasure_and_a_key_reused_for_another_is_refused(
+    aws: StackTemplate, call_api: Call, admin: str
+) -> None:
+    headers = [("idempotency-key", "erase-1")]
+    first = call_api(
+        "POST", "/marketing/privacy/erasures", body={"email": "a@example.com"}, headers=headers, token=admin
+    )
+    second = call_api(
+        "POST", "/marketing/privacy/erasures", body={"email": "a@example.com"}, headers=headers, token=admin
+    )
+    assert first.status == second.status == 202
+    assert first.json()["erasureId"] == second.json()["erasureId"]
+    other = call_api(
+        "POST", "/marketing/privacy/erasures", body={"email": "b@example.com"}, headers=headers, token=admin
+    )
+    assert other.status == 422
+    assert other.headers["content-type"] == "application/problem+json"
+    assert "Idempotency-Key" in other.json()["detail"]
+    drain(aws)
+    done = call_api("GET", f"/marketing/privacy/erasures/{first.json()['erasureId']}", token=admin).json()
+    assert done["status"] == "done"
+    # Nobody known by that address: every store looked, only the suppression entry made (as a hash).
+    receipt = {entry["store"]: entry["items"] for entry in done["receipt"]}
+    assert receipt["suppression"] == {"hashed": 1}
+    assert receipt.get("events", {}) == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({}, 422),
+        ({"email": "a@example.com", "profileId": "p-1"}, 422),
+        ({"email": "not an address"}, 422),
+        ({"email": "x" * 400 + "@example.com"}, 422),
+        ({"profileId": "../../etc"}, 422),
+        ({"profileId": "nobody-has-this"}, 404),
+        ({"email": None, "profileId": None}, 422),
+        ({"email": ["a@example.com"]}, 422),
+        ({"email": "a@example.com", "extra": 1}, 422),
+    ],
+)
+def test_bad_requests_are_4xx_problems(
+    aws: StackTemplate, call_api: Call, admin: str, body: dict[str, Any], status: int
+) -> None:
+    reply = call_api("POST", "/marketing/privacy/erasures", body=body, token=admin)
+    assert reply.status == status, reply.body
+    assert reply.headers["content-type"] == "application/problem+json"
+    assert take(aws, "ErasureQueue") == []
+
+
+def test_unknown_erasure_ids_are_404_and_malformed_ones_422(
+    aws: StackTemplate, call_api: Call, admin: str
+) -> None:
+    assert call_api("GET", "/marketing/privacy/erasures/era_" + "0" * 32, token=admin).status == 404
+    assert call_api("GET", "/marketing/privacy/erasures/..%2F..", token=admin).status in (404, 422)
+    assert call_api("GET", "/marketing/privacy/erasures/era_xyz", token=admin).status == 422
+
+
+def test_only_admins_erase_and_marketing_reads_receipts(
+    aws: StackTemplate, call_api: Call, token_for: Callable[..., str]
+) -> None:
+    body = {"email": "someone@example.com"}
+    assert (
+        call_api("POST", "/marketing/privacy/erasures", body=body, token=token_for("marketing")).status == 403
+    )
+    assert call_api("POST", "/marketing/privacy/erasures", body=body, token=token_for("sales")).status == 403
+    created = call_api("POST", "/marketing/privacy/erasures", body=body, token=token_for("admin"))
+    assert created.status == 202
+    path = f"/marketing/privacy/erasures/{created.json()['erasureId']}"
+    assert call_api("GET", path, token=token_for("marketing")).status == 200
+    assert call_api("GET", path, token=token_for("sales")).status == 403
