@@ -55,6 +55,34 @@ def contacts_by_email(emails: Iterable[str]) -> list[str]:
     return found
 
 
+def leads_by_email(emails: Sequence[str]) -> list[str]:
+    """The leads sales can see that carry one of these addresses (the sales list, filtered by address;
+    a worker's read). Leads hidden from sales are found through the person's handoffs and contacts."""
+    wanted = {email.strip().lower() for email in emails}
+    if not wanted:
+        return []
+    found = []
+    client = dynamodb()
+    start: dict[str, Any] | None = None
+    while True:
+        request: dict[str, Any] = {
+            "TableName": _table(),
+            "IndexName": "GSI1",
+            "KeyConditionExpression": "gsi1pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": "LEADS#SALES"}},
+            "ProjectionExpression": "leadId, email",
+        }
+        if start:
+            request["ExclusiveStartKey"] = start
+        response = client.query(**request)
+        for item in (deserialize(raw) for raw in response.get("Items", [])):
+            if isinstance(item.get("email"), str) and item["email"].strip().lower() in wanted:
+                found.append(str(item["leadId"]))
+        start = response.get("LastEvaluatedKey")
+        if not start:
+            return found
+
+
 def person_of_records(contact_ids: Sequence[str], lead_ids: Sequence[str]) -> dict[str, Any]:
     """What the CRM knows that identifies the person: their addresses, names and phone numbers (for the
     erasure's searches of free text elsewhere), and the leads their contacts were converted from."""

@@ -207,6 +207,7 @@ def plan(request: Mapping[str, Any], erasure_id: str, contacts_of: ContactsOf) -
     contact_ids = set(contacts_of(sorted(profiles)).values())
     contact_ids.update(crm_erasure.contacts_by_email(sorted(emails)))
     lead_ids = {record.lead_id for pid in profiles for record in handoffs_of(pid) if record.lead_id}
+    lead_ids.update(crm_erasure.leads_by_email(sorted(emails)))
     crm = crm_erasure.person_of_records(sorted(contact_ids), sorted(lead_ids))
     emails.update(crm["emails"])
     texts.update(crm["texts"])

@@ -39,8 +39,8 @@ def personal_events(identities: Sequence[IdentityRef], limit: int) -> list[str]:
     client = dynamodb()
     found: list[str] = []
     for ref in identities:
-        if ref.kind not in ("user", "anon"):
-            continue
+        if ref.kind not in ("user", "anon", "email"):
+            continue  # email: events with neither id, filed under their address (email feedback)
         request: dict[str, Any] = {
             "TableName": table,
             "IndexName": keys.EVENTS_BY_IDENTITY_INDEX,

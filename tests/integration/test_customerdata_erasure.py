@@ -140,11 +140,13 @@ def a_person(aws: StackTemplate, call_api: Call, crm: Crm, loop: MainStream) -> 
     assert patched.status == 200, patched.body
     loop.drain()
     profile = profile_of(IdentityRef(kind="email", value=EMAIL.lower()))
-    assert profile is not None and profile.traits["firstName"] == FIRST
+    assert profile is not None
+    assert profile.traits["firstName"] == FIRST
+
+    from scoring_support import T0
 
     from mail.store.suppression import suppress
     from mail.suppression import SuppressionReason
-    from scoring_support import T0
 
     tpl = template()
     send = request(profile, tpl)
@@ -185,8 +187,11 @@ def test_an_erasure_leaves_no_trace_and_a_receipt_counted_once(
 
     # Kept for the reports: the profile with its id and stage, the events with their types and numbers.
     profile = get_profile(person["profile"].profile_id)
-    assert profile is not None and profile.erased_at is not None
-    assert profile.traits == {} and profile.identities == [] and profile.email is None
+    assert profile is not None
+    assert profile.erased_at is not None
+    assert profile.traits == {}
+    assert profile.identities == []
+    assert profile.email is None
     assert send_record(person["send"].message_id).template_id == person["template"].template_id
     form = [
         item for item in every_item(get_settings().events_table) if '"Form Submitted"' in json.dumps(item)
@@ -194,12 +199,14 @@ def test_an_erasure_leaves_no_trace_and_a_receipt_counted_once(
     assert len(form) == 1
     message = json.loads(form[0]["message"]["S"])
     assert message["properties"] == {"formId": "demo", "revenue": 12}
-    assert message["anonymous_id"].startswith("erased-") and "user_id" not in message
+    assert message["anonymous_id"].startswith("erased-")
+    assert "user_id" not in message
     assert "traits" not in message or message["traits"] == {}
 
     # The same person again: the same erasure, counted once.
     again = call_api("POST", "/marketing/privacy/erasures", body={"email": EMAIL}, token=admin)
-    assert again.status == 202 and again.json()["erasureId"] == erasure["erasureId"]
+    assert again.status == 202
+    assert again.json()["erasureId"] == erasure["erasureId"]
     assert drain(aws) == 0
     assert call_api("GET", f"/marketing/privacy/erasures/{erasure['erasureId']}", token=admin).json() == done
 
@@ -221,14 +228,16 @@ def test_the_sender_still_refuses_an_erased_address_and_the_person_can_come_back
         [tracked("identify", userId="u-erin", anonymousId="anon-erin", traits={"email": EMAIL})]
     )
     back = profile_of(IdentityRef(kind="email", value=EMAIL.lower()))
-    assert back is not None and back.profile_id != person["profile"].profile_id
+    assert back is not None
+    assert back.profile_id != person["profile"].profile_id
     assert back.erased_at is None
 
     send = request(back, person["template"])
     enqueue(aws, [send])
     assert run_sender(receive(aws)) == {"batchItemFailures": []}
     record = send_record(send.message_id)
-    assert record.status == "skipped" and record.reason.startswith("suppressed")
+    assert record.status == "skipped"
+    assert record.reason.startswith("suppressed")
 
     # The marketing suppression lookup says so too, without the address being stored in plain.
     reply = call_api("GET", f"/marketing/suppressions/{quote(EMAIL)}", token=admin)

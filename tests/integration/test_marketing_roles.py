@@ -112,6 +112,10 @@ ROUTES: dict[str, frozenset[str]] = {
     "GET /marketing/imports/{import_id}": MARKETERS,
     "POST /marketing/imports/{import_id}/start": MARKETERS,
     "POST /marketing/privacy/exports": MARKETERS,
+    # erasures: irreversible, and they rewrite sales' records (contacts, leads): admins ask for them
+    "POST /marketing/privacy/erasures": ADMINS,
+    "GET /marketing/privacy/erasures": MARKETERS,
+    "GET /marketing/privacy/erasures/{erasure_id}": MARKETERS,
 }
 
 
