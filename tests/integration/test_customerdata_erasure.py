@@ -13,6 +13,7 @@ from urllib.parse import quote, quote_plus
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from closedloop_support import Client as Crm
 from closedloop_support import MainStream
 from email_support import LambdaContext, enqueue, receive, request, run_sender, send_record, template
@@ -22,7 +23,7 @@ from leadstream.profiles import IdentityRef
 from leadstream.settings import get_settings
 from leadstream.store.profiles import get_profile, profile_of
 from leadstream_local.inprocess import Call
-from leadstream_local.lambda_events import sqs_record
+from leadstream_local.lambda_events import insert_record, sqs_record, stream_record
 from leadstream_local.template import StackTemplate
 
 EMAIL = "Erin.Quill@Example.com"
@@ -317,3 +318,104 @@ def test_only_admins_erase_and_marketing_reads_receipts(
     path = f"/marketing/privacy/erasures/{created.json()['erasureId']}"
     assert call_api("GET", path, token=token_for("marketing")).status == 200
     assert call_api("GET", path, token=token_for("sales")).status == 403
+
+
+def test_a_page_that_crashed_before_its_commit_runs_again_and_counts_once(
+    aws: StackTemplate,
+    call_api: Call,
+    admin: str,
+    crm: Crm,
+    loop: MainStream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a_person(aws, call_api, crm, loop)
+    erasure = call_api("POST", "/marketing/privacy/erasures", body={"email": EMAIL}, token=admin).json()
+
+    from customerdata.store import erasures
+
+    commit = erasures.commit_page
+    crashes: list[str] = []
+
+    def crash_once(erasure_id: str, step: str, number: int, **fields: Any) -> bool:
+        if step in ("events", "crm") and step not in crashes:
+            crashes.append(step)
+            raise RuntimeError("the function timed out after erasing, before committing")
+        return commit(erasure_id, step, number, **fields)
+
+    monkeypatch.setattr(erasures, "commit_page", crash_once)
+    while messages := take(aws, "ErasureQueue"):
+        for message in messages:
+            try:
+                run_worker(aws, message)
+            except BatchProcessingError:
+                assert run_worker(aws, message) == {"batchItemFailures": []}  # SQS delivers it again
+    assert crashes == ["events", "crm"]
+    done = call_api("GET", f"/marketing/privacy/erasures/{erasure['erasureId']}", token=admin).json()
+    receipt = {entry["store"]: entry["items"] for entry in done["receipt"]}
+    assert receipt["events"] == {"anonymised": 3}
+    assert receipt["crm"]["contacts"] == 1
+    assert receipt["crm"]["historyEntries"] == 4
+    assert traces(aws) == []
+
+
+def _change(
+    stack: StackTemplate, before: dict[str, Any], after: dict[str, Any], number: int
+) -> dict[str, Any]:
+    """A MODIFY record of the main table's stream (NEW_AND_OLD_IMAGES), as Lambda delivers it."""
+    from leadstream.store.dynamo import serialize
+
+    record = insert_record(after, sequence_number=number, event_name="MODIFY")
+    record["dynamodb"]["OldImage"] = serialize(before)
+    record["dynamodb"]["NewImage"] = serialize(after)
+    return stream_record(record, stream_arn=str(stack.physical["MainTable"]["StreamArn"]))
+
+
+def test_changes_made_before_the_erasure_and_delivered_after_it_copy_nothing_back(
+    aws: StackTemplate, call_api: Call, admin: str, crm: Crm, loop: MainStream
+) -> None:
+    """A contact edit and a profile change, both made before the erasure, reach the closed loop after it
+    (a stream that lags, a batch retried): neither copies the person back to the other side."""
+    from leadstream import keys
+    from leadstream.store.dynamo import get_item
+
+    person = a_person(aws, call_api, crm, loop)
+    table = get_settings().main_table
+    contact_id = person["contact"]["contactId"]
+    contact = get_item(table, keys.record_key("contact", contact_id), consistent=True)
+    profile_item = get_item(table, keys.profile_key(person["profile"].profile_id), consistent=True)
+    assert contact is not None
+    assert profile_item is not None
+    edited_contact = {**contact, "phone": "+44 20 7946 0111", "version": contact["version"] + 1}
+    edited_profile = {
+        **profile_item,
+        "traits": {**profile_item["traits"], "title": "Chief Quill Officer"},
+        "traitStamps": {**profile_item["traitStamps"], "title": "2099-01-01T00:00:00.000Z|src|m-late"},
+        "version": profile_item["version"] + 1,
+    }
+    stale = [
+        _change(aws, contact, edited_contact, 900_001),
+        _change(aws, profile_item, edited_profile, 900_002),
+    ]
+
+    requested = call_api("POST", "/marketing/privacy/erasures", body={"email": EMAIL}, token=admin)
+    assert requested.status == 202, requested.body
+    drain(aws)
+    loop.drain()
+    assert loop.deliver(stale) == {"batchItemFailures": []}  # delivered late, and twice
+    assert loop.deliver(stale) == {"batchItemFailures": []}
+    loop.drain()
+
+    erased = crm.ok(crm.get(f"/crm/contacts/{contact_id}"))
+    assert erased["lastName"] == "(erased)"
+    assert erased["erasedAt"]
+    assert (erased["firstName"], erased["phone"], erased["title"], erased["email"]) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    profile = get_profile(person["profile"].profile_id)
+    assert profile is not None
+    assert profile.traits == {}
+    assert profile_of(IdentityRef(kind="email", value=EMAIL.lower())) is None
+    assert traces(aws) == []
