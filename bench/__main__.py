@@ -19,6 +19,7 @@ from bench import (
     coldstart,
     crm,
     customerdata,
+    erasure,
     fanout,
     ingestion,
     integrations,
@@ -101,6 +102,7 @@ SECTIONS: dict[str, Callable[[], list[str]]] = {
     "website": lambda: website.render(website.measure()),
     "integrations": lambda: integrations.render(integrations.measure()),
     "customerdata": lambda: customerdata.render(customerdata.measure()),
+    "erasure": lambda: erasure.render(erasure.measure()),
 }
 
 
