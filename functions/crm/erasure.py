@@ -165,9 +165,11 @@ def forget_record(kind: str, record_id: str) -> dict[str, int]:
             )
             break
         except client.exceptions.TransactionCanceledException:
-            continue
+            continue  # someone wrote the record meanwhile: read it again
+    else:
+        raise RuntimeError(f"{kind} {record_id} kept changing during its erasure; the step runs again")
     history = _scrub_history(kind, record_id, personal)
-    timeline = _scrub_timeline(kind, record_id, item.get("accountId") if item else None)
+    timeline = _scrub_timeline(kind, record_id, item.get("accountId"))
     return {f"{kind}s": 1, "historyEntries": history, "timelineEntries": timeline}
 
 

@@ -419,3 +419,56 @@ def test_changes_made_before_the_erasure_and_delivered_after_it_copy_nothing_bac
     assert profile.traits == {}
     assert profile_of(IdentityRef(kind="email", value=EMAIL.lower())) is None
     assert traces(aws) == []
+
+
+def test_webhook_payloads_and_a_visitors_website_items_lose_the_person(
+    aws: StackTemplate, call_api: Call, admin: str, crm: Crm, loop: MainStream
+) -> None:
+    """`lead.qualified` carries an address and a name: its deliveries' payloads lose them (the other
+    deliveries' stay whole); the visitor's unlocked assets and pop-up impressions go."""
+    from integrations.store import webhooks
+    from website.store import unlock, unlock_key
+
+    a_person(aws, call_api, crm, loop)
+    subscription = {
+        "subscriptionId": "wh-1",
+        "url": "https://hooks.example.com/x",
+        "eventTypes": ["*"],
+        "status": "active",
+        "secret": "s",
+        "version": 1,
+        "createdAt": "2026-12-01T00:00:00.000Z",
+    }
+    assert webhooks.put_subscription(subscription, expected_version=None)
+    payload = {"type": "lead.qualified", "data": {"leadId": "l-1", "email": EMAIL.lower(), "lastName": LAST}}
+    other = {"type": "lead.qualified", "data": {"leadId": "l-2", "email": "someone@else.example"}}
+    for event_id, body in (("ev-1", payload), ("ev-2", other)):
+        assert webhooks.create_delivery(
+            {
+                "subscriptionId": "wh-1",
+                "eventId": event_id,
+                "eventType": "lead.qualified",
+                "payload": json.dumps(body),
+                "status": "delivered",
+                "attempts": 1,
+                "createdAt": "2026-12-01T00:00:00.000Z",
+            }
+        )
+    unlock("asset-1", "anon-erin")
+
+    call_api("POST", "/marketing/privacy/erasures", body={"email": EMAIL}, token=admin)
+    drain(aws)
+
+    scrubbed = webhooks.get_delivery("wh-1", "ev-1")
+    kept = webhooks.get_delivery("wh-1", "ev-2")
+    assert scrubbed is not None
+    assert kept is not None
+    assert json.loads(scrubbed["payload"]) == {
+        "type": "lead.qualified",
+        "data": {"leadId": "l-1", "email": None, "lastName": None},
+    }
+    assert json.loads(kept["payload"]) == other
+    from leadstream.store.dynamo import get_item
+
+    assert get_item(get_settings().main_table, unlock_key("asset-1", "anon-erin")) is None
+    assert traces(aws) == []
