@@ -11,12 +11,12 @@ Measured: the time to erase, the DynamoDB calls per event, and the same for a pe
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench import stack_on_moto
 from bench.scoring import READ_CALLS, WRITE_CALLS, _Meter
 
 SIZES = (0, 1_000, 5_000)
@@ -35,37 +35,11 @@ class ErasureCost:
 
 
 def measure() -> list[ErasureCost]:
-    for key, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }.items():
-        os.environ.setdefault(key, value)
-    return [_in_fresh_moto(size) for size in SIZES]
-
-
-def _in_fresh_moto(size: int) -> ErasureCost:
-    from moto import mock_aws
-
-    from leadstream_local import moto_speedups
-
-    moto_speedups.install()
-    with mock_aws():
-        import boto3
-
-        from leadstream_local.stack import _clear_shared_caches
-        from leadstream_local.template import StackTemplate
-
-        template = StackTemplate.load()
-        template.create_resources(boto3.client)
-        for function in template.functions():
-            for key, value in function.environment.items():
-                if key != "POWERTOOLS_SERVICE_NAME":
-                    os.environ[key] = str(value)
-        _clear_shared_caches()
-        return _run(size, template)
+    results = []
+    for size in SIZES:
+        with stack_on_moto() as template:
+            results.append(_run(size, template))
+    return results
 
 
 def _person(events: int) -> str:
