@@ -20,6 +20,7 @@ from bench import (
     consent,
     crm,
     customerdata,
+    erasure,
     fanout,
     ingestion,
     integrations,
@@ -103,6 +104,7 @@ SECTIONS: dict[str, Callable[[], list[str]]] = {
     "integrations": lambda: integrations.render(integrations.measure()),
     "customerdata": lambda: customerdata.render(customerdata.measure()),
     "consent": lambda: consent.render(consent.measure()),
+    "erasure": lambda: erasure.render(erasure.measure()),
 }
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -35,8 +35,8 @@ from leadstream import settings
 from leadstream.errors import Conflict, PreconditionFailed
 from leadstream.models import Model
 from leadstream.profiles import IdentityRef, Profile, iso_utc, storable
-from leadstream.store.profiles import live_profile
-from scoring.identity import new_profile_id
+from leadstream.store.profiles import live_profile, load_profiles
+from scoring.identity import founded_profiles, founding_profile_id
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +114,8 @@ def on_contact(change_id: str, old: Mapping[str, Any] | None, new: Mapping[str, 
             store.commit(change_id, [store.contact_link_delete(str(old["profileId"]), str(old["contactId"]))])
         return
     contact_id = str(new["contactId"])
+    if new.get("erasedAt") or _erased_contact(contact_id):
+        return  # an erased person: nothing goes back to the profile, from this change or an older one
     profile_id: str | None = None
     for _ in range(MAX_ATTEMPTS):
         try:
@@ -138,7 +140,9 @@ def _apply_contact(change_id: str, old: Mapping[str, Any] | None, new: Mapping[s
         if email is None:
             return None  # nobody to sync with: a contact without email and without a profile
         ref = IdentityRef(kind="email", value=email)
-        profile = Profile(profile_id=new_profile_id(ref))
+        profile = Profile(profile_id=founding_profile_id(ref, founded_profiles([ref], load_profiles)))
+    if profile.erased_at is not None:
+        return None  # an erased profile takes nothing from a contact (docs/customer-data.md, Erasure)
     expected = profile.version
     work = profile.model_copy(deep=True)
     items = []
@@ -210,6 +214,18 @@ def _email(
     return ref if owner is None else None
 
 
+def _erased_since(profile_id: str) -> bool:
+    """Was the profile erased since this change (a change older than the erasure, delivered after it)?"""
+    current = live_profile(profile_id)
+    return current is None or current.erased_at is not None
+
+
+def _erased_contact(contact_id: str) -> bool:
+    """Was the contact erased since this change (a change older than the erasure, delivered after it)?"""
+    contact = get_contact(contact_id)
+    return contact is not None and contact.erased_at is not None
+
+
 def _link_contact(contact_id: str, profile_id: str) -> None:
     """Set the contact's `profileId` (as the marketing sync, so the loop does not echo it)."""
     for _ in range(MAX_ATTEMPTS):
@@ -227,7 +243,7 @@ def _link_contact(contact_id: str, profile_id: str) -> None:
 def on_profile(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> None:
     """A profile change: the synced traits it changed (not those the CRM gave it) onto its contact, as the
     ownership table allows. Costs nothing unless a synced trait changed; idempotent by value."""
-    if new is None or new.get("mergedInto"):
+    if new is None or new.get("mergedInto") or new.get("erasedAt"):
         return
     profile = Profile.model_validate(new)
     before = Profile.model_validate(old) if old else None
@@ -248,11 +264,12 @@ def on_profile(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> 
     if not changed:
         return
     contact_id = store.linked_contacts([profile.profile_id]).get(profile.profile_id)
-    if contact_id is None:
+    # A profile erased since this change was made: its traits must not reach the contact.
+    if contact_id is None or _erased_since(profile.profile_id):
         return
     for _ in range(MAX_ATTEMPTS):
         contact = get_contact(contact_id)
-        if contact is None:
+        if contact is None or contact.erased_at is not None:
             return
         after = _profile_fields(contact, changed)
         if after is None:
@@ -305,3 +322,8 @@ def _set(document: dict[str, Any], path: str, value: Any) -> None:
     inner = dict(document.get(head) or {})
     _set(inner, rest, value)
     document[head] = inner
+
+
+def contacts_of(profile_ids: Sequence[str]) -> dict[str, str]:
+    """profileId -> contactId of the profiles linked to a CRM contact (an erasure's plan reads them)."""
+    return store.linked_contacts(profile_ids) if profile_ids else {}

@@ -59,6 +59,8 @@ class Lead(Model):
     created_at: AwareDatetime = Field(alias="createdAt")
     updated_at: AwareDatetime = Field(alias="updatedAt")
     version: int = 1
+    # When the person's data was erased (docs/customer-data.md, Erasure): the lead stays, anonymous.
+    erased_at: AwareDatetime | None = Field(default=None, alias="erasedAt")
 
     @property
     def visible_to_sales(self) -> bool:

@@ -224,6 +224,15 @@ class TrackedEvent(Model):
             return value.strip().lower()
         return None
 
+    @property
+    def identity_key(self) -> str:
+        """The events table's `identity`: `user:<userId>`, else `anon:<anonymousId>`, else `email:<addr>`."""
+        if self.user_id:
+            return keys.event_identity("user", self.user_id)
+        if self.anonymous_id is None and self.email:
+            return keys.event_identity("email", self.email)
+        return keys.event_identity("anon", str(self.anonymous_id))
+
     def to_item(self, key: dict[str, str], ttl_epoch: int) -> dict[str, Any]:
         """The events-table item: a few top-level attributes to read at a glance, the event as JSON."""
         item: dict[str, Any] = {
@@ -235,12 +244,10 @@ class TrackedEvent(Model):
             "receivedAt": _iso(self.received_at),
             "ttl": ttl_epoch,
             "message": self.model_dump_json(exclude_none=True),
-            # Whose event this is, for a person's timeline (index ByIdentity, docs/data-model.md).
-            "identity": (
-                keys.event_identity("user", self.user_id)
-                if self.user_id
-                else keys.event_identity("anon", str(self.anonymous_id))
-            ),
+            # Whose event this is, for a person's timeline (index ByIdentity, docs/data-model.md). An event
+            # with neither id (email feedback: delivered, opened...) is filed under its address, so that a
+            # person's erasure finds it.
+            "identity": self.identity_key,
         }
         for attr, value in (
             ("userId", self.user_id),

@@ -133,3 +133,38 @@ def create_with_key(
         raise Conflict(
             "A request with this Idempotency-Key is still being processed; retry in a moment."
         ) from None
+
+
+# --- erasure (docs/customer-data.md, Erasure) ------------------------------------------------------------
+def records_mentioning(needles: list[str], limit: int) -> list[str]:
+    """Ids of up to `limit` idempotency records whose stored response mentions one of `needles` (compared
+    in lower case): a create's response holds what it created, an address included. The table is
+    transient (records expire after 24 hours), so a Scan of it is small; an erasure's worker runs it,
+    never a request."""
+    lowered = [needle.lower() for needle in needles if needle]
+    if not lowered:
+        return []
+    client = dynamodb()
+    table = load(IdempotencySettings).table
+    found: list[str] = []
+    request: dict[str, Any] = {"TableName": table}
+    while len(found) < limit:
+        response = client.scan(**request)
+        for item in response.get("Items", []):
+            text = " ".join(str(value.get("S", "")) for value in item.values()).lower()
+            if any(needle in text for needle in lowered):
+                found.append(str(item["id"]["S"]))
+        if "LastEvaluatedKey" not in response:
+            break
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return found[:limit]
+
+
+def forget_records(record_ids: list[str]) -> int:
+    """Delete these idempotency records: a retry of their request within the day runs it again (and
+    finds the record it created, whose id derives from the key: nothing is made twice)."""
+    client = dynamodb()
+    table = load(IdempotencySettings).table
+    for record_id in record_ids:
+        client.delete_item(TableName=table, Key={"id": {"S": record_id}})
+    return len(record_ids)

@@ -532,3 +532,28 @@ def import_chunk_key(import_id: str, number: int) -> dict[str, str]:
 
 def import_list_index(created_at: str, import_id: str) -> dict[str, str]:
     return {"gsi1pk": "IMPORTS", "gsi1sk": f"{created_at}#{import_id}"}
+
+
+# --- customer data: erasures (docs/customer-data.md, Erasure) ------------------------------------
+def erasure_key(erasure_id: str) -> dict[str, str]:
+    return {"pk": f"ERASURE#{erasure_id}", "sk": "ERASURE"}
+
+
+def erasure_list_index(created_at: str, erasure_id: str) -> dict[str, str]:
+    return {"gsi1pk": "ERASURES", "gsi1sk": f"{created_at}#{erasure_id}"}
+
+
+def erasure_step_key(erasure_id: str, step: str, page: int) -> dict[str, str]:
+    """One page of one step of an erasure, written once with the counts it added to the receipt."""
+    return {"pk": f"ERASURE#{erasure_id}", "sk": f"STEP#{step}#{page:06d}"}
+
+
+def erased_subject_key(subject_hash: str) -> dict[str, str]:
+    """The erasure of a person (a salted hash of their profile id or address): the same person asked for
+    again finds it."""
+    return {"pk": f"ERASED#{subject_hash}", "sk": "ERASED"}
+
+
+def hashed_suppression_key(address_hash: str) -> dict[str, str]:
+    """An erased address, still suppressed: only its salted hash is kept (leadstream.privacy)."""
+    return {"pk": f"SUPPRESSION#HASH#{address_hash}", "sk": "SUPPRESSION"}

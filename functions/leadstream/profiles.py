@@ -137,6 +137,9 @@ class Profile(Model):
     # The current consent per purpose (`tracking`, `email`, `topic:<id>`; leadstream.consents); each
     # change also leaves a history item (leadstream.store.consents).
     consents: dict[str, Consent] = Field(default_factory=dict)
+    # Set when the person's personal data was erased (docs/customer-data.md, Erasure): the profile keeps
+    # its id, stage, scores and counts for the reports, and no sync copies anything back onto it.
+    erased_at: UtcTime | None = Field(default=None, alias="erasedAt")
 
     @property
     def is_known(self) -> bool:

@@ -43,6 +43,49 @@ def new_profile_id(founder: IdentityRef) -> str:
     return str(uuid.uuid5(PROFILE_NAMESPACE, str(founder)))
 
 
+# An erased person's profile keeps its id (its counts and stage stay in the reports), but its identities
+# are gone: an identity that founded it and comes back (the same browser, the address signing up again)
+# founds a new profile, whose id follows on from the erased one's. At most this many erasures in a row.
+MAX_ERASED_FOUNDINGS = 4
+
+
+def successor_profile_id(founder: IdentityRef, erased_profile_id: str) -> str:
+    """The id a returning identity founds a profile with after the profile it founded was erased."""
+    return str(uuid.uuid5(PROFILE_NAMESPACE, f"{founder}#after:{erased_profile_id}"))
+
+
+def founding_profile_id(founder: IdentityRef, profiles: Mapping[str, Profile]) -> str:
+    """The id a profile founded by `founder` gets: its uuid5, or past the erased profiles it founded before
+    (those of them in `profiles`)."""
+    profile_id = new_profile_id(founder)
+    for _ in range(MAX_ERASED_FOUNDINGS):
+        erased = profiles.get(profile_id)
+        if erased is None or erased.erased_at is None:
+            break
+        profile_id = successor_profile_id(founder, profile_id)
+    return profile_id
+
+
+def founded_profiles(
+    founders: Collection[IdentityRef], load: Callable[[set[str]], Mapping[str, Profile]]
+) -> dict[str, Profile]:
+    """The stored profiles these identities founded or would found (following erased ones): read when a
+    new profile's write found its id taken, which only an erased profile's id does for good."""
+    found: dict[str, Profile] = {}
+    wanted = {new_profile_id(ref): ref for ref in founders}
+    for _ in range(MAX_ERASED_FOUNDINGS):
+        if not wanted:
+            break
+        loaded = load(set(wanted))
+        found |= loaded
+        wanted = {
+            successor_profile_id(ref, pid): ref
+            for pid, ref in wanted.items()
+            if pid in loaded and loaded[pid].erased_at is not None
+        }
+    return found
+
+
 def event_identities(event: TrackedEvent) -> list[IdentityRef]:
     """Identities to look up for an event. An alias's previousId may be a user id or an anonymous id."""
     refs = []
@@ -209,7 +252,7 @@ class BatchResolution:
         return profile
 
     def _create(self, founder: IdentityRef) -> Profile:
-        profile = self._profile(new_profile_id(founder))
+        profile = self._profile(founding_profile_id(founder, self.profiles))
         self.created.append(profile.profile_id)
         self._claim(founder, profile)
         return profile
@@ -306,7 +349,15 @@ def resolve_events(
     written = 0
     for attempt in range(1, MAX_ATTEMPTS + 1):
         owners = store.identity_owners(identities)
-        resolution = BatchResolution(owners, store.profiles(set(owners.values())), on_event)
+        profiles = dict(store.profiles(set(owners.values())))
+        if attempt > 1:  # a new profile's id may be taken by an erased one it founded before
+            unowned = [ref for ref in identities if ref not in owners]
+            profiles |= {
+                pid: profile
+                for pid, profile in founded_profiles(unowned, store.profiles).items()
+                if pid not in profiles
+            }
+        resolution = BatchResolution(owners, profiles, on_event)
         try:
             for event in events:
                 resolution.apply(event)

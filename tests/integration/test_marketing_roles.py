@@ -119,6 +119,10 @@ ROUTES: dict[str, frozenset[str]] = {
     "POST /marketing/topics": MARKETERS,
     "GET /marketing/topics/{topic_id}": MARKETERS,
     "PUT /marketing/topics/{topic_id}": MARKETERS,
+    # erasures: irreversible, and they rewrite sales' records (contacts, leads): admins ask for them
+    "POST /marketing/privacy/erasures": ADMINS,
+    "GET /marketing/privacy/erasures": MARKETERS,
+    "GET /marketing/privacy/erasures/{erasure_id}": MARKETERS,
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from crm.api.framework import Resource, referenced, register_resource
 from crm.api.models import (
@@ -50,6 +50,9 @@ class Contact(ContactFields, CrmRecord):
         default=None, alias="profileId", description="the marketing profile of this person (by email)"
     )
     lead_id: str | None = Field(default=None, alias="leadId", description="the lead it was converted from")
+    erased_at: AwareDatetime | None = Field(
+        default=None, alias="erasedAt", description="when the person's data was erased (privacy erasure)"
+    )
 
 
 class ContactChanges(CrmInput):

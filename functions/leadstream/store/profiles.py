@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from leadstream import consents, keys
 from leadstream.aws import dynamodb
-from leadstream.profiles import IdentityRef, IdentityWrite, MergeRecord, Profile, ProfileWrite, iso_utc
+from leadstream.profiles import IdentityRef, IdentityWrite, MergeRecord, Profile, ProfileWrite, Touch, iso_utc
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import batch_get, deserialize, get_item, serialize
 
@@ -317,3 +318,82 @@ def transact(items: Sequence[TransactWriteItemTypeDef]) -> bool:
             raise
         return False
     return True
+
+
+# --- erasure (docs/customer-data.md, Erasure) ------------------------------------------------------------
+def forget_profile(profile_id: str, at: datetime) -> bool:
+    """Anonymise one profile: it keeps its id, version history, stage and its history, scores, tags,
+    activity counts, first and last seen, `mergedInto`, and the campaign of its first and last touch; it
+    loses its identities list, user id, email, traits, location and the pages and referrers of its
+    touches. Sets `erasedAt`. False: no such profile. A repeat changes nothing."""
+    for _ in range(MAX_MERGE_HOPS):
+        profile = get_profile(profile_id)
+        if profile is None:
+            return False
+        erased = anonymous_profile(profile, at)
+        if erased == profile:
+            return True
+        if put_profile(erased, profile.version):
+            return True
+    raise RuntimeError(f"profile {profile_id} kept changing during its erasure")
+
+
+def anonymous_profile(profile: Profile, at: datetime) -> Profile:
+    def touch(value: Touch | None) -> Touch | None:
+        if value is None:
+            return None
+        return value.model_copy(update={"term": None, "content": None, "referrer": None, "url": None})
+
+    return profile.model_copy(
+        update={
+            "user_id": None,
+            "user_id_stamp": None,
+            "email": None,
+            "email_stamp": None,
+            "identities": [],
+            "traits": {},
+            "trait_stamps": {},
+            "first_touch": touch(profile.first_touch),
+            "last_touch": touch(profile.last_touch),
+            "location": None,
+            "erased_at": profile.erased_at or at,
+        }
+    )
+
+
+def forget_identities(identities: Collection[IdentityRef], profile_ids: Collection[str]) -> int:
+    """Delete these identity items, each only while it still points at one of `profile_ids` (an
+    identity another person claimed since is theirs). Returns how many were looked at."""
+    client = dynamodb()
+    table = get_settings().main_table
+    owners = sorted(profile_ids)
+    if not owners:
+        return len(identities)  # nobody's profile: whatever holds these identities is someone else's
+    values = {f":p{index}": owner for index, owner in enumerate(owners)}
+    condition = "attribute_not_exists(pk) OR profileId IN (" + ", ".join(values) + ")"
+    for ref in identities:
+        try:
+            client.delete_item(
+                TableName=table,
+                Key=serialize(keys.identity_key(ref.kind, ref.value)),
+                ConditionExpression=condition,
+                ExpressionAttributeValues=serialize(values),
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            continue
+    return len(identities)
+
+
+def forget_merges(survivor_id: str) -> int:
+    """The merge records of a profile lose the identities that moved (when, why and which profile stay)."""
+    client = dynamodb()
+    table = get_settings().main_table
+    records = merge_records(survivor_id)
+    for record in records:
+        if "identities" in record:
+            client.update_item(
+                TableName=table,
+                Key=serialize({"pk": record["pk"], "sk": record["sk"]}),
+                UpdateExpression="REMOVE identities",
+            )
+    return len(records)

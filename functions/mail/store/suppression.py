@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from leadstream import keys
 from leadstream.aws import dynamodb
+from leadstream.privacy import address_hashes
 from leadstream.profiles import iso_utc
 from leadstream.settings import get_settings
 from leadstream.store.dynamo import batch_get, deserialize, get_item, serialize
@@ -35,16 +36,75 @@ def from_item(item: dict[str, Any]) -> Suppression:
 
 
 def get_suppression(email: str) -> Suppression | None:
-    item = get_item(get_settings().main_table, keys.suppression_key(normalize_email(email)), consistent=True)
-    return from_item(item) if item else None
+    """The address's entry: its own, or (an erased person's address) the entry of its salted hash."""
+    address = normalize_email(email)
+    item = get_item(get_settings().main_table, keys.suppression_key(address), consistent=True)
+    if item is None:
+        hashed = address_hashes([address])[address]
+        item = get_item(get_settings().main_table, keys.hashed_suppression_key(hashed), consistent=True)
+    return _entry(item, address) if item else None
 
 
 def suppressions_of(emails: Iterable[str]) -> dict[str, Suppression]:
-    """The suppression entries among `emails` (normalized address -> entry), one BatchGetItem per 100."""
+    """The suppression entries among `emails` (normalized address -> entry), one BatchGetItem per 100
+    keys: each address is looked up in plain and by its salted hash (an erased person's address)."""
     wanted = {normalize_email(email) for email in emails}
-    items = batch_get(get_settings().main_table, [keys.suppression_key(email) for email in wanted])
-    found = (from_item(item) for item in items)
-    return {entry.email: entry for entry in found}
+    hashes = address_hashes(sorted(wanted))
+    by_hash = {hashed: address for address, hashed in hashes.items()}
+    wanted_keys = [keys.suppression_key(email) for email in wanted]
+    wanted_keys += [keys.hashed_suppression_key(hashed) for hashed in by_hash]
+    found: dict[str, Suppression] = {}
+    for item in batch_get(get_settings().main_table, wanted_keys):
+        hashed = item.get("addressHash")
+        address = by_hash.get(str(hashed)) if hashed else str(item.get("email", ""))
+        if address:
+            found[address] = _entry(item, address)
+    return found
+
+
+def _entry(item: dict[str, Any], address: str) -> Suppression:
+    """An entry for `address` (a hashed entry has no address of its own: the caller's is used)."""
+    return from_item({**item, "email": item.get("email") or address})
+
+
+def erase_address(email: str, at: datetime) -> bool:
+    """An erased person's address: its entry (kept, with its reasons, or a new `manual` one) moves under
+    the address's salted hash, and the plain entry goes. The sender still refuses the address
+    (`suppressions_of` looks hashes up). Idempotent: True when a plain entry was replaced now."""
+    address = normalize_email(email)
+    table = get_settings().main_table
+    hashed = address_hashes([address])[address]
+    plain = get_item(table, keys.suppression_key(address), consistent=True)
+    now = iso_utc(at)
+    reasons = {
+        _reason_attribute(reason): plain[_reason_attribute(reason)]
+        for reason in SuppressionReason
+        if plain and _reason_attribute(reason) in plain
+    }
+    sets = ["addressHash = :hash", "updatedAt = :now", "erasedAt = if_not_exists(erasedAt, :now)"]
+    values: dict[str, Any] = {":hash": hashed, ":now": now}
+    names: dict[str, str] = {}
+    for index, (attribute, value) in enumerate(sorted(reasons.items())):
+        names[f"#r{index}"] = attribute
+        sets.append(f"#r{index} = if_not_exists(#r{index}, :r{index})")
+        values[f":r{index}"] = value
+    if not reasons:
+        names["#manual"] = _reason_attribute(SuppressionReason.MANUAL)
+        sets.append("#manual = if_not_exists(#manual, :now)")
+        sets.append("detail = if_not_exists(detail, :detail)")
+        values[":detail"] = "erased on request (docs/customer-data.md, Erasure)"
+    client = dynamodb()
+    client.update_item(
+        TableName=table,
+        Key=serialize(keys.hashed_suppression_key(hashed)),
+        UpdateExpression="SET " + ", ".join(sets),
+        **({"ExpressionAttributeNames": names} if names else {}),  # type: ignore[arg-type]
+        ExpressionAttributeValues=serialize(values),
+    )
+    if plain is None:
+        return False
+    client.delete_item(TableName=table, Key=serialize(keys.suppression_key(address)))
+    return True
 
 
 def suppress(
