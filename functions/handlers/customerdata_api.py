@@ -1,5 +1,6 @@
-"""CustomerDataApiFunction: imports under /marketing/imports (customerdata.routes), on the one API
-framework (leadstream.api)."""
+"""CustomerDataApiFunction: imports under /marketing/imports (customerdata.routes) and exports under
+/marketing/exports and /crm/exports (customerdata.export_routes), on the one API framework
+(leadstream.api)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
+from customerdata import export_routes
 from customerdata import routes as customerdata_routes
 from leadstream.api import Api
 from leadstream.http import cors_config, create_resolver
@@ -21,6 +23,7 @@ _origins = get_settings().allowed_origins
 app = create_resolver(allowed_origins=_origins, enable_validation=True)
 api = Api(app, cors_config(_origins))
 customerdata_routes.register(api)
+export_routes.register(api)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

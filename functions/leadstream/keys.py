@@ -514,3 +514,17 @@ def import_chunk_key(import_id: str, number: int) -> dict[str, str]:
 
 def import_list_index(created_at: str, import_id: str) -> dict[str, str]:
     return {"gsi1pk": "IMPORTS", "gsi1sk": f"{created_at}#{import_id}"}
+
+
+# --- customer data: exports and account imports (docs/customer-data.md) ----------------------------
+def export_key(export_id: str) -> dict[str, str]:
+    return {"pk": f"EXPORT#{export_id}", "sk": "EXPORT"}
+
+
+def export_list_index(created_at: str, export_id: str) -> dict[str, str]:
+    return {"gsi1pk": "EXPORTS", "gsi1sk": f"{created_at}#{export_id}"}
+
+
+def account_match_key(kind: str, value: str) -> dict[str, str]:
+    """Which CRM account an import matched by an external id, a domain or a name (`kind`), normalised."""
+    return {"pk": f"ACCOUNTMATCH#{kind}#{value}", "sk": "ACCOUNTMATCH"}
