@@ -64,4 +64,3 @@ def _with_history(kind: RecordType[Any], record: Any) -> dict[str, Any]:
             break
         cursor = page.next_cursor
     return {"record": kind.document(record), "history": entries}
-
