@@ -24,7 +24,7 @@ from leadstream.events import EARLIEST_EVENT_TIME, SegmentMessage, TrackedEvent
 from leadstream.models import Model
 from scoring.external_ids import external_id
 
-type ImportKind = Literal["contacts", "events"]
+type ImportKind = Literal["contacts", "events", "accounts"]
 type ImportStatus = Literal["awaiting-upload", "queued", "running", "done", "failed"]
 
 IMPORT_SOURCE_ID = "import"  # the source id of every imported event (events table key, fingerprints)
@@ -53,6 +53,22 @@ CONTACT_FIELDS = (
     "postalCode",
 )
 EVENT_FIELDS = (*IDENTITY_FIELDS, *EXTERNAL_FIELDS, "event", "timestamp")
+# A CRM account's fields (customerdata.account_rows; any other column is a custom field of the account).
+ACCOUNT_ADDRESS_FIELDS = ("street", "city", "region", "postalCode", "country")
+ACCOUNT_FIELDS = (
+    "accountId",
+    "name",
+    "domain",
+    "industry",
+    "size",
+    "employees",
+    "phone",
+    "description",
+    "ownerId",
+    "parentId",
+    *ACCOUNT_ADDRESS_FIELDS,
+    *EXTERNAL_FIELDS,
+)
 
 _TIME_HEADERS = (
     *("timestamp", "time", "date", "datetime", "occurredat", "eventtime", "eventdate"),
@@ -97,6 +113,28 @@ _SYNONYMS: dict[str, str] = {
     **dict.fromkeys(("hubspotid", "hubspotcontactid", "hubspotvid", "hsobjectid"), "hubspotId"),
     **dict.fromkeys(("event", "eventname", "action", "activity"), "event"),
     **dict.fromkeys(_TIME_HEADERS, "timestamp"),
+}
+# An account file's headers: the company is the record itself, so "Company" is its name.
+_ACCOUNT_SYNONYMS: dict[str, str] = {
+    **dict.fromkeys(("accountid", "leadstreamid", "leadstreamaccountid"), "accountId"),
+    **dict.fromkeys(
+        ("name", "accountname", "company", "companyname", "organization", "organisation", "firma"), "name"
+    ),
+    **dict.fromkeys(("domain", "website", "url", "web", "companydomain", "webdomain", "homepage"), "domain"),
+    **dict.fromkeys(("industry", "sector", "branche"), "industry"),
+    **dict.fromkeys(("employees", "numberofemployees", "employeecount", "headcount"), "employees"),
+    **dict.fromkeys(("size", "companysize", "sizeband"), "size"),
+    **dict.fromkeys(("phone", "phonenumber", "telephone", "tel"), "phone"),
+    **dict.fromkeys(("description", "about", "notes"), "description"),
+    **dict.fromkeys(("ownerid", "owner", "accountowner"), "ownerId"),
+    **dict.fromkeys(("parentid", "parentaccountid"), "parentId"),
+    **dict.fromkeys(("street", "address", "streetaddress", "addressline1"), "street"),
+    **dict.fromkeys(("city", "town"), "city"),
+    **dict.fromkeys(("state", "region", "province", "county"), "region"),
+    **dict.fromkeys(("postalcode", "zip", "zipcode", "postcode"), "postalCode"),
+    **dict.fromkeys(("country", "countrycode"), "country"),
+    **dict.fromkeys(("salesforceid", "salesforceaccountid", "sfdcid", "sfid"), "salesforceId"),
+    **dict.fromkeys(("hubspotid", "hubspotcompanyid", "hscompanyid"), "hubspotId"),
 }
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _NUMBER = re.compile(r"^-?(0|[1-9]\d{0,14})(\.\d{1,10})?$")
@@ -217,7 +255,7 @@ def map_columns(
             f"The mapping names {', '.join(repr(name) for name in missing)}, which the file's first line "
             f"does not have (it has {', '.join(repr(name) for name in header[:20])})."
         )
-    known = CONTACT_FIELDS if kind == "contacts" else EVENT_FIELDS
+    known = {"contacts": CONTACT_FIELDS, "events": EVENT_FIELDS, "accounts": ACCOUNT_FIELDS}[kind]
     columns: dict[str, str | None] = {}
     for name in header:
         if name in given:
@@ -235,7 +273,7 @@ def map_columns(
                 )
             columns[name] = field or None
             continue
-        columns[name] = _SYNONYMS.get(normalized(name)) or custom_name(name) or None
+        columns[name] = synonym(kind, name) or custom_name(name) or None
     mapped: dict[str, list[str]] = {}
     for name, field in columns.items():
         if field is not None:
@@ -250,7 +288,16 @@ def map_columns(
     return columns
 
 
+def synonym(kind: ImportKind, header: str) -> str | None:
+    return (_ACCOUNT_SYNONYMS if kind == "accounts" else _SYNONYMS).get(normalized(header))
+
+
 def _require_fields(kind: ImportKind, fields: set[str]) -> None:
+    if kind == "accounts" and "name" not in fields:
+        raise MappingRefused(
+            "The file has no name column: name a column Name (or Account Name, Company), or map one to name "
+            "with a mapping."
+        )
     if kind == "contacts" and "email" not in fields:
         raise MappingRefused(
             "The file has no email column: name a column Email (or E-mail, Email Address), or map one to "
@@ -286,7 +333,7 @@ def row_event(
     now: datetime,
 ) -> TrackedEvent:
     """The event a row stands for; RowError (column, reason) when it cannot be imported."""
-    fields, column_of = _row_fields(kind, values, columns)
+    fields, column_of = row_fields(kind, values, columns)
     email = _email(fields.pop("email", None), column_of)
     user_id = fields.pop("userId", None)
     anonymous_id = fields.pop("anonymousId", None)
@@ -367,7 +414,7 @@ def row_event(
     )
 
 
-def _row_fields(
+def row_fields(
     kind: ImportKind, values: Mapping[str, Any], columns: Mapping[str, str | None]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The row's values by field (empty ones left out), and the column each came from."""
@@ -428,7 +475,7 @@ def _column(columns: Mapping[str, str | None], field: str) -> str:
 
 def _json_field(kind: ImportKind, key: str) -> str | None:
     """A JSON Lines key the header pass never saw (keys vary by line): matched like a header."""
-    return _SYNONYMS.get(normalized(key)) or (key if _CUSTOM.match(key) else custom_name(key) or None)
+    return synonym(kind, key) or (key if _CUSTOM.match(key) else custom_name(key) or None)
 
 
 def _clean(value: Any, column: str, *, parse_numbers: bool) -> Any:
