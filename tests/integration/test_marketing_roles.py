@@ -106,12 +106,16 @@ ROUTES: dict[str, frozenset[str]] = {
     "GET /marketing/spend": MARKETERS,
     "GET /marketing/spend/{month}/{channel}": MARKETERS,
     "PUT /marketing/spend/{month}/{channel}": MARKETERS,
-    # the customer data API: imports
+    # the customer data API: imports (kind accounts needs admin: a 403 from the route, not a policy)
     "GET /marketing/imports": MARKETERS,
     "POST /marketing/imports": MARKETERS,
     "GET /marketing/imports/{import_id}": MARKETERS,
     "POST /marketing/imports/{import_id}/start": MARKETERS,
     "POST /marketing/privacy/exports": MARKETERS,
+    # the customer data API: segment exports
+    "POST /marketing/exports": MARKETERS,
+    "GET /marketing/exports": MARKETERS,
+    "GET /marketing/exports/{export_id}": MARKETERS,
 }
 
 
