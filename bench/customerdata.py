@@ -10,6 +10,7 @@ size, so the sample's rate and memory are the file's; importing all 200 chunks o
 takes longer than this bench may run (about 10 ms per row on a quiet machine, most of it moto's).
 
 The modelled AWS cost of a million rows prices the counts measured here at us-east-1 on-demand rates.
+Exports of a segment to CSV are measured by bench/customerdata_exports.py, in the same section.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import tracemalloc
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench import customerdata_exports
 from bench.scoring import READ_CALLS, WRITE_CALLS, _Meter
 
 SIZES = (10_000, 100_000)
@@ -65,7 +67,17 @@ class ImportCost:
         return (transact + self.batch_put_items) / max(self.rows_imported, 1)
 
 
-def measure() -> list[ImportCost]:
+@dataclass
+class CustomerDataCost:
+    imports: list[ImportCost]
+    exports: list[customerdata_exports.ExportCost]
+
+
+def measure() -> CustomerDataCost:
+    return CustomerDataCost(imports=measure_imports(), exports=customerdata_exports.measure())
+
+
+def measure_imports() -> list[ImportCost]:
     for key, value in {
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "bench",
@@ -227,13 +239,16 @@ def _profile_item_kb() -> float:
     return sum(sizes) / len(sizes) / 1024 if sizes else 1.0
 
 
-def render(results: list[ImportCost]) -> list[str]:
+def render(result: CustomerDataCost) -> list[str]:
+    return render_imports(result.imports) + customerdata_exports.render(result.exports)
+
+
+def render_imports(results: list[ImportCost]) -> list[str]:
     small, large = results[0], results[-1]
     lines = [
         "## Customer data: importing contacts (bench/customerdata.py)",
         "",
-        "Command: `.venv/bin/python -c 'from bench import customerdata as c; "
-        "print(\"\\n\".join(c.render(c.measure())))'`. The ImportWorkerFunction's steps on an embedded moto",
+        "Command: `make bench ONLY=customerdata`. The ImportWorkerFunction's steps on an embedded moto",
         "(the split of the whole file, then its first chunks of 500 rows: identity resolution, scoring, the",
         f"events table; {small.rows_imported:,} rows per size). Importing every chunk of 100,000 rows on",
         "moto takes longer than this bench may run here; every chunk is the same work whatever the file's",

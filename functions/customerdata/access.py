@@ -4,7 +4,8 @@
 functions: the profile (traits, scores, tags, stage and its history, activity counts), its identities and
 the anonymous profiles it absorbed, its events (every identity, across merges, newest first), the emails
 sent to it with what became of each (delivered, opened, clicked, bounced, unsubscribed), its handoffs to
-sales with the leads they created, and the suppression entry of its address. The person's events are
+sales with the leads they created, its CRM records (contacts, leads, deals) with their history, and the
+suppression entry of its address. The person's events are
 capped at MAX_EVENTS (the document says when it was cut); nothing else is.
 """
 
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crm.lifecycle import get_lead
+from crm.person_records import records_of_person
 from customerdata.consents import consent_document
 from leadstream import clock
 from leadstream.errors import NotFound
@@ -80,11 +82,21 @@ def access_document(profile: Profile) -> dict[str, Any]:
         ],
         "handoffs": [record.model_dump(mode="json", by_alias=True, exclude_none=True) for record in handoffs],
         "leads": [lead.model_dump(mode="json", by_alias=True, exclude_none=True) for lead in leads if lead],
+        "crm": crm_records(profile, [record.lead_id for record in handoffs]),
         "suppression": suppression.model_dump(mode="json", by_alias=True, exclude_none=True)
         if suppression
         else None,
         "consents": consent_document(profile),  # current per purpose, and every change (the proof)
     }
+
+
+def crm_records(profile: Profile, lead_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The person's CRM contacts (by each of their addresses), leads and deals, with every history entry
+    of each (crm.person_records)."""
+    emails = [ref.value for ref in profile.identities if ref.kind == "email"]
+    if profile.email and profile.email not in emails:
+        emails.append(profile.email)
+    return records_of_person(emails, lead_ids)
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from customerdata import reading
+from customerdata import account_import, reading
 from customerdata.config import customerdata_settings
 from customerdata.imports import (
     ImportCounts,
@@ -177,6 +177,9 @@ def run_chunk(
     job: ImportJob, number: int, rows: Sequence[reading.RawRow], on_event: EventHook | None
 ) -> ChunkResult:
     """Import one chunk's rows (a dry run only reads) and say what became of each."""
+    if job.kind == "accounts":
+        counts, errors = account_import.run_chunk(job, rows)
+        return ChunkResult(counts, errors)
     now = datetime.fromisoformat(job.created_at.replace("Z", "+00:00"))
     numbered, errors = to_events(job, rows, now)
     result = ChunkResult(ImportCounts(rows=len(rows), rejected=len(errors)), errors)

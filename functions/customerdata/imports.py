@@ -22,8 +22,9 @@ from pydantic import Field, StringConstraints, ValidationError
 
 from leadstream.events import EARLIEST_EVENT_TIME, SegmentMessage, TrackedEvent
 from leadstream.models import Model
+from scoring.external_ids import external_id
 
-type ImportKind = Literal["contacts", "events"]
+type ImportKind = Literal["contacts", "events", "accounts"]
 type ImportStatus = Literal["awaiting-upload", "queued", "running", "done", "failed"]
 
 IMPORT_SOURCE_ID = "import"  # the source id of every imported event (events table key, fingerprints)
@@ -32,8 +33,13 @@ IMPORT_NAMESPACE = uuid.UUID("0c5d1b4e-7a0f-5d8e-b1e2-3f9a6c2d4e71")
 
 # Fields a column can map to; the identity fields are not traits.
 IDENTITY_FIELDS = ("email", "userId", "anonymousId")
+# A person's ids in other systems (scoring.external_ids): a row matches the person known by one of them.
+# `ext:<type>` (a mapping's field) names any other system's id.
+EXTERNAL_FIELDS = {"salesforceId": "salesforce", "hubspotId": "hubspot"}
+EXTERNAL_PREFIX = "ext:"
 CONTACT_FIELDS = (
     *IDENTITY_FIELDS,
+    *EXTERNAL_FIELDS,
     "firstName",
     "lastName",
     "name",
@@ -46,7 +52,23 @@ CONTACT_FIELDS = (
     "country",
     "postalCode",
 )
-EVENT_FIELDS = (*IDENTITY_FIELDS, "event", "timestamp")
+EVENT_FIELDS = (*IDENTITY_FIELDS, *EXTERNAL_FIELDS, "event", "timestamp")
+# A CRM account's fields (customerdata.account_rows; any other column is a custom field of the account).
+ACCOUNT_ADDRESS_FIELDS = ("street", "city", "region", "postalCode", "country")
+ACCOUNT_FIELDS = (
+    "accountId",
+    "name",
+    "domain",
+    "industry",
+    "size",
+    "employees",
+    "phone",
+    "description",
+    "ownerId",
+    "parentId",
+    *ACCOUNT_ADDRESS_FIELDS,
+    *EXTERNAL_FIELDS,
+)
 
 _TIME_HEADERS = (
     *("timestamp", "time", "date", "datetime", "occurredat", "eventtime", "eventdate"),
@@ -85,12 +107,39 @@ _SYNONYMS: dict[str, str] = {
     **dict.fromkeys(("state", "region", "province", "county"), "state"),
     **dict.fromkeys(("country", "countrycode"), "country"),
     **dict.fromkeys(("postalcode", "zip", "zipcode", "postcode"), "postalCode"),
+    **dict.fromkeys(
+        ("salesforceid", "sfdcid", "sfid", "salesforcecontactid", "salesforceleadid"), "salesforceId"
+    ),
+    **dict.fromkeys(("hubspotid", "hubspotcontactid", "hubspotvid", "hsobjectid"), "hubspotId"),
     **dict.fromkeys(("event", "eventname", "action", "activity"), "event"),
     **dict.fromkeys(_TIME_HEADERS, "timestamp"),
+}
+# An account file's headers: the company is the record itself, so "Company" is its name.
+_ACCOUNT_SYNONYMS: dict[str, str] = {
+    **dict.fromkeys(("accountid", "leadstreamid", "leadstreamaccountid"), "accountId"),
+    **dict.fromkeys(
+        ("name", "accountname", "company", "companyname", "organization", "organisation", "firma"), "name"
+    ),
+    **dict.fromkeys(("domain", "website", "url", "web", "companydomain", "webdomain", "homepage"), "domain"),
+    **dict.fromkeys(("industry", "sector", "branche"), "industry"),
+    **dict.fromkeys(("employees", "numberofemployees", "employeecount", "headcount"), "employees"),
+    **dict.fromkeys(("size", "companysize", "sizeband"), "size"),
+    **dict.fromkeys(("phone", "phonenumber", "telephone", "tel"), "phone"),
+    **dict.fromkeys(("description", "about", "notes"), "description"),
+    **dict.fromkeys(("ownerid", "owner", "accountowner"), "ownerId"),
+    **dict.fromkeys(("parentid", "parentaccountid"), "parentId"),
+    **dict.fromkeys(("street", "address", "streetaddress", "addressline1"), "street"),
+    **dict.fromkeys(("city", "town"), "city"),
+    **dict.fromkeys(("state", "region", "province", "county"), "region"),
+    **dict.fromkeys(("postalcode", "zip", "zipcode", "postcode"), "postalCode"),
+    **dict.fromkeys(("country", "countrycode"), "country"),
+    **dict.fromkeys(("salesforceid", "salesforceaccountid", "sfdcid", "sfid"), "salesforceId"),
+    **dict.fromkeys(("hubspotid", "hubspotcompanyid", "hscompanyid"), "hubspotId"),
 }
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _NUMBER = re.compile(r"^-?(0|[1-9]\d{0,14})(\.\d{1,10})?$")
 _CUSTOM = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
+_EXTERNAL = re.compile(r"^ext:[a-z0-9_.-]{1,40}$")
 
 FieldName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 ColumnName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -206,25 +255,31 @@ def map_columns(
             f"The mapping names {', '.join(repr(name) for name in missing)}, which the file's first line "
             f"does not have (it has {', '.join(repr(name) for name in header[:20])})."
         )
-    known = CONTACT_FIELDS if kind == "contacts" else EVENT_FIELDS
+    known = {"contacts": CONTACT_FIELDS, "events": EVENT_FIELDS, "accounts": ACCOUNT_FIELDS}[kind]
     columns: dict[str, str | None] = {}
     for name in header:
         if name in given:
             field = given[name]
-            if field is not None and field not in known and not _CUSTOM.match(field):
+            if (
+                field is not None
+                and field not in known
+                and not _CUSTOM.match(field)
+                and not _EXTERNAL.match(field)
+            ):
                 raise MappingRefused(
                     f"The mapping maps {name!r} to {field!r}: use one of {', '.join(known)}, a custom field "
-                    "name (letters, digits and _, starting with a letter), or null to skip the column."
+                    "name (letters, digits and _, starting with a letter), ext:<system> for an id in another "
+                    "system (ext:zoho), or null to skip the column."
                 )
             columns[name] = field or None
             continue
-        columns[name] = _SYNONYMS.get(normalized(name)) or custom_name(name) or None
+        columns[name] = synonym(kind, name) or custom_name(name) or None
     mapped: dict[str, list[str]] = {}
     for name, field in columns.items():
         if field is not None:
             mapped.setdefault(field, []).append(name)
     for field, names in mapped.items():
-        if len(names) > 1 and (field in known):
+        if len(names) > 1 and (field in known or _EXTERNAL.match(field)):
             raise MappingRefused(
                 f"Columns {', '.join(repr(n) for n in names)} all map to {field}: map all but one to another "
                 "field or to null (--mapping)."
@@ -233,17 +288,26 @@ def map_columns(
     return columns
 
 
+def synonym(kind: ImportKind, header: str) -> str | None:
+    return (_ACCOUNT_SYNONYMS if kind == "accounts" else _SYNONYMS).get(normalized(header))
+
+
 def _require_fields(kind: ImportKind, fields: set[str]) -> None:
+    if kind == "accounts" and "name" not in fields:
+        raise MappingRefused(
+            "The file has no name column: name a column Name (or Account Name, Company), or map one to name "
+            "with a mapping."
+        )
     if kind == "contacts" and "email" not in fields:
         raise MappingRefused(
             "The file has no email column: name a column Email (or E-mail, Email Address), or map one to "
             "email with a mapping."
         )
     if kind == "events":
-        if not fields & set(IDENTITY_FIELDS):
+        if not fields & {*IDENTITY_FIELDS, *EXTERNAL_FIELDS} and not any(map(_EXTERNAL.match, fields)):
             raise MappingRefused(
-                "The file has no column that says who did the event: add an Email, User ID or Anonymous ID "
-                "column, or map one with a mapping."
+                "The file has no column that says who did the event: add an Email, User ID, Anonymous ID, "
+                "Salesforce ID or HubSpot ID column, or map one with a mapping."
             )
         for needed, example in (("event", "Event"), ("timestamp", "Timestamp")):
             if needed not in fields:
@@ -269,37 +333,29 @@ def row_event(
     now: datetime,
 ) -> TrackedEvent:
     """The event a row stands for; RowError (column, reason) when it cannot be imported."""
-    fields: dict[str, Any] = {}
-    column_of: dict[str, str] = {}
-    for header, raw in values.items():
-        field = columns.get(header) if header in columns else _json_field(kind, header)
-        if field is None:
-            continue
-        value = _clean(raw, header, parse_numbers=kind == "events")
-        if value is None:
-            continue
-        fields[field] = value
-        column_of[field] = header
-    email = fields.pop("email", None)
-    if email is not None:
-        if not isinstance(email, str) or not _EMAIL.match(email) or len(email) > 254:
-            raise RowError(column_of["email"], f"{str(email)[:80]!r} is not an email address")
-        email = email.lower()
+    fields, column_of = row_fields(kind, values, columns)
+    email = _email(fields.pop("email", None), column_of)
     user_id = fields.pop("userId", None)
     anonymous_id = fields.pop("anonymousId", None)
+    known_ids, listed_ids = _external_ids(fields, column_of)
     if kind == "contacts" and email is None:
         raise RowError(_column(columns, "email"), "the email is empty")
-    if email is None and user_id is None and anonymous_id is None:
+    if email is None and user_id is None and anonymous_id is None and not (known_ids or listed_ids):
         raise RowError(_column(columns, "email"), "no email, user id or anonymous id says who this is")
     if anonymous_id is None and user_id is None:
         # An identity the events table can index the person's timeline under (ByIdentity), stable per
-        # address: every row of one person lands in the same partition, whichever file it came from.
-        anonymous_id = f"imported-{uuid.uuid5(IMPORT_NAMESPACE, str(email))}"
+        # address (or, without one, per id in another system): every row of one person lands in the same
+        # partition, whichever file it came from.
+        externals = [f"{EXTERNAL_FIELDS[k]}:{v}" for k, v in known_ids.items()]
+        first_external = next(iter([*externals, *(f"{e['type']}:{e['id']}" for e in listed_ids)]), "")
+        anonymous_id = (
+            f"imported-{uuid.uuid5(IMPORT_NAMESPACE, str(email) if email else 'ext:' + first_external)}"
+        )
     if kind == "contacts":
         event_type: Literal["identify", "track"] = "identify"
-        traits = {**fields, **({"email": email} if email else {})}
+        traits = {**fields, **known_ids, **({"email": email} if email else {})}
         properties: dict[str, Any] = {}
-        context: dict[str, Any] = {}
+        context: dict[str, Any] = {"externalIds": listed_ids} if listed_ids else {}
         name = None
         timestamp = now
     else:
@@ -311,7 +367,10 @@ def row_event(
         timestamp = parse_time(stamp, column_of.get("timestamp", _column(columns, "timestamp")), now)
         properties = fields
         traits = {}
-        context = {"traits": {"email": email}} if email else {}
+        context_traits = {**known_ids, **({"email": email} if email else {})}
+        context = {"traits": context_traits} if context_traits else {}
+        if listed_ids:
+            context["externalIds"] = listed_ids
     content = json.dumps(
         [
             kind,
@@ -322,6 +381,9 @@ def row_event(
             traits,
             properties,
             timestamp.isoformat() if kind == "events" else None,
+            # (added only when present, so the ids of rows imported before external ids stay the same)
+            *([known_ids, listed_ids] if (known_ids or listed_ids) and kind == "events" else []),
+            *([listed_ids] if listed_ids and kind == "contacts" else []),
         ],
         sort_keys=True,
         default=str,
@@ -352,13 +414,68 @@ def row_event(
     )
 
 
+def row_fields(
+    kind: ImportKind, values: Mapping[str, Any], columns: Mapping[str, str | None]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The row's values by field (empty ones left out), and the column each came from."""
+    fields: dict[str, Any] = {}
+    column_of: dict[str, str] = {}
+    for header, raw in values.items():
+        field = columns.get(header) if header in columns else _json_field(kind, header)
+        if field is None:
+            continue
+        value = _clean(raw, header, parse_numbers=kind == "events")
+        if value is None:
+            continue
+        fields[field] = value
+        column_of[field] = header
+    return fields, column_of
+
+
+def _email(email: Any, column_of: Mapping[str, str]) -> str | None:
+    if email is None:
+        return None
+    if not isinstance(email, str) or not _EMAIL.match(email) or len(email) > 254:
+        raise RowError(column_of["email"], f"{str(email)[:80]!r} is not an email address")
+    return email.lower()
+
+
+def _external_ids(
+    fields: dict[str, Any], column_of: Mapping[str, str]
+) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """Take the row's ids in other systems out of `fields`, checked: the well-known ones as the traits
+    scoring reads (`salesforceId`), the others as Segment's `context.externalIds` entries. RowError for an
+    id that does not look like one of its system (a Salesforce id has 15 or 18 letters and digits)."""
+    known: dict[str, str] = {}
+    listed: list[dict[str, str]] = []
+    for field in [name for name in fields if name in EXTERNAL_FIELDS or name.startswith(EXTERNAL_PREFIX)]:
+        raw = fields.pop(field)
+        system = EXTERNAL_FIELDS.get(field) or field.removeprefix(EXTERNAL_PREFIX)
+        ref = external_id(system, raw if isinstance(raw, str | int) else str(raw))
+        if ref is None:
+            what = {
+                "salesforce": "a Salesforce id (15 or 18 letters and digits)",
+                "hubspot": "a HubSpot id (digits)",
+            }
+            raise RowError(
+                column_of.get(field, field),
+                f"{str(raw)[:80]!r} is not {what.get(system, f'an id of {system}')}",
+            )
+        value = ref.value.split(":", 1)[1]
+        if field in EXTERNAL_FIELDS:
+            known[field] = value
+        else:
+            listed.append({"id": value, "type": system})
+    return known, listed
+
+
 def _column(columns: Mapping[str, str | None], field: str) -> str:
     return next((header for header, mapped in columns.items() if mapped == field), field)
 
 
 def _json_field(kind: ImportKind, key: str) -> str | None:
     """A JSON Lines key the header pass never saw (keys vary by line): matched like a header."""
-    return _SYNONYMS.get(normalized(key)) or (key if _CUSTOM.match(key) else custom_name(key) or None)
+    return synonym(kind, key) or (key if _CUSTOM.match(key) else custom_name(key) or None)
 
 
 def _clean(value: Any, column: str, *, parse_numbers: bool) -> Any:

@@ -18,8 +18,8 @@ from customerdata.imports import ImportCounts, ImportJob, ImportRequest
 from customerdata.store import files, jobs
 from leadstream import clock
 from leadstream.api import Api
-from leadstream.auth import MARKETING
-from leadstream.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from leadstream.auth import MARKETING, Role
+from leadstream.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from leadstream.models import Model
 from leadstream.profiles import iso_utc
 
@@ -122,6 +122,10 @@ def register(api: Api) -> None:
     )  # fmt: skip
     def create_import(body: ImportRequest) -> Response[CreatedImport]:
         settings = customerdata_settings()
+        principal = api.principal()
+        if body.kind == "accounts" and not principal.has(Role.ADMIN):
+            # Accounts are CRM records, which marketing reads but does not write.
+            raise Forbidden("Importing accounts writes CRM records: it needs the admin role.")
         if body.size > settings.max_upload_bytes:
             raise PayloadTooLarge(
                 f"The file is {body.size} bytes; an import takes at most {settings.max_upload_bytes} bytes: "
@@ -140,7 +144,7 @@ def register(api: Api) -> None:
                 "mapping": body.mapping,
                 "dryRun": body.dry_run,
                 "createdAt": iso_utc(clock.now()),
-                "createdBy": api.principal().user_id,
+                "createdBy": principal.user_id,
             }
         )
         jobs.create_job(job)

@@ -1,6 +1,7 @@
 """ImportWorkerFunction: each ImportQueue message is one step of an import (customerdata.importer): the
 split of the uploaded file into chunks, one chunk's rows through identity resolution and scoring, or the
-finish. Bounded concurrency is the event source's MaximumConcurrency (template.yaml)."""
+finish; or one step of an export (customerdata.exporter): pages of a segment or a CRM list into a CSV.
+Bounded concurrency is the event source's MaximumConcurrency (template.yaml)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
+from customerdata import exporter
 from customerdata.importer import handle
 from scoring.engagement import Scorer
 from scoring.store.config import scoring_config
@@ -33,6 +35,10 @@ def _scorer() -> EventHook:
 
 def handle_record(record: SQSRecord) -> None:
     message = json.loads(record.body)
+    if "exportId" in message:
+        outcome = exporter.handle(message)
+        logger.info("export step", extra={"exportId": message.get("exportId"), "done": outcome})
+        return
     done = handle(message, _scorer)
     logger.info("import step", extra={"importId": message.get("importId"), "done": done})
 

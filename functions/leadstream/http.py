@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from leadstream.errors import InvalidInput, LeadstreamError, NotFound, ServiceUnavailable
+from leadstream.errors import BadRequest, InvalidInput, LeadstreamError, NotFound, ServiceUnavailable
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -124,6 +124,13 @@ def create_resolver(
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response[str]:
         return _bug(app, exc)
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_utf8(exc: UnicodeDecodeError) -> Response[str]:
+        # The resolver decodes a base64 body (API Gateway's form for bytes that are not text) as UTF-8.
+        return problem(
+            BadRequest.status, BadRequest.title, "The request body is not UTF-8 text: send JSON in UTF-8."
+        )
 
     @app.exception_handler(ValidationError)
     def _validation_error(exc: ValidationError) -> Response[str]:

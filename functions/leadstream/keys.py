@@ -557,3 +557,17 @@ def erased_subject_key(subject_hash: str) -> dict[str, str]:
 def hashed_suppression_key(address_hash: str) -> dict[str, str]:
     """An erased address, still suppressed: only its salted hash is kept (leadstream.privacy)."""
     return {"pk": f"SUPPRESSION#HASH#{address_hash}", "sk": "SUPPRESSION"}
+
+
+# --- customer data: exports and account imports (docs/customer-data.md) ----------------------------
+def export_key(export_id: str) -> dict[str, str]:
+    return {"pk": f"EXPORT#{export_id}", "sk": "EXPORT"}
+
+
+def export_list_index(created_at: str, export_id: str) -> dict[str, str]:
+    return {"gsi1pk": "EXPORTS", "gsi1sk": f"{created_at}#{export_id}"}
+
+
+def account_match_key(kind: str, value: str) -> dict[str, str]:
+    """Which CRM account an import matched by an external id, a domain or a name (`kind`), normalised."""
+    return {"pk": f"ACCOUNTMATCH#{kind}#{value}", "sk": "ACCOUNTMATCH"}

@@ -32,20 +32,22 @@ COUNTS = ("created", "updated", "merged", "unchanged", "rejected")
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "import",
-        help="import contacts or offline events from a CSV or JSON Lines file, with a progress bar",
-        description="Upload FILE to the stack and import it: every row goes through identity resolution "
-        "(the same file twice creates nothing new). Columns are matched to fields by their headers "
+        help="import contacts, CRM accounts or offline events from a CSV or JSON Lines file, with a progress "
+        "bar",
+        description="Upload FILE to the stack and import it: every row goes through identity resolution, "
+        "and accounts are matched by id, domain or name (the same file twice creates nothing new). "
+        "Columns are matched to fields by their headers "
         "(Email, E-mail, First Name, Company ...); other columns become custom fields.",
         epilog=regions.HELP,
     )
-    parser.add_argument("kind", choices=["contacts", "events"])
+    parser.add_argument("kind", choices=["contacts", "events", "accounts"])
     parser.add_argument("file", help="a CSV file (UTF-8 or Latin-1), or JSON Lines (.jsonl) for events")
     parser.add_argument("--api-url", default="http://127.0.0.1:8787", help="the stack's ApiUrl output")
     parser.add_argument(
         "--token",
         default=os.environ.get("LEADSTREAM_TOKEN"),
-        help="access token of a marketing or admin user (default: $LEADSTREAM_TOKEN, or on the local "
-        "stack a marketing user's token issued by its user pool)",
+        help="access token of a marketing or admin user; accounts need an admin (default: "
+        "$LEADSTREAM_TOKEN, or on the local stack such a user's token issued by its user pool)",
     )
     parser.add_argument("--aws-url", default="http://127.0.0.1:5787", help="the local stack's AWS endpoint")
     parser.add_argument("--dry-run", action="store_true", help="validate and count; write nothing")
@@ -207,7 +209,10 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ImportFailed(f"--api-url must be an http or https URL, not {args.api_url!r}")
     mapping = _read_mapping(args.mapping) if args.mapping else None
-    api = Api(args.api_url, args.token or _local_token(args.aws_url))
+    api = Api(
+        args.api_url,
+        args.token or _local_token(args.aws_url, "admin" if args.kind == "accounts" else "marketing"),
+    )
     body: dict[str, Any] = {
         "kind": args.kind,
         "fileName": path.name,
@@ -251,8 +256,9 @@ def _read_mapping(name: str) -> dict[str, Any]:
     return mapping
 
 
-def _local_token(aws_url: str) -> str:
-    """A marketing user's token from the local stack's user pool (a deployed stack needs --token)."""
+def _local_token(aws_url: str, role: str) -> str:
+    """A token of a user with `role` (marketing; admin for accounts, which are CRM records) from the local
+    stack's user pool (a deployed stack needs --token)."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -268,7 +274,7 @@ def _local_token(aws_url: str) -> str:
         aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
     try:
-        return str(issue_token(StackTemplate.load(), client, role="marketing", user="importer"))
+        return str(issue_token(StackTemplate.load(), client, role=role, user="importer"))
     except (LookupError, BotoCoreError, ClientError) as exc:
         raise ImportFailed(
             f"no --token given and no local stack's user pool at {aws_url} ({exc}); pass --token"

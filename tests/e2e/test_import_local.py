@@ -4,10 +4,15 @@ summary at the end; the same file again creates nothing."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
+from stack_client import StackClient
 
 from leadstream.profiles import IdentityRef
 from leadstream.store.profiles import profile_of
@@ -68,3 +73,42 @@ def test_a_file_without_an_email_column_is_refused_clearly(
     _, err = capsys.readouterr()
     assert "422" in err
     assert "no email column" in err
+
+
+def test_accounts_imported_by_the_cli_come_back_out_as_a_crm_export(
+    local_stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Companies in with one command (matched again on a re-run), then the accounts list out as CSV: the
+    export's job on the import queue, its file downloaded from the presigned URL."""
+    companies = tmp_path / "companies.csv"
+    companies.write_text(
+        "Company,Website,Industry,Tier\n"
+        "E2E Alpha,alpha-e2e.test,Tools,=gold\n"
+        "E2E Beta,beta-e2e.test,Energy,\n"
+    )
+    assert main(_cli(local_stack, "accounts", str(companies))) == 0
+    out, _ = capsys.readouterr()
+    assert re.search(r"created\s+2$", out, re.M), out
+    assert main(_cli(local_stack, "accounts", str(companies))) == 0
+    out, _ = capsys.readouterr()
+    assert re.search(r"unchanged\s+2$", out, re.M), out
+
+    sales = StackClient(local_stack, role="sales", user="sid")
+    body = {
+        "resource": "accounts",
+        "filters": {"industry": "Tools"},
+        "columns": ["name", "domain", "customFields.tier"],
+    }
+    export = sales.ok("POST", "/crm/exports", body)
+    for _ in range(300):
+        job = sales.ok("GET", f"/crm/exports/{export['exportId']}")
+        if job["status"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert job["status"] == "done", job
+    with urllib.request.urlopen(job["downloadUrl"], timeout=30) as response:
+        text = response.read().decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(text, newline=""))) == [
+        ["name", "domain", "customFields.tier"],
+        ["E2E Alpha", "alpha-e2e.test", "'=gold"],
+    ]

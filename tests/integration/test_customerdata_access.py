@@ -67,3 +67,48 @@ def test_bad_requests_are_4xx(
     reply = call_api("POST", "/marketing/privacy/exports", body=body, token=token)
     assert reply.status == status
     assert reply.headers["content-type"] == "application/problem+json"
+
+
+def test_the_document_holds_the_persons_crm_records_and_their_history(
+    aws: StackTemplate, call_api: Call, token: str, token_for: Callable[..., str]
+) -> None:
+    stream = Stream(aws, store_events=True)
+    stream.deliver([tracked("identify", userId="u-7", traits={"email": "kim@example.com", "name": "Kim"})])
+    sales = token_for("sales", user="sam")
+    account = call_api("POST", "/crm/accounts", body={"name": "Kim's Shop"}, token=sales).json()
+    kim = call_api(
+        "POST", "/crm/contacts", token=sales,
+        body={"lastName": "Kim", "email": "Kim@example.com", "accountId": account["accountId"]},
+    ).json()  # fmt: skip
+    other = call_api(
+        "POST", "/crm/contacts", token=sales,
+        body={"lastName": "Other", "email": "other@example.com", "accountId": account["accountId"]},
+    ).json()  # fmt: skip
+    patched = call_api(
+        "PATCH", f"/crm/contacts/{kim['contactId']}", token=sales, body={"title": "Owner"},
+        headers=[("If-Match", '"1"')],
+    )  # fmt: skip
+    assert patched.status == 200, patched.json()
+    deal = call_api(
+        "POST", "/crm/deals", token=sales,
+        body={"name": "Shop fit-out", "accountId": account["accountId"], "contactId": kim["contactId"]},
+    ).json()  # fmt: skip
+    call_api(
+        "POST", "/crm/deals", token=sales,
+        body={"name": "Someone else's", "accountId": account["accountId"], "contactId": other["contactId"]},
+    )  # fmt: skip
+
+    document = call_api(
+        "POST", "/marketing/privacy/exports", body={"email": "kim@example.com"}, token=token
+    ).json()
+    crm = document["crm"]
+    assert [entry["record"]["contactId"] for entry in crm["contacts"]] == [kim["contactId"]]
+    assert crm["contacts"][0]["record"]["title"] == "Owner"
+    history = crm["contacts"][0]["history"]
+    assert [(entry["version"], entry["action"]) for entry in history] == [(2, "updated"), (1, "created")]
+    assert {"field": "title", "after": "Owner"} in [
+        {key: change[key] for key in ("field", "after")} for change in history[0]["changes"]
+    ]
+    assert [entry["record"]["dealId"] for entry in crm["deals"]] == [deal["dealId"]]
+    assert crm["deals"][0]["history"][0]["action"] == "created"
+    assert crm["leads"] == []

@@ -250,3 +250,48 @@ def test_a_first_line_without_end_is_refused_without_reading_the_file(
     started = call_api("POST", f"/marketing/imports/{import_id}/start", token=token)
     assert started.status == 422
     assert "first line is longer" in started.json()["detail"]
+
+
+def test_rows_match_people_by_their_ids_in_other_systems(
+    aws: StackTemplate, call_api: Call, token: str
+) -> None:
+    """A person the CRM sync knows by a Salesforce id (under another address) is the one a row with that id
+    updates; an offline event named only by a HubSpot id lands on the person known by it."""
+    stream = Stream(aws, store_events=True)
+    stream.deliver(
+        [
+            tracked(
+                "identify",
+                userId="u-1",
+                traits={"email": "kim@old.example", "salesforceId": "0035e00000AbCdEFGH"},
+            )
+        ]
+    )
+    stream.deliver(
+        [tracked("identify", userId="u-2", traits={"email": "lee@example.com", "hubspotId": "4711"})]
+    )
+    kim = profile_of(IdentityRef(kind="ext", value="salesforce:0035e00000AbCdEFGH"))
+    assert kim is not None
+
+    contacts = (
+        b"Email,Salesforce ID,First Name\n"
+        b"kim@new.example,0035e00000AbCdEFGH,Kim\n"
+        b"bad@example.com,003-nope,X\n"
+    )
+    job = run_import(aws, call_api, token, contacts)
+    assert job["columns"] == {"Email": "email", "Salesforce ID": "salesforceId", "First Name": "firstName"}
+    assert (job["counts"]["created"], job["counts"]["updated"], job["counts"]["rejected"]) == (0, 1, 1)
+    assert "is not a Salesforce id" in error_file(aws, job["importId"])
+    joined = profile_of(IdentityRef(kind="email", value="kim@new.example"))
+    assert joined is not None
+    assert joined.profile_id == kim.profile_id
+    assert joined.traits["firstName"] == "Kim"
+
+    events = b"HubSpot ID,Event,Order Date,Total\n4711,Order Completed,2026-01-10,99.5\n"
+    job = run_import(aws, call_api, token, events, kind="events", file_name="pos.csv")
+    assert (job["counts"]["rows"], job["counts"]["rejected"]) == (1, 0)
+    lee = profile_of(IdentityRef(kind="email", value="lee@example.com"))
+    assert lee is not None
+    assert "Order Completed" in lee.activity  # the order counted on Lee's profile
+    again = run_import(aws, call_api, token, events, kind="events", file_name="pos.csv")
+    assert again["counts"]["unchanged"] == 1

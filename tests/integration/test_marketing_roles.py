@@ -106,7 +106,7 @@ ROUTES: dict[str, frozenset[str]] = {
     "GET /marketing/spend": MARKETERS,
     "GET /marketing/spend/{month}/{channel}": MARKETERS,
     "PUT /marketing/spend/{month}/{channel}": MARKETERS,
-    # the customer data API: imports
+    # the customer data API: imports (kind accounts needs admin: a 403 from the route, not a policy)
     "GET /marketing/imports": MARKETERS,
     "POST /marketing/imports": MARKETERS,
     "GET /marketing/imports/{import_id}": MARKETERS,
@@ -123,6 +123,10 @@ ROUTES: dict[str, frozenset[str]] = {
     "POST /marketing/privacy/erasures": ADMINS,
     "GET /marketing/privacy/erasures": MARKETERS,
     "GET /marketing/privacy/erasures/{erasure_id}": MARKETERS,
+    # the customer data API: segment exports
+    "POST /marketing/exports": MARKETERS,
+    "GET /marketing/exports": MARKETERS,
+    "GET /marketing/exports/{export_id}": MARKETERS,
 }
 
 

@@ -81,19 +81,26 @@ ROUTES: dict[str, frozenset[str]] = {
     **_standard("tickets", PEOPLE, SALES_WORK, without=("delete",)),
     "POST /crm/tickets/{record_id}/status": SALES_WORK,
     **_attachments("tickets", PEOPLE, SALES_WORK),
+    # exports of CRM lists (served by the customer data function)
+    "POST /crm/exports": SALES_WORK,
+    "GET /crm/exports": SALES_WORK,
+    "GET /crm/exports/{export_id}": SALES_WORK,
 }
 # Example values for path parameters (any value will do: the policy is checked before the record is read).
 PATH_VALUES = {"currency": "EUR", "revision": "1"}
 
 
 def _served_routes() -> set[str]:
-    """Every route the CRM function serves, from its OpenAPI document (generated from the code)."""
+    """Every /crm route, from the OpenAPI document of the functions that serve them (the CRM function, and
+    the customer data function for CRM list exports)."""
     from handlers.crm_api import app
+    from handlers.customerdata_api import app as customerdata_app
     from leadstream.openapi import document
 
     return {
         f"{method.upper()} {path}"
-        for path, operations in document([app])["paths"].items()
+        for path, operations in document([app, customerdata_app])["paths"].items()
+        if path.startswith("/crm/")
         for method in operations
     }
 
