@@ -39,6 +39,9 @@ log = logging.getLogger("leadstream_local")
 
 # Settings that would route some clients elsewhere or fail on a missing profile.
 _DROPPED_AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN")
+# How long tests wait for the stack to go idle. Generous on purpose: the wait ends as soon as every
+# stream and queue is drained, and a busy two-core machine can take many times longer than a quiet one.
+IDLE_TIMEOUT_SECONDS = 180.0
 
 
 class _EnvironmentPatch:
@@ -195,7 +198,7 @@ class LocalStack:
         return self.template.region
 
     # --- what tests and benchmarks use -----------------------------------------------------------
-    def wait_idle(self, timeout: float = 30.0) -> bool:
+    def wait_idle(self, timeout: float = IDLE_TIMEOUT_SECONDS) -> bool:
         """Wait until every stream record, visible queue message and SES event so far has been delivered
         (False on timeout). A queue message waiting out its visibility timeout after a failure is not
         visible, so it is not waited for."""

@@ -75,7 +75,7 @@ class StackClient:
     def track(self, kind: str, message: dict[str, Any]) -> None:
         """One Segment-spec call with the stack's write key (identify, track, page ...); waits it through."""
         self.send(kind, message)
-        assert self.stack.wait_idle(timeout=30)
+        assert self.stack.wait_idle()
 
     def known_people(self, *traits: dict[str, Any]) -> list[tuple[str, str]]:
         """Visitors who tell us who they are (each `traits` has an email), all sent before one wait: the
@@ -83,7 +83,7 @@ class StackClient:
         users = [f"u-{uuid.uuid4().hex[:8]}" for _ in traits]
         for user, person in zip(users, traits, strict=True):
             self.send("identify", {"userId": user, "traits": person})
-        assert self.stack.wait_idle(timeout=30)
+        assert self.stack.wait_idle()
         return [(user, _profile_id(person["email"])) for user, person in zip(users, traits, strict=True)]
 
     def known_person(self, email: str, **traits: Any) -> tuple[str, str]:

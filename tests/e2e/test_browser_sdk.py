@@ -118,7 +118,7 @@ def test_page_track_and_identify_from_the_browser_land_on_one_profile(
     viewed = _send(page, "page", "Pricing", {"plan": "pro"})
     watched = _send(page, "track", "Viewed Demo Video", {"seconds": 42})
     identified = _send(page, "identify", f"user-{run}", {"email": email, "firstName": "Ada"})
-    assert local_stack.wait_idle(timeout=30)
+    assert local_stack.wait_idle()
 
     profile, events = _events_of(local_stack, email)
     assert (profile["userId"], profile["name"]) == (f"user-{run}", "Ada")
@@ -159,7 +159,7 @@ def test_an_event_whose_first_send_fails_is_retried_and_stored_once(
     assert response is not None, f"the browser did not send the retry ({retry.failure}): CORS refused it?"
     assert (retry.headers["x-retry-count"], response.status) == ("1", 200)
     assert stack_answers == ([200] if first_send == "arrives_but_its_answer_is_lost" else [])
-    assert local_stack.wait_idle(timeout=30)
+    assert local_stack.wait_idle()
 
     _, events = _events_of(local_stack, email)
     requested = [event for event in events if event["event"] == "Requested Demo"]

@@ -105,7 +105,7 @@ def test_an_ab_campaign_from_segment_to_report(local_stack: LocalStack) -> None:
     campaign_id = json.loads(raw)["campaignId"]
     status, _, raw = _http(local_stack, "POST", f"/marketing/campaigns/{campaign_id}/send", {}, **auth)
     assert status == 202, raw
-    assert local_stack.wait_idle(timeout=60)
+    assert local_stack.wait_idle()
 
     in_test = {a for a, pid in people.items() if abtest.bucket(campaign_id, pid) < 50}
     sent = outboxes(local_stack, people)
@@ -124,10 +124,10 @@ def test_an_ab_campaign_from_segment_to_report(local_stack: LocalStack) -> None:
         for _ in range(2):  # twice: counted once
             assert _http(local_stack, "GET", f"/email/open/{opened}", **{"User-Agent": BROWSER})[0] == 200
             assert _http(local_stack, "GET", f"/email/click/{clicked}", **{"User-Agent": BROWSER})[0] == 302
-        assert local_stack.wait_idle(timeout=30)
+        assert local_stack.wait_idle()
 
     local_stack.advance_clock(timedelta(hours=3))  # past the decision
-    assert local_stack.wait_idle(timeout=60)
+    assert local_stack.wait_idle()
 
     received = outboxes(local_stack, people)
     assert all(len(received[address]) == 1 for address in people)  # the rest got theirs; nobody got two

@@ -54,7 +54,7 @@ def _identify(stack: LocalStack, email: str) -> str:
         **{"Content-Type": "application/json", "Authorization": f"Basic {basic}"},
     )
     assert status == 200
-    assert stack.wait_idle(timeout=30)
+    assert stack.wait_idle()
     profile = profile_of(IdentityRef(kind="email", value=email))
     assert profile is not None
     return profile.profile_id
@@ -83,7 +83,7 @@ def _enqueue(stack: LocalStack, *messages: dict[str, Any]) -> None:
     url = stack.template.physical["EmailSendQueue"]["Ref"]
     for message in messages:
         boto3.client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(message))
-    assert stack.wait_idle(timeout=30)
+    assert stack.wait_idle()
 
 
 def test_an_email_goes_out_once_and_its_links_work(local_stack: LocalStack) -> None:

@@ -149,7 +149,7 @@ def test_an_erased_person_is_found_nowhere_on_the_stack(local_stack: LocalStack,
             "traits": {"email": email, "firstName": FIRST, "lastName": LAST, "phone": PHONE},
         },
     )
-    assert local_stack.wait_idle(timeout=60)
+    assert local_stack.wait_idle()
 
     # An import row (the same person, in a spreadsheet).
     contacts = tmp_path / "contacts.csv"
@@ -193,7 +193,7 @@ def test_an_erased_person_is_found_nowhere_on_the_stack(local_stack: LocalStack,
             }
         ),
     )
-    assert local_stack.wait_idle(timeout=60)
+    assert local_stack.wait_idle()
     assert local_stack.outbox(to=email.lower())
     marketing.ok("PUT", f"/marketing/suppressions/{quote(email)}", {"detail": "asked by phone"})
     assert _search(local_stack, needles)  # the search finds the person before
@@ -203,7 +203,7 @@ def test_an_erased_person_is_found_nowhere_on_the_stack(local_stack: LocalStack,
     assert requested.status == 202, requested.body
     path = requested.headers["Location"]
     erasure = _wait_done(admin, path)
-    assert local_stack.wait_idle(timeout=60)  # the streams carry the erasure's writes through
+    assert local_stack.wait_idle()  # the streams carry the erasure's writes through
 
     assert _search(local_stack, needles) == []
     stores = {entry["store"]: entry["items"] for entry in erasure["receipt"]}
@@ -228,5 +228,5 @@ def test_an_erased_person_is_found_nowhere_on_the_stack(local_stack: LocalStack,
     again = admin.request("POST", "/marketing/privacy/erasures", {"email": email.upper()})
     assert again.status == 202
     assert again.json()["erasureId"] == erasure["erasureId"]
-    assert local_stack.wait_idle(timeout=30)
+    assert local_stack.wait_idle()
     assert admin.ok("GET", path)["receipt"] == erasure["receipt"]

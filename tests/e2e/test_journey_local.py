@@ -32,7 +32,7 @@ def _sign_up(website: StackClient, event: str, *emails: str) -> list[str]:
     people = website.known_people(*({"email": email, "firstName": "Noor"} for email in emails))
     for user, _ in people:
         website.send("track", {"userId": user, "event": event})
-    assert website.stack.wait_idle(timeout=30)
+    assert website.stack.wait_idle()
     return [profile_id for _, profile_id in people]
 
 
@@ -87,7 +87,7 @@ def test_a_nurture_journey_on_the_local_clock(local_stack: LocalStack) -> None:
     pixel = welcome.html.split(f"{stack.url}/email/open/", 1)[1].split('"', 1)[0]
     opening = website.request("GET", f"/email/open/{pixel}", **{"User-Agent": "Mozilla/5.0 (Macintosh)"})
     assert opening.status == 200
-    assert stack.wait_idle(timeout=30)
+    assert stack.wait_idle()
     opened = get_send(send.message_id)
     assert opened is not None
     assert opened.opened_at is not None
@@ -96,7 +96,7 @@ def test_a_nurture_journey_on_the_local_clock(local_stack: LocalStack) -> None:
     waiting = _runs(marketing, journey_id, reader)[0]
     assert (waiting["status"], waiting["stepId"]) == ("waiting", "pause")
     stack.advance_clock(timedelta(days=2, minutes=1))
-    assert stack.wait_idle(timeout=30)
+    assert stack.wait_idle()
 
     sent = outboxes(stack, [reader_email, skimmer_email])
     assert [email.subject for email in sent[reader_email]] == ["Welcome", "Glad you read it"]
@@ -115,7 +115,7 @@ def test_a_nurture_journey_on_the_local_clock(local_stack: LocalStack) -> None:
     boto3.client("sqs").send_message(
         QueueUrl=stack.template.physical["TimerQueue"]["Ref"], MessageBody=timer.model_dump_json()
     )
-    assert stack.wait_idle(timeout=30)
+    assert stack.wait_idle()
     assert len(stack.outbox(to=reader_email)) == 2
 
     report = marketing.ok("GET", f"/marketing/journeys/{journey_id}/report")

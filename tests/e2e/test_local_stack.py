@@ -110,7 +110,7 @@ def test_the_aws_endpoint_holds_the_templates_tables(local_stack: LocalStack) ->
 def test_demo_visitors_become_profiles(local_stack: LocalStack) -> None:
     sent = send_demo_traffic(local_stack.url, local_stack.write_key)
     assert all(request.accepted for request in sent), sent
-    assert local_stack.wait_idle(timeout=60)
+    assert local_stack.wait_idle()
     for _form, fields in demo_forms():
         identity = get_item(
             get_settings().main_table, keys.identity_key("email", fields["email"]), consistent=True

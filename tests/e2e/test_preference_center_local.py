@@ -48,7 +48,7 @@ def _campaign(api: StackClient, stack: LocalStack, segment_id: str, template_id:
     }
     campaign_id: str = api.ok("POST", "/marketing/campaigns", body)["campaignId"]
     api.ok("POST", f"/marketing/campaigns/{campaign_id}/send", {})
-    assert stack.wait_idle(timeout=60)
+    assert stack.wait_idle()
     return campaign_id
 
 

@@ -80,7 +80,7 @@ def test_sdk_events_are_stored_and_merged_onto_one_profile(local_stack: Any, sdk
     client.flush()
     client.join()
     assert errors == []
-    local_stack.wait_idle(timeout=30)
+    local_stack.wait_idle()
 
     stored = {name: _stored_event(local_stack, message_id) for name, message_id in ids.items()}
     assert all(stored.values()), stored
@@ -105,10 +105,10 @@ def test_an_anonymous_visitor_is_merged_into_a_known_person(local_stack: Any) ->
 
     client.identify(user_id=user_id, anonymous_id=laptop, traits={"plan": "trial"})
     client.flush()
-    local_stack.wait_idle(timeout=30)
+    local_stack.wait_idle()
     client.page(anonymous_id=phone, name="Home")  # another device, not yet known
     client.flush()
-    local_stack.wait_idle(timeout=30)
+    local_stack.wait_idle()
     anonymous = _profile_of("anon", phone)
     assert not anonymous.is_known
 
@@ -116,7 +116,7 @@ def test_an_anonymous_visitor_is_merged_into_a_known_person(local_stack: Any) ->
     client.flush()
     client.join()
     assert errors == []
-    local_stack.wait_idle(timeout=30)
+    local_stack.wait_idle()
 
     known = _profile_of("user", user_id)
     assert _profile_of("anon", phone).profile_id == known.profile_id

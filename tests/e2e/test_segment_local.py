@@ -29,7 +29,7 @@ def test_membership_follows_events_and_expires_by_the_clock(local_stack: LocalSt
     )
     path = f"/marketing/segments/{segment['segmentId']}"
     # The definition counts at once: no clock moved. Its backfill (which finds nobody yet) runs now too.
-    assert local_stack.wait_idle(timeout=30)
+    assert local_stack.wait_idle()
 
     (user, keen), (_, idle) = website.known_people(
         {"email": f"keen-{uuid.uuid4().hex[:6]}@example.org", "firstName": "Kai"},
@@ -45,6 +45,6 @@ def test_membership_follows_events_and_expires_by_the_clock(local_stack: LocalSt
     assert idle not in {member["profileId"] for member in members}
 
     local_stack.advance_clock(timedelta(days=8))  # both events leave the 7-day window
-    assert local_stack.wait_idle(timeout=30)
+    assert local_stack.wait_idle()
     assert marketing.ok("GET", f"{path}/count")["count"] == 0
     assert marketing.ok("GET", f"{path}/members")["items"] == []

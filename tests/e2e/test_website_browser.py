@@ -165,7 +165,7 @@ def test_a_visitor_goes_from_a_utm_link_to_a_known_scored_person(
     download = downloading.value
     assert download.suggested_filename == "serverless-crm.pdf"
     assert download.path().read_bytes() == b"%PDF-1.7 e-book!\n"
-    assert local_stack.wait_idle(timeout=60)
+    assert local_stack.wait_idle()
 
     # The second page: the pop-up (now known) after a second, and the slot of their new segment.
     _open_site(page, site_origin, local_stack, gate["slot"])
@@ -174,7 +174,7 @@ def test_a_visitor_goes_from_a_utm_link_to_a_known_scored_person(
     page.wait_for_function("document.getElementById('hero').dataset.variant === 'readers'", timeout=WAIT_MS)
     assert page.inner_text("#hero") == "Enjoying the e-book, Lin? Book a demo."
     page.click(".ls-popup-close")
-    assert local_stack.wait_idle(timeout=30)
+    assert local_stack.wait_idle()
     _open_site(page, site_origin, local_stack, gate["slot"])
     page.wait_for_function("document.getElementById('hero').dataset.variant === 'readers'", timeout=WAIT_MS)
     page.wait_for_timeout(2000)
@@ -255,7 +255,7 @@ def test_the_snippet_renders_a_form_on_another_site_and_shows_its_errors(
     page.click("#embed button[type=submit]")
     page.wait_for_selector("#embed .ls-thanks", timeout=WAIT_MS)
     assert page.inner_text("#embed .ls-thanks") == "Welcome aboard"
-    assert local_stack.wait_idle(timeout=30)
+    assert local_stack.wait_idle()
     (profile,) = marketing.ok("GET", f"/marketing/profiles?email=reader-{run}%40example.com")["items"]
     identities = detail_identities(marketing, profile["profileId"])
     assert ("anon", page.evaluate("leadstream.anonymousId()")) in identities
@@ -287,7 +287,7 @@ def test_popup_triggers_url_scroll_and_exit_intent(
     page.wait_for_selector(".ls-popup", timeout=WAIT_MS)
     assert f"{trigger} pop-up" in page.inner_text(".ls-popup")
     page.click(".ls-popup a")  # a click is reported
-    assert local_stack.wait_idle(timeout=30)
+    assert local_stack.wait_idle()
     report = marketing.ok("GET", f"/marketing/popups/{trigger}-{run}/report")
     assert (report["impressions"], report["clicks"]) == (1, 1)
 
@@ -318,7 +318,7 @@ def test_a_form_popup_shows_its_errors_and_converts(
     page.fill(".ls-popup input[name=email]", f"joiner-{run}@example.com")
     page.click(".ls-popup button[type=submit]")
     page.wait_for_selector(".ls-popup .ls-thanks", timeout=WAIT_MS)
-    assert local_stack.wait_idle(timeout=30)
+    assert local_stack.wait_idle()
     report = marketing.ok("GET", f"/marketing/popups/form-{run}/report")
     assert (report["impressions"], report["conversions"]) == (1, 1)
     (profile,) = marketing.ok("GET", f"/marketing/profiles?email=joiner-{run}%40example.com")["items"]

@@ -226,7 +226,7 @@ def test_stream_records_reach_their_function(stack: LocalStack) -> None:
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 202
-    assert stack.wait_idle(timeout=30)
+    assert stack.wait_idle()
     items = boto3.client("dynamodb", endpoint_url=stack.aws_url).scan(TableName="OutTable")["Items"]
     assert {(item["pk"]["S"], item["service"]["S"]) for item in items} >= {
         ("s1", "sink"),
