@@ -143,6 +143,19 @@ def test_every_alarm_points_to_a_runbook_section_that_exists(template: StackTemp
         assert match.group(1) in headings, f"{name}: docs/operations.md has no section {match.group(1)!r}"
 
 
+def test_what_monitoring_costs_counts_every_alarm(template: StackTemplate) -> None:
+    """The monthly cost in README.md and docs/operations.md is priced per alarm metric ($0.10 each)."""
+    alarms = template.of_type("AWS::CloudWatch::Alarm").values()
+    metrics = sum(
+        sum(1 for query in alarm["Properties"].get("Metrics", []) if "MetricStat" in query) or 1
+        for alarm in alarms
+    )
+    operations = OPERATIONS_DOC.read_text()
+    assert f"{len(alarms)} alarms of {metrics} metrics, ${metrics / 10:.2f};" in operations
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert f"({len(alarms)} alarms, ${metrics / 10:.2f};" in readme
+
+
 def test_queues_and_topics_are_encrypted_at_rest(template: StackTemplate) -> None:
     for name, queue in template.of_type("AWS::SQS::Queue").items():
         assert queue["Properties"].get("SqsManagedSseEnabled") is True, name
