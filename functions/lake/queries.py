@@ -72,6 +72,8 @@ def render(report: str, params: dict[str, ParamValue], dialect: Dialect, databas
             if isinstance(value, bool) or not isinstance(value, (str, int, float)):
                 raise TypeError(f"{node.name}: {value!r}")
             return exp.Literal.string(value) if isinstance(value, str) else exp.Literal.number(value)
+        if dialect == "athena" and _is_hash(node):
+            return _athena_hash(node.expressions[0])
         if dialect == "athena" and isinstance(node, exp.Table) and node.name in LAKE_TABLES and not node.db:
             return exp.Table(
                 this=exp.to_identifier(LAKE_TABLES[node.name], quoted=True),
@@ -83,3 +85,14 @@ def render(report: str, params: dict[str, ParamValue], dialect: Dialect, databas
     tree = _parsed(report).copy().transform(bind)
     # Anything sqlglot cannot express in the target dialect is an error here, not a silently changed query.
     return tree.sql(dialect="duckdb" if dialect == "duckdb" else "athena", unsupported_level=ErrorLevel.RAISE)
+
+
+def _is_hash(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Anonymous) and str(node.this).lower() == "hash" and len(node.expressions) == 1
+
+
+def _athena_hash(value: exp.Expr) -> exp.Expr:
+    """DuckDB's `hash(text)` (a 64-bit hash) as Athena writes one: `xxhash64(to_utf8(text))`. The two
+    differ in value, which no report shows: a hash only groups and matches rows within one query."""
+    encoded = exp.Encode(this=value, charset=exp.Literal.string("utf-8"))
+    return exp.Anonymous(this="XXHASH64", expressions=[encoded])

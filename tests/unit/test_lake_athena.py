@@ -51,7 +51,7 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
 # The functions the reports may call on Athena: each is in Athena engine 3's (Trino's) function list.
 ATHENA_FUNCTIONS = {
     "AVG", "CAST", "COALESCE", "COUNT", "DATE_FORMAT", "FLOOR", "MAX", "MAX_BY", "MIN", "MIN_BY", "ROUND",
-    "ROW_NUMBER", "SUM", "TO_UNIXTIME",
+    "ROW_NUMBER", "SUM", "TO_UNIXTIME", "TO_UTF8", "XXHASH64",
 }  # fmt: skip
 TRINO_TYPES = {"VARCHAR", "TIMESTAMP", "DOUBLE", "BIGINT", "INTEGER", "DATE", "BOOLEAN", "DECIMAL"}
 
@@ -75,6 +75,10 @@ def back_to_duckdb(tree: exp.Expr) -> str:
     """The Athena tree as DuckDB SQL, its Glue tables read from the local views."""
 
     def local(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Anonymous) and str(node.this).upper() == "XXHASH64":
+            (encoded,) = node.expressions  # xxhash64(to_utf8(text)): DuckDB's hash(text) stands in
+            assert isinstance(encoded, exp.Encode)
+            return exp.Anonymous(this="hash", expressions=[encoded.this])
         if isinstance(node, exp.Table) and node.db == DATABASE:
             return exp.Table(this=exp.to_identifier(f"lake_{node.name}"), alias=node.args.get("alias"))
         return node
@@ -85,7 +89,7 @@ def back_to_duckdb(tree: exp.Expr) -> str:
 def function_names(tree: exp.Expr) -> set[str]:
     text = re.sub(r"'[^']*'", "''", tree.sql(dialect="athena", comments=False))
     called = {name.upper() for name in re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(", text)}
-    keywords = {"AS", "IN", "OVER", "VALUES", "AND", "OR", "FROM", "BY", "EXISTS"}
+    keywords = {"AS", "IN", "OVER", "VALUES", "AND", "OR", "FROM", "BY", "EXISTS", "JOIN"}
     aliases = {alias.name.upper() for alias in tree.find_all(exp.TableAlias)}  # `AS d(x, y)`
     return called - keywords - aliases
 

@@ -110,6 +110,20 @@ def test_web(files: dict[str, list[str]]) -> None:
     }  # fmt: skip
 
 
+def test_web_counts_a_view_once_however_often_only_it_was_redelivered(tmp_path: Path) -> None:
+    """Copies of some views only (one twice more, one once more), beside views delivered once: the same
+    report as the fixture's every-row-twice lake."""
+    rows = lake_rows_by_table()
+    views = [row for row in rows["events"] if row["type"] == "page"]
+    assert len(views) >= 2
+    once = write_parquet(rows, tmp_path, name="first")
+    again = write_parquet({"events": [views[0], views[1]]}, tmp_path, name="again")
+    third = write_parquet({"events": [views[0]]}, tmp_path, name="third")
+    files = {table: once[table] + again[table] + third[table] for table in once}
+    assert run(files, "web") == run(files | {"events": once["events"]}, "web")
+    assert {(r["section"], r["value"], r["views"]) for r in run(files, "web")} >= {("page", "/", 2)}
+
+
 def test_performance(files: dict[str, list[str]]) -> None:
     rows = [tuple(r.values()) for r in run(files, "performance")]
     assert rows == [("2026-03-04", "c1", "", 2, 0, 0, 0), ("2026-03-05", "c1", "", 0, 1, 1, 0)]

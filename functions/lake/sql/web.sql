@@ -1,12 +1,12 @@
 -- Top pages, referrers and UTM sources of the period, and how many of its visitors became known,
 -- marketing-qualified and customers (by :end_at).
--- Cost (docs/lake.md, "What the web report costs"): one hash aggregation over the period's page views
--- removes redelivered copies; views per value are then counted from those rows (a few hundred
--- groups); distinct visitors, the costly count, are counted only for the :top values shown.
-views AS (
-  -- One row per event id: a row delivered twice has the same id and the same values.
-  SELECT DISTINCT
-    event_id,
+-- Cost (docs/lake.md, "What the web report costs"): the period's page views are read once into a
+-- narrow set, each view's event id as a 64-bit hash; redelivered copies are found among the hashes seen
+-- twice and confirmed by their event ids; views per value are counted from the set (a few hundred
+-- groups) less the copies; distinct visitors, the costly count, are counted only for the :top values.
+page_views AS (
+  SELECT
+    hash(event_id) AS id_hash,
     identity,
     page_path,
     CASE WHEN referrer_host <> coalesce(page_host, '') THEN referrer_host END AS referrer_host,
@@ -15,34 +15,64 @@ views AS (
   WHERE type = 'page' AND day BETWEEN :from_day AND :to_day
     AND occurred_at >= CAST(:start_at AS TIMESTAMP) AND occurred_at < CAST(:end_at AS TIMESTAMP)
 ),
-seen AS (
-  SELECT 'page' AS section, page_path AS value, identity FROM views WHERE page_path IS NOT NULL
-  UNION ALL
-  SELECT 'referrer' AS section, referrer_host AS value, identity FROM views WHERE referrer_host IS NOT NULL
-  UNION ALL
-  SELECT 'utm_source' AS section, utm_source AS value, identity FROM views WHERE utm_source IS NOT NULL
+copies AS (
+  -- Each view delivered more than once, with how many times too many. A row delivered twice has the
+  -- same id and the same values; two different views whose ids share a hash are told apart by the ids.
+  SELECT
+    event_id,
+    max(page_path) AS page_path,
+    max(CASE WHEN referrer_host <> coalesce(page_host, '') THEN referrer_host END) AS referrer_host,
+    max(utm_source) AS utm_source,
+    count(*) - 1 AS extra
+  FROM lake_events
+  WHERE type = 'page' AND day BETWEEN :from_day AND :to_day
+    AND occurred_at >= CAST(:start_at AS TIMESTAMP) AND occurred_at < CAST(:end_at AS TIMESTAMP)
+    AND hash(event_id) IN (SELECT id_hash FROM page_views GROUP BY id_hash HAVING count(*) > 1)
+  GROUP BY event_id
+  HAVING count(*) > 1
+),
+counted AS (
+  SELECT section, value, sum(views) AS views
+  FROM (
+    SELECT 'page' AS section, page_path AS value, count(*) AS views FROM page_views WHERE page_path IS NOT NULL GROUP BY page_path
+    UNION ALL
+    SELECT 'referrer' AS section, referrer_host AS value, count(*) AS views FROM page_views WHERE referrer_host IS NOT NULL GROUP BY referrer_host
+    UNION ALL
+    SELECT 'utm_source' AS section, utm_source AS value, count(*) AS views FROM page_views WHERE utm_source IS NOT NULL GROUP BY utm_source
+    UNION ALL
+    SELECT 'page' AS section, page_path AS value, -sum(extra) AS views FROM copies WHERE page_path IS NOT NULL GROUP BY page_path
+    UNION ALL
+    SELECT 'referrer' AS section, referrer_host AS value, -sum(extra) AS views FROM copies WHERE referrer_host IS NOT NULL GROUP BY referrer_host
+    UNION ALL
+    SELECT 'utm_source' AS section, utm_source AS value, -sum(extra) AS views FROM copies WHERE utm_source IS NOT NULL GROUP BY utm_source
+  ) AS parts
+  GROUP BY section, value
 ),
 top_values AS (
   SELECT * FROM (
     SELECT section, value, views, row_number() OVER (PARTITION BY section ORDER BY views DESC, value) AS place
-    FROM (SELECT section, value, count(*) AS views FROM seen GROUP BY section, value) AS counted
+    FROM counted
   ) AS placed
   WHERE place <= :top
 ),
 ranked AS (
-  SELECT t.section, t.value, t.views, count(*) AS visitors, t.place
-  FROM (
-    SELECT s.section, s.value, s.identity
-    FROM seen AS s
-    JOIN top_values AS t ON t.section = s.section AND t.value = s.value
-    GROUP BY s.section, s.value, s.identity
-  ) AS pairs
-  JOIN top_values AS t ON t.section = pairs.section AND t.value = pairs.value
-  GROUP BY t.section, t.value, t.views, t.place
+  -- A copy is the same visitor again: distinct visitors need no de-duplication.
+  SELECT t.section, t.value, t.views, v.visitors, t.place
+  FROM top_values AS t
+  JOIN (
+    SELECT 'page' AS section, page_path AS value, count(DISTINCT identity) AS visitors FROM page_views
+    WHERE page_path IN (SELECT value FROM top_values WHERE section = 'page') GROUP BY page_path
+    UNION ALL
+    SELECT 'referrer' AS section, referrer_host AS value, count(DISTINCT identity) AS visitors FROM page_views
+    WHERE referrer_host IN (SELECT value FROM top_values WHERE section = 'referrer') GROUP BY referrer_host
+    UNION ALL
+    SELECT 'utm_source' AS section, utm_source AS value, count(DISTINCT identity) AS visitors FROM page_views
+    WHERE utm_source IN (SELECT value FROM top_values WHERE section = 'utm_source') GROUP BY utm_source
+  ) AS v ON v.section = t.section AND v.value = t.value
 ),
 visitors AS (
   SELECT DISTINCT coalesce(p.person, v.identity) AS person
-  FROM (SELECT DISTINCT identity FROM views) AS v
+  FROM (SELECT DISTINCT identity FROM page_views) AS v
   LEFT JOIN person_of AS p ON p.identity = v.identity
 ),
 known AS (
