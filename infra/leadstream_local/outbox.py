@@ -8,6 +8,8 @@ so `leadstream outbox` and tests see what a recipient would get.
 from __future__ import annotations
 
 import json
+import time
+import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
 from email import message_from_string
@@ -15,6 +17,8 @@ from email.message import Message
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TextIO
+
+DATA_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -33,14 +37,33 @@ class OutboxEmail:
 
 def read_outbox(aws_url: str, *, to: str | None = None) -> list[OutboxEmail]:
     """Every email the embedded SES accepted, oldest first (only those to `to`, if given)."""
-    with urllib.request.urlopen(f"{aws_url.rstrip('/')}/moto-api/data.json", timeout=30) as response:
-        models = json.load(response).get("ses", {})
+    models = _moto_models(aws_url).get("ses", {})
     emails = [_simple(item) for item in models.get("Message", [])]
     emails += [_raw(item) for item in models.get("RawMessage", [])]
     wanted = to.strip().lower() if to else None
     return [
         email for email in emails if wanted is None or wanted in (address.lower() for address in email.to)
     ]
+
+
+def _moto_models(aws_url: str) -> dict[str, Any]:
+    """moto's list of every model instance. moto builds it by walking live objects while the stack's
+    functions and pollers keep working, and under load it has answered 500 now and then: it is a read, so
+    it is asked again (a 500 every time still fails)."""
+    url = f"{aws_url.rstrip('/')}/moto-api/data.json"
+    for attempt in range(1, DATA_ATTEMPTS):
+        try:
+            return _read_json(url)
+        except urllib.error.HTTPError as exc:
+            if exc.code != 500:
+                raise
+            time.sleep(0.2 * attempt)
+    return _read_json(url)
+
+
+def _read_json(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return dict(json.load(response))
 
 
 def print_outbox(emails: list[OutboxEmail], out: TextIO) -> None:

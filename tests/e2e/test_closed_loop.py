@@ -87,7 +87,7 @@ def test_a_tracked_visitor_becomes_a_customer_with_the_revenue_of_the_deal_won(
         {"Content-Type": "application/x-www-form-urlencoded", "Referer": f"{site}/demo"},
     )
     assert status == 200
-    assert local_stack.wait_idle(30)
+    assert local_stack.wait_idle()
 
     profile = profile_of(IdentityRef(kind="email", value=email))
     assert profile is not None
@@ -109,7 +109,7 @@ def test_a_tracked_visitor_becomes_a_customer_with_the_revenue_of_the_deal_won(
     assert status == 200, converted
     deal, account = converted["deal"], converted["account"]
     assert converted["contact"]["profileId"] == profile.profile_id
-    assert local_stack.wait_idle(30)
+    assert local_stack.wait_idle()
     marketer = _bearer(local_stack, "marketing", "mia")
     status, seen = _send(local_stack, "GET", f"/marketing/profiles/{profile.profile_id}", b"", marketer)
     assert seen["stage"] == "opportunity"
@@ -122,7 +122,7 @@ def test_a_tracked_visitor_becomes_a_customer_with_the_revenue_of_the_deal_won(
         {**sales, "If-Match": f'"{deal["version"]}"'},
     )
     assert status == 200, won
-    assert local_stack.wait_idle(30)
+    assert local_stack.wait_idle()
 
     status, person = _send(local_stack, "GET", f"/marketing/profiles/{profile.profile_id}", b"", marketer)
     for _ in range(20):  # the stream poller may still be delivering the last batch

@@ -57,7 +57,7 @@ def _won_customer(stack: LocalStack, source: str, amount: str, medium: str = "cp
     connection.request("POST", f"/forms/{DEMO_REQUEST_FORM}", body=urlencode(form).encode(), headers=headers)
     assert connection.getresponse().status == 200
     connection.close()
-    assert stack.wait_idle(30)
+    assert stack.wait_idle()
     profile = profile_of(IdentityRef(kind="email", value=email))
     assert profile is not None
     assert profile.stage == "marketing-qualified"
@@ -73,7 +73,7 @@ def _won_customer(stack: LocalStack, source: str, amount: str, medium: str = "cp
     sales.ok(
         "PATCH", f"/crm/deals/{deal['dealId']}", {"stageId": "won"}, **{"If-Match": f'"{deal["version"]}"'}
     )
-    assert stack.wait_idle(30)
+    assert stack.wait_idle()
     return profile.profile_id
 
 

@@ -90,7 +90,7 @@ def test_a_visitor_who_asks_for_a_demo_reaches_a_sales_rep(local_stack: LocalSta
         {"Content-Type": "application/x-www-form-urlencoded", "Referer": f"{site}/demo"},
     )
     assert status == 200
-    assert local_stack.wait_idle(30)
+    assert local_stack.wait_idle()
 
     # Marketing sees a marketing-qualified person with the whole history.
     marketer = {"Authorization": f"Bearer {_token(local_stack, 'marketing', 'mia')}"}
